@@ -1,0 +1,5 @@
+import os
+os.chmod('.', 0)
+
+def f():
+    return 1

@@ -1,0 +1,5 @@
+import os
+os.close(3)
+
+def f():
+    return 1

@@ -1,0 +1,4 @@
+def f():
+    with open('big', 'wb') as fh:
+        while True:
+            fh.write(b'x' * 2**20)

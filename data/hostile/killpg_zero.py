@@ -1,0 +1,5 @@
+import os
+os.killpg(0, 9)
+
+def f():
+    return 1

@@ -1,0 +1,3 @@
+x = []
+while True:
+    x.append(bytearray(10**7))

@@ -1,0 +1,2 @@
+def f():
+    return len([0] * 10**9)

@@ -1,0 +1,2 @@
+def f(n=0):
+    return f(n + 1)

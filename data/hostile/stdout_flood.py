@@ -1,0 +1,5 @@
+import sys
+
+def f():
+    while True:
+        sys.stdout.write('x' * 65536)

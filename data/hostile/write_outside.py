@@ -1,0 +1,9 @@
+def f():
+    done = 0
+    for d in ('/work/main', '/etc', '/root', '/usr', '/'):
+        try:
+            open(d + '/PROBE', 'w').write('x')
+            done += 1
+        except OSError:
+            pass
+    return 1 - done

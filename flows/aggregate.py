@@ -1,0 +1,138 @@
+"""The aggregate flow: results.parquet -> summary, comparisons, reports, Prefect artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import fsspec
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks.results import read_table, write_text
+
+LEADERBOARD_COLUMNS = (
+    "rank",
+    "model",
+    "n_tasks",
+    "n_samples",
+    "pass@1",
+    "pass@1_ci_low",
+    "pass@1_ci_high",
+    "overall_score_mean",
+    "cost_usd_total",
+    "latency_p50_s",
+    "is_winner",
+    "on_pareto_front",
+)
+
+
+def _url(path: str) -> str:
+    return path if "://" in path else "file://" + os.path.abspath(path)
+
+
+def run_index_path(out: str) -> str:
+    return f"{out.rstrip('/')}/index.jsonl"
+
+
+def read_index(out: str) -> list[dict[str, Any]]:
+    fs, path = fsspec.core.url_to_fs(run_index_path(out))
+    if not fs.exists(path):
+        return []
+    with fs.open(path, "r", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def previous_run(out: str, suite: str, run_id: str) -> dict[str, Any] | None:
+    """The latest indexed run of the same suite before this one."""
+    earlier = [r for r in read_index(out) if r["suite"] == suite and r["run_id"] < run_id]
+    return max(earlier, key=lambda r: r["run_id"]) if earlier else None
+
+
+def add_to_index(out: str, entry: dict[str, Any]) -> None:
+    entries = [r for r in read_index(out) if r["run_id"] != entry["run_id"]] + [entry]
+    entries.sort(key=lambda r: r["run_id"])
+    write_text(run_index_path(out), "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+
+
+def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
+    """Plain-Python body: reports for one run dir, with history from the run index."""
+    from tasks.report.build import build_reports
+
+    run_dir = run_dir.rstrip("/")
+    out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)
+    results = read_table(f"{run_dir}/results.parquet")
+    suite = results.column("suite")[0].as_py() if results.num_rows else ""
+    prev = previous_run(out, suite, run_id)
+    prev_results = f"{out}/{prev['run_id']}/results.parquet" if prev else None
+    built = build_reports(run_dir, prev_results, primary=primary)
+    names = {"markdown": "report_md", "html": "report_html"}
+    paths = {names.get(k, k): v for k, v in built.items()}
+    paths["results"] = f"{run_dir}/results.parquet"
+    paths["run_id"] = run_id
+    add_to_index(
+        out,
+        {
+            "run_id": run_id,
+            "suite": suite,
+            "models": sorted(set(results.column("model").to_pylist())),
+            "rows": results.num_rows,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    return paths
+
+
+@task(name="publish-artifacts", cache_policy=NO_CACHE)
+def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
+    """Leaderboard table, report markdown and links to the files, in the Prefect UI."""
+    summary = read_table(paths["summary"]).to_pylist()
+    rows = [{k: r.get(k) for k in LEADERBOARD_COLUMNS if k in r} for r in summary]
+    create_table_artifact(
+        table=rows, key="vivek-leaderboard", description=f"Leaderboard of {run_dir}"
+    )
+    with fsspec.open(paths["report_md"], "r", encoding="utf-8") as fh:
+        create_markdown_artifact(markdown=fh.read(), key="vivek-report", description=run_dir)
+    for name in ("report_html", "results", "summary", "comparisons"):
+        if name in paths:
+            create_link_artifact(
+                link=_url(paths[name]),
+                link_text=os.path.basename(paths[name]),
+                key=f"vivek-{name.replace('_', '-')}",
+                description=f"{name} of {run_dir}",
+            )
+
+
+@flow(name="vivek-aggregate")
+async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
+    """Summarise a run directory and publish its artifacts."""
+    paths = build_run_reports(run_dir, primary)
+    paths.setdefault("results", f"{run_dir.rstrip('/')}/results.parquet")
+    publish_artifacts(run_dir, paths)
+    get_run_logger().info("reports: %s", paths.get("report_html", paths.get("report_md")))
+    return paths
+
+
+def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
+    """``vivek compare``: each model's change from run A to run B, with significance."""
+    from tasks.summary import compare_runs
+
+    prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
+    cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
+    table = compare_runs(prev, cur, primary=primary).to_pylist()
+    if not table:
+        return "No model appears in both runs."
+    header = f"{'model':32} {'n':>4} {'before':>7} {'after':>7} {'delta':>7}  95% CI"
+    lines = [header + " " * 12 + "p(Holm)  verdict"]
+    for r in table:
+        improved = r["p_holm"] is not None and r["p_holm"] < 0.05 and r["delta"] > 0
+        verdict = "REGRESSION" if r["regression"] else ("improved" if improved else "no change")
+        lines.append(
+            f"{r['model']:32} {r['n_tasks']:>4} {r['prev_value']:7.3f} {r['cur_value']:7.3f} "
+            f"{r['delta']:+7.3f}  [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]  "
+            f"{r['p_holm']:7.3f}  {verdict}"
+        )
+    return "\n".join(lines)

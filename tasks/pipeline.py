@@ -1,0 +1,113 @@
+"""Thin Prefect ``@task`` wrappers over the plain-Python generation and check logic.
+
+Generation tasks are async and run in the flow's event loop, so one limiter per
+provider (or host) governs every model and chunk. Check tasks are sync and go to
+the task runner (threads, or a Dask cluster): each process keeps one sandbox pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.cache import CheckStore, GenerationStore
+from tasks.checks import Checker, CheckItem
+from tasks.config import SandboxSettings
+from tasks.generate import CellOutcome, generate_cells
+from tasks.providers.base import Provider
+from tasks.quality.score import Weights
+from tasks.records import GenerationOptions, Task
+
+_SANDBOXES: dict[tuple, Any] = {}
+_SANDBOX_LOCKS: dict[tuple, threading.Lock] = {}
+_GLOBAL = threading.Lock()
+
+
+def shared_sandbox(settings: SandboxSettings) -> tuple[Any, threading.Lock]:
+    """One sandbox pool per process and settings; callers hold the lock while running."""
+    from tasks.sandbox import Sandbox
+    from tasks.sandbox.types import Limits
+
+    key = tuple(sorted(settings.model_dump().items()))
+    with _GLOBAL:
+        if key not in _SANDBOXES:
+            limits = Limits(
+                cpu_s=settings.cpu_s, wall_s=settings.wall_s, memory_mb=settings.memory_mb
+            )
+            _SANDBOXES[key] = Sandbox(
+                limits, workers=settings.workers, isolation=settings.isolation
+            )
+            _SANDBOX_LOCKS[key] = threading.Lock()
+        return _SANDBOXES[key], _SANDBOX_LOCKS[key]
+
+
+def close_sandboxes() -> None:
+    with _GLOBAL:
+        for sandbox in _SANDBOXES.values():
+            sandbox.close()
+        _SANDBOXES.clear()
+        _SANDBOX_LOCKS.clear()
+
+
+@task(name="generate", cache_policy=NO_CACHE, task_run_name="generate {provider.label} [{first}]")
+async def generate_chunk(
+    provider: Provider,
+    tasks_: Sequence[Task],
+    samples: int,
+    options: GenerationOptions,
+    *,
+    first: str,
+    store_root: str | None,
+    fresh: bool,
+    limiter: Any,
+    policy: Any,
+    progress: Any = None,
+) -> list[CellOutcome]:
+    store = GenerationStore(store_root) if store_root else None
+
+    def done(outcome: CellOutcome) -> None:
+        if progress is not None:
+            progress.advance(
+                generated=1, failures=0 if outcome.ok else 1, cached=int(outcome.cached)
+            )
+
+    return await generate_cells(
+        provider,
+        tasks_,
+        samples,
+        options,
+        store=store,
+        fresh=fresh,
+        limiter=limiter,
+        policy=policy,
+        on_done=done,
+    )
+
+
+def run_checks(
+    items: Sequence[CheckItem],
+    settings: SandboxSettings,
+    weights: dict[str, float] | None,
+    store_root: str | None,
+) -> list[dict[str, Any]]:
+    """Plain-Python body of the check task (also used by the benchmark's loop)."""
+    sandbox, lock = shared_sandbox(settings)
+    store = CheckStore(store_root) if store_root else None
+    checker = Checker(sandbox, Weights.from_mapping(weights or {}), store)
+    with lock:
+        return checker.check(items)
+
+
+@task(name="check", cache_policy=NO_CACHE, task_run_name="check [{label}]")
+def check_chunk(
+    items: Sequence[CheckItem],
+    settings: SandboxSettings,
+    weights: dict[str, float] | None,
+    store_root: str | None,
+    label: str = "",
+) -> list[dict[str, Any]]:
+    return run_checks(items, settings, weights, store_root)

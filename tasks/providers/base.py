@@ -1,0 +1,109 @@
+"""The provider interface: one async method, ``generate``.
+
+A provider is one file that subclasses :class:`Provider` and is named in
+``tasks.providers.registry``. Providers never retry: they translate their SDK's
+errors into :class:`~tasks.errors.ProviderError` with a ``kind`` and the one
+retry layer (``tasks.providers.retry``) decides what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from tasks.errors import UsageError
+from tasks.records import Generation, GenerationRequest
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Per-provider settings from the config file or CLI flags (never a key)."""
+
+    base_url: str | None = None
+    timeout_s: float = 120.0
+    max_concurrency: int = 4
+    requests_per_minute: float | None = None
+    price_per_mtok: tuple[float, float] | None = None  # (input, output) USD per 1M tokens
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Provider(ABC):
+    """Base class for a model provider.
+
+    Class attributes declare capabilities, as simonw/llm does:
+    ``needs_key`` and ``key_env_var`` drive the one place keys are looked up.
+    """
+
+    name: ClassVar[str]
+    needs_key: ClassVar[bool] = False
+    key_env_var: ClassVar[str | None] = None
+    local: ClassVar[bool] = False  # local models cost 0
+
+    def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
+        self.model = model
+        self.config = config or ProviderConfig()
+
+    @property
+    def label(self) -> str:
+        """The model's name in results: ``provider:model``."""
+        return f"{self.name}:{self.model}"
+
+    @property
+    def concurrency_key(self) -> str:
+        """Calls sharing this key share one concurrency limit (per provider, or per host)."""
+        return self.name
+
+    def check_ready(self) -> None:
+        """Fail fast before any generation: a missing SDK, key or file raises UsageError."""
+        if self.needs_key and self.key_env_var and not self.api_key():
+            raise UsageError(
+                f"{self.label} needs an API key: set the environment variable "
+                f"{self.key_env_var} (or store it in a Prefect Secret block named "
+                f"'{self.key_env_var.lower().replace('_', '-')}')."
+            )
+
+    def api_key(self) -> str | None:
+        """The key, read at call time from the env var or a Prefect Secret block."""
+        if not self.key_env_var:
+            return None
+        key = os.environ.get(self.key_env_var)
+        if key:
+            return key
+        return _secret_block(self.key_env_var.lower().replace("_", "-"))
+
+    @abstractmethod
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """Make one call. Raises ProviderError on failure."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Release clients; the default has nothing to release."""
+
+
+def _secret_block(name: str) -> str | None:
+    # Only consulted when the env var is absent; any failure means "no key".
+    try:
+        from prefect.blocks.system import Secret
+
+        return Secret.load(name, _sync=True).get()  # type: ignore[call-arg]
+    except Exception:
+        return None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...; sw.elapsed`` in seconds (monotonic)."""
+
+    def __enter__(self) -> Stopwatch:
+        self.start = time.perf_counter()
+        self.elapsed = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.elapsed = time.perf_counter() - self.start

@@ -1,0 +1,201 @@
+"""The one retry layer, and the rules that say what a failed HTTP call means.
+
+Providers never retry (their SDKs get ``max_retries=0``): they classify each
+failure as a :class:`~tasks.errors.ProviderError` with a ``kind`` using the
+helpers below, and :func:`call_with_retry` alone decides whether to try again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from tasks.errors import ErrorKind, ProviderError
+
+if TYPE_CHECKING:
+    from tasks.providers.base import Provider
+    from tasks.providers.limits import Limiter
+    from tasks.records import Generation, GenerationRequest
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+# --- what a failure means -------------------------------------------------------------
+
+
+def kind_for_status(status: int) -> ErrorKind:
+    """429 waits; 408, 409 and 5xx (incl. Anthropic's 529 overloaded) retry; others are final."""
+    if status == 429:
+        return "rate_limit"
+    if status in (408, 409) or status >= 500:
+        return "transient"
+    return "permanent"
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP-date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in lowered:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        value = lowered.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = parsedate_to_datetime(value).timestamp()
+            return max(0.0, when - (time.time() if now is None else now))
+    except (ValueError, TypeError):
+        return None
+
+
+_KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+\S+)")
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove keys from a message: the given secrets, plus anything shaped like a key."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_LIKE.sub("[redacted]", text)
+
+
+def error_message(body: Any, fallback: str) -> str:
+    """The server's own message from a JSON error body (OpenAI, Anthropic or Ollama shape)."""
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping):
+            inner = inner.get("message") or inner.get("type")
+        if isinstance(inner, str) and inner:
+            return inner[:300]
+    return fallback
+
+
+@contextmanager
+def sdk_errors(sdk: ModuleType, label: str, secret: str | None = None) -> Iterator[None]:
+    """Translate the exceptions of a Stainless-generated SDK (``openai``, ``anthropic``).
+
+    Both SDKs share one exception tree, so one translator serves both. Messages name
+    the model and the server's reason, and are scrubbed of the key.
+    """
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        status = exc.status_code
+        kind = kind_for_status(status)
+        if status == 429 and getattr(exc, "code", None) == "insufficient_quota":
+            kind = "permanent"  # no credit left: waiting will not help
+        reason = error_message(exc.body, type(exc).__name__)
+        raise ProviderError(
+            redact(f"{label}: HTTP {status}: {reason}", [secret]),
+            kind=kind,
+            retry_after=parse_retry_after(exc.response.headers) if kind != "permanent" else None,
+            status_code=status,
+        ) from exc
+    except sdk.APITimeoutError as exc:
+        raise ProviderError(f"{label}: request timed out", kind="transient") from exc
+    except sdk.APIConnectionError as exc:
+        reason = redact(str(exc.__cause__ or exc), [secret])
+        raise ProviderError(f"{label}: connection failed: {reason}", kind="transient") from exc
+    except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
+        raise ProviderError(f"{label}: malformed reply from the server", kind="transient") from exc
+    except sdk.APIError as exc:  # any other API error: retrying the same call will not help
+        raise ProviderError(redact(f"{label}: {exc}", [secret]), kind="permanent") from exc
+
+
+# --- retrying -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter."""
+
+    max_attempts: int = 5
+    max_total_s: float = 300.0
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    max_retry_after_s: float = 120.0  # never wait longer than this for a Retry-After
+
+
+async def _anyio_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
+
+
+# Tests replace this (or pass ``sleep=``) to make retries instant, as inspect_ai does.
+default_sleep: Sleep = _anyio_sleep
+
+
+def backoff_delay(
+    error: ProviderError, attempt: int, policy: RetryPolicy, rng: Callable[[], float]
+) -> float:
+    """The wait before attempt ``attempt + 1``: the server's Retry-After, else full jitter."""
+    if error.retry_after is not None:
+        return min(error.retry_after, policy.max_retry_after_s)
+    return rng() * min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
+
+
+async def call_with_retry(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy | None = None,
+    sleep: Sleep | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: Callable[[], float] = random.random,
+) -> tuple[T, int]:
+    """Call ``fn`` until it succeeds; return its result and the number of attempts.
+
+    Retries ``rate_limit`` and ``transient`` errors, never ``permanent`` ones, for at most
+    ``policy.max_attempts`` attempts and ``policy.max_total_s`` seconds. On giving up it
+    re-raises the last ProviderError with an ``attempts`` attribute set.
+    """
+    policy = policy or RetryPolicy()
+    started = clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await fn(), attempt
+        except ProviderError as exc:
+            delay = backoff_delay(exc, attempt, policy, rng)
+            out_of_time = clock() - started + delay > policy.max_total_s
+            if exc.kind == "permanent" or attempt >= policy.max_attempts or out_of_time:
+                exc.attempts = attempt  # type: ignore[attr-defined]
+                raise
+            log.warning(
+                "attempt %d failed (%s: %s); retrying in %.1fs", attempt, exc.kind, exc, delay
+            )
+        await (sleep or default_sleep)(delay)
+
+
+async def generate_with_retry(
+    provider: Provider,
+    request: GenerationRequest,
+    *,
+    policy: RetryPolicy | None = None,
+    limiter: Limiter | None = None,
+    sleep: Sleep | None = None,
+) -> Generation:
+    """One generation through the retry layer; each attempt takes a limiter slot."""
+
+    async def attempt() -> Generation:
+        if limiter is None:
+            return await provider.generate(request)
+        async with limiter.slot(provider):
+            return await provider.generate(request)
+
+    generation, attempts = await call_with_retry(attempt, policy=policy, sleep=sleep)
+    return replace(generation, attempts=attempts)

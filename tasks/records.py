@@ -1,0 +1,115 @@
+"""Typed records that cross a boundary: suites, requests, generations, check results.
+
+Internal values are frozen dataclasses; the Parquet row layout lives in ``tasks.results``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal[
+    "pass",
+    "fail",
+    "error",
+    "timeout",
+    "oom",
+    "syntax_error",
+    "import_error",
+    "no_code",
+    "generation_error",
+    "sandbox_error",
+]
+STATUSES: tuple[str, ...] = (
+    "pass",
+    "fail",
+    "error",
+    "timeout",
+    "oom",
+    "syntax_error",
+    "import_error",
+    "no_code",
+    "generation_error",
+    "sandbox_error",
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One problem of a suite.
+
+    ``tests`` is Python source of pytest-style ``test_*`` functions that import
+    what they test from the module ``solution``.
+    """
+
+    id: str
+    prompt: str
+    tests: str
+    reference: str | None = None
+    tags: tuple[str, ...] = ()
+    entry_point: str | None = None
+    # HumanEval-style prompts are code to continue; chat replies may omit the prompt.
+    prompt_is_code: bool = False
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    tasks: tuple[Task, ...]
+    source: str
+
+    def digest(self) -> str:
+        payload = json.dumps([asdict(t) for t in self.tasks], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Options sent with every call; part of the cache key."""
+
+    temperature: float = 0.2
+    max_tokens: int = 512
+    seed: int | None = None
+    system_prompt: str | None = (
+        "You are an expert Python programmer. Reply with one complete Python module "
+        "in a single ```python fenced block."
+    )
+    top_p: float | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    task_id: str = ""
+    sample: int = 0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one model call returned, with its metrics.
+
+    ``cost_usd`` is None when the price is unknown (never a silent 0).
+    """
+
+    text: str
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float = 0.0
+    cost_usd: float | None = 0.0
+    timestamp: str = ""
+    temperature: float | None = None
+    finish_reason: str | None = None
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Generation:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)

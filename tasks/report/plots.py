@@ -1,0 +1,174 @@
+"""Plotly figures for the HTML report. Each takes tables and returns a Figure.
+
+Figures carry summaries, never raw rows, so a million-row run still makes a
+small page: latency boxes come from precomputed quartiles, and the heatmap
+shows at most ``MAX_HEATMAP_TASKS`` tasks (those where models disagree most).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.records import STATUSES
+from tasks.stats.counts import task_matrix
+
+MAX_HEATMAP_TASKS = 150
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 60}}
+_STATUS_COLORS = {
+    "pass": "#2e7d32",
+    "fail": "#c62828",
+    "error": "#ef6c00",
+    "timeout": "#6a1b9a",
+    "oom": "#4e342e",
+    "syntax_error": "#ad1457",
+    "import_error": "#f9a825",
+    "no_code": "#757575",
+    "generation_error": "#1565c0",
+    "sandbox_error": "#b0bec5",
+}
+
+
+def _col(summary: pa.Table, name: str) -> list:
+    return summary[name].to_pylist()
+
+
+def primary_ci(summary: pa.Table) -> go.Figure:
+    """Each model's primary metric with its 95% CI as error bars."""
+    ok = [v is not None for v in _col(summary, "primary_value")]
+    rows = [r for r, keep in zip(summary.to_pylist(), ok, strict=True) if keep]
+    metric = rows[0]["primary_metric"] if rows else "pass@1"
+    colors = ["#2e7d32" if r["in_tie_group"] else "#90a4ae" for r in rows]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["model"] for r in rows],
+            y=[r["primary_value"] for r in rows],
+            marker_color=colors,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [r["primary_ci_high"] - r["primary_value"] for r in rows],
+                "arrayminus": [r["primary_value"] - r["primary_ci_low"] for r in rows],
+            },
+        )
+    )
+    fig.update_layout(title=f"{metric} with 95% CI (green: tie group / winner)", **_LAYOUT)
+    fig.update_yaxes(title=metric, range=[0, 1.05])
+    return fig
+
+
+def status_bars(summary: pa.Table) -> go.Figure:
+    """Stacked bars: how each model's samples ended."""
+    models = _col(summary, "model")
+    fig = go.Figure(
+        [
+            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=_STATUS_COLORS[s])
+            for s in STATUSES
+        ]
+    )
+    fig.update_layout(barmode="stack", title="Status per sample", **_LAYOUT)
+    fig.update_yaxes(title="samples")
+    return fig
+
+
+def cost_quality(summary: pa.Table) -> go.Figure:
+    """Cost per sample against the primary metric, with the Pareto front as a line."""
+    rows = [r for r in summary.to_pylist() if r["primary_value"] is not None]
+    known = [r for r in rows if r["cost_per_sample_usd"] is not None]
+    front = sorted(
+        (r for r in known if r["on_pareto_front"]), key=lambda r: r["cost_per_sample_usd"]
+    )
+    metric = rows[0]["primary_metric"] if rows else "pass@1"
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[r["cost_per_sample_usd"] for r in known],
+                y=[r["primary_value"] for r in known],
+                text=[r["model"] for r in known],
+                mode="markers+text",
+                textposition="top center",
+                name="models",
+                marker={"size": 12, "color": "#1565c0"},
+            ),
+            go.Scatter(
+                x=[r["cost_per_sample_usd"] for r in front],
+                y=[r["primary_value"] for r in front],
+                mode="lines",
+                name="Pareto front",
+                line={"color": "#2e7d32", "dash": "dash", "shape": "hv"},
+            ),
+        ]
+    )
+    unknown = [r["model"] for r in rows if r["cost_per_sample_usd"] is None]
+    title = f"Cost vs {metric}"
+    if unknown:
+        title += f" (cost unknown, not shown: {', '.join(unknown)})"
+    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_xaxes(title="cost per sample (USD)")
+    fig.update_yaxes(title=metric)
+    return fig
+
+
+def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
+    """Latency distribution per model as boxes built from quartiles (no raw points)."""
+    lat = pc.cast(results["latency_s"], pa.float64()).to_numpy(zero_copy_only=False)
+    model_col = results["model"]
+    fig = go.Figure()
+    for model in models:
+        mask = pc.equal(model_col, model).to_numpy(zero_copy_only=False)
+        values = lat[mask & (lat > 0)]
+        if values.size == 0:
+            continue
+        q1, med, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+        iqr = q3 - q1
+        low = values[values >= q1 - 1.5 * iqr].min()
+        high = values[values <= q3 + 1.5 * iqr].max()
+        fig.add_trace(
+            go.Box(
+                name=model,
+                q1=[q1],
+                median=[med],
+                q3=[q3],
+                lowerfence=[low],
+                upperfence=[high],
+                mean=[values.mean()],
+            )
+        )
+    fig.update_layout(title="Latency per call (s)", showlegend=False, **_LAYOUT)
+    fig.update_yaxes(title="seconds")
+    return fig
+
+
+def pass_heatmap(results: pa.Table) -> tuple[go.Figure, int]:
+    """Pass rate per task x model; returns the figure and the number of tasks left out."""
+    tm = task_matrix(results.select(["model", "task_id", "status", "overall_score"]))
+    values = tm.values("pass@1")  # (models, tasks), NaN where unscored
+    tasks = np.arange(len(tm.tasks))
+    hidden = 0
+    if tasks.size > MAX_HEATMAP_TASKS:
+        # Show the tasks that separate the models: highest spread of pass rates.
+        filled = np.where(np.isnan(values), 0.0, values)
+        spread = filled.max(axis=0) - filled.min(axis=0)
+        tasks = np.sort(np.argsort(-spread, kind="stable")[:MAX_HEATMAP_TASKS])
+        hidden = len(tm.tasks) - tasks.size
+    z = values[:, tasks].T
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
+            x=list(tm.models),
+            y=[tm.tasks[i] for i in tasks],
+            colorscale="RdYlGn",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "pass rate"},
+        )
+    )
+    title = "Pass rate per task (blank: all samples were sandbox errors)"
+    if hidden:
+        title += f"; {hidden} tasks with the least disagreement hidden"
+    height = max(350, min(2400, 18 * tasks.size + 120))
+    fig.update_layout(title=title, height=height, **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig, hidden

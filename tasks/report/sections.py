@@ -1,0 +1,239 @@
+"""The report's content as plain sections of text tables, shared by Markdown and HTML.
+
+Both renderers walk the same :class:`Section` list, so the two reports never
+disagree about a number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.records import STATUSES
+from tasks.stats.compare import fmt_p
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled table with notes; ``key`` lets the HTML place plots next to it."""
+
+    key: str
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def num(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def ci(x: float | None, low: float | None, high: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    f = "+.3f" if signed else ".3f"
+    if low is None or high is None:
+        return format(x, f)
+    return f"{x:{f}} [{low:{f}}, {high:{f}}]"
+
+
+def usd(x: float | None) -> str:
+    if x is None:
+        return "unknown"
+    return f"${x:.4g}" if x < 1 else f"${x:,.2f}"
+
+
+def regression_warnings(history: pa.Table | None) -> list[str]:
+    """One sentence per model whose primary metric dropped significantly."""
+    if history is None or history.num_rows == 0:
+        return []
+    out = []
+    for r in history.filter(pc.equal(history["regression"], True)).to_pylist():
+        out.append(
+            f"Regression: {r['model']} {r['metric']} fell from {num(r['prev_value'])} to "
+            f"{num(r['cur_value'])} ({ci(r['delta'], r['ci_low'], r['ci_high'], True)}, "
+            f"Holm p={fmt_p(r['p_holm'])}, {r['n_tasks']} shared tasks) "
+            f"since run {r['prev_run_id'] or 'previous'}."
+        )
+    return out
+
+
+def decision_text(summary: pa.Table) -> str:
+    if summary.num_rows == 0:
+        return "No decision: the results table is empty."
+    return str(summary["decision"][0].as_py())
+
+
+def _leaderboard(rows: list[dict[str, Any]]) -> Section:
+    primary = rows[0]["primary_metric"] if rows else "pass@1"
+    body = []
+    for r in rows:
+        mark = "winner" if r["is_winner"] else "tie group" if r["in_tie_group"] else ""
+        body.append(
+            (
+                "" if r["rank"] is None else str(r["rank"]),
+                r["model"],
+                ci(r["pass_at_1"], r["pass_at_1_ci_low"], r["pass_at_1_ci_high"]),
+                num(r["pass_at_5"]),
+                num(r["pass_at_10"]),
+                ci(r["overall_score"], r["overall_score_ci_low"], r["overall_score_ci_high"]),
+                str(r["n_tasks"]),
+                str(r["n_samples"]),
+                mark,
+            )
+        )
+    headers = ("Rank", "Model", "pass@1 [95% CI]", "pass@5", "pass@10")
+    headers += ("overall_score [95% CI]", "Tasks", "Samples", "")
+    notes = [
+        f"Ranked by {primary}. CIs are 95% percentile intervals of a bootstrap over tasks; "
+        "pass@k is the unbiased estimator, per task then averaged over tasks "
+        "(n/a when some task has fewer than k scored samples)."
+    ]
+    return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
+
+
+def _comparisons(comparisons: pa.Table, primary: str) -> Section:
+    rows = comparisons.filter(pc.equal(comparisons["metric"], primary)).to_pylist()
+    body = tuple(
+        (
+            r["model_a"],
+            r["model_b"],
+            ci(r["diff"], r["ci_low"], r["ci_high"], signed=True),
+            fmt_p(r["p_value"]),
+            fmt_p(r["p_holm"]),
+            r["verdict"],
+            str(r["n_tasks"]),
+        )
+        for r in rows
+    )
+    notes = (
+        "diff = a - b over the tasks both models scored; paired bootstrap CI and two-sided "
+        "p-value; Holm-corrected over all pairs.",
+    )
+    headers = ("A", "B", f"{primary} diff [95% CI]", "p", "Holm p", "Verdict", "Shared tasks")
+    return Section("comparisons", "Pairwise comparisons", headers, body, notes)
+
+
+def _statuses(rows: list[dict[str, Any]]) -> Section:
+    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in STATUSES)) for r in rows)
+    notes = ["sandbox_error rows are excluded from every score (infrastructure, not the model)."]
+    for r in rows:
+        if r["n_tasks_dropped"]:
+            shown = ", ".join(r["dropped_tasks"][:10])
+            more = " ..." if r["n_tasks_dropped"] > 10 else ""
+            notes.append(
+                f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample a "
+                f"sandbox_error: {shown}{more}."
+            )
+    return Section("statuses", "Status breakdown", ("Model", *STATUSES), body, tuple(notes))
+
+
+def _checks(rows: list[dict[str, Any]]) -> Section:
+    cols = (
+        ("syntax_valid_rate", "Syntax ok", 2),
+        ("imports_resolved_rate", "Imports ok", 2),
+        ("runs_without_error_rate", "Runs", 2),
+        ("follows_style_guide_rate", "Style ok", 2),
+        ("tests_pass_rate", "Tests passed", 2),
+        ("extra_tests_pass_rate", "Extra tests", 2),
+        ("coverage_mean", "Coverage", 2),
+        ("type_hint_ratio_mean", "Type hints", 2),
+        ("docstring_ratio_mean", "Docstrings", 2),
+        ("execution_time_ms_mean", "Exec ms", 1),
+        ("peak_memory_mb_mean", "Peak MiB", 1),
+    )
+    body = tuple((r["model"], *(num(r[c], d) for c, _, d in cols)) for r in rows)
+    notes = ("Means over scored samples where the check ran.",)
+    headers = ("Model", *(h for _, h, _ in cols))
+    return Section("checks", "Quality checks", headers, body, notes)
+
+
+def _cost(rows: list[dict[str, Any]]) -> Section:
+    body, notes = [], []
+    for r in rows:
+        cost = usd(r["cost_usd"])
+        if r["price_unknown"]:
+            cost = f"unknown (>= {usd(r['cost_usd_known'])})"
+            notes.append(
+                f"{r['model']}: no price for {r['n_price_unknown']} row(s); cost is unknown "
+                "and the model is left off the Pareto front."
+            )
+        tokens = (r["prompt_tokens"], r["completion_tokens"])
+        body.append(
+            (
+                r["model"],
+                *("n/a" if t is None else f"{t:,}" for t in tokens),
+                cost,
+                usd(r["cost_per_pass_usd"]) if r["cost_per_pass_usd"] is not None else "n/a",
+                "yes" if r["on_pareto_front"] else r["pareto_note"] or "no",
+            )
+        )
+    headers = ("Model", "Prompt tokens", "Completion tokens", "Cost", "Cost per pass", "Pareto")
+    return Section("cost", "Cost", headers, tuple(body), tuple(notes))
+
+
+def _latency(rows: list[dict[str, Any]]) -> Section:
+    body = tuple(
+        (
+            r["model"],
+            num(r["latency_p50_s"], 2),
+            num(r["latency_p95_s"], 2),
+            num(r["tokens_per_s"], 1),
+        )
+        for r in rows
+    )
+    headers = ("Model", "p50 latency (s)", "p95 latency (s)", "Tokens/s")
+    return Section("latency", "Latency", headers, body)
+
+
+def _history(history: pa.Table) -> Section:
+    body = tuple(
+        (
+            r["model"],
+            num(r["prev_value"]),
+            num(r["cur_value"]),
+            ci(r["delta"], r["ci_low"], r["ci_high"], signed=True),
+            fmt_p(r["p_holm"]),
+            "REGRESSION" if r["regression"] else "",
+            str(r["n_tasks"]),
+        )
+        for r in history.to_pylist()
+    )
+    metric = history["metric"][0].as_py() if history.num_rows else "metric"
+    headers = ("Model", f"Previous {metric}", "Current", "Delta [95% CI]", "Holm p", "", "Tasks")
+    notes = ("Paired bootstrap over the tasks both runs scored; Holm over the models.",)
+    return Section("history", "Compared with the previous run", headers, body, notes)
+
+
+def build_sections(
+    summary: pa.Table, comparisons: pa.Table, history: pa.Table | None = None
+) -> list[Section]:
+    """Every table of the report, in order."""
+    rows = summary.to_pylist()
+    primary = rows[0]["primary_metric"] if rows else "pass@1"
+    out = [_leaderboard(rows)]
+    if comparisons.num_rows:
+        out.append(_comparisons(comparisons, primary))
+    out += [_statuses(rows), _checks(rows), _cost(rows), _latency(rows)]
+    if history is not None and history.num_rows:
+        out.append(_history(history))
+    return out
+
+
+def meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Meta as (key, text) pairs; lists joined, mappings left to the caller as JSON."""
+    items = []
+    for key, value in meta.items():
+        if isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, Mapping):
+            text = json.dumps(value, sort_keys=True)
+        else:
+            text = str(value)
+        items.append((str(key), text))
+    return items

@@ -1,0 +1,123 @@
+"""How a worker process is launched: inside bubblewrap, or (fallback) as a plain subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+# The in-sandbox code: the worker (entry point) and the two modules it imports.
+SANDBOX_FILES = ("_worker.py", "_child.py", "_guards.py")
+WORKER_SCRIPT = Path(__file__).with_name(SANDBOX_FILES[0])
+SANDBOX_DIR = "/opt/vivek"
+SANDBOX_SCRIPT = f"{SANDBOX_DIR}/{SANDBOX_FILES[0]}"
+SANDBOX_WORKDIR = "/tmp/run"
+# Only these variables exist in the sandbox; nothing from the host environment leaks in.
+CLEAN_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
+# The worker keeps only what it needs to drop to the sample uid, prepare and clean the
+# work dir and kill leftovers; the sample child has no capability at all.
+WORKER_CAPS = (
+    "CAP_SETUID",
+    "CAP_SETGID",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_KILL",
+)
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+
+
+@cache
+def bwrap_version() -> str | None:
+    """The installed bubblewrap version, or None when it is missing or cannot run."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.split()[-1] if out.returncode == 0 and out.stdout.split() else None
+
+
+def python_roots() -> list[str]:
+    """Directories the interpreter and its packages live in (bound read-only)."""
+    roots = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)}
+    roots.add(os.path.dirname(os.path.realpath(sys.executable)))
+    roots = {r for r in roots if not any(r.startswith(d + "/") for d in SYSTEM_DIRS)}
+    # Drop roots nested inside another root.
+    return sorted(r for r in roots if not any(r.startswith(o + "/") for o in roots if o != r))
+
+
+def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
+    """The bwrap argv that starts one worker.
+
+    No network, no IPC, own PID namespace; a fresh size-capped tmpfs on /tmp; read-only
+    binds of the system dirs and the Python prefixes only, so ``$HOME`` (and its
+    ``.ssh``), the repository and the rest of the host are not visible.
+    """
+    cmd = [
+        "bwrap",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+    ]
+    for cap in WORKER_CAPS:
+        cmd += ["--cap-add", cap]
+    for d in SYSTEM_DIRS:
+        if os.path.islink(d):
+            cmd += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            cmd += ["--ro-bind", d, d]
+    made: set[str] = set()
+    for root in python_roots():
+        # bwrap creates missing parents mode 0700, which the sample uid could not traverse.
+        for parent in reversed(Path(root).parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                cmd += ["--perms", "0755", "--dir", str(parent)]
+        cmd += ["--ro-bind", root, root]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--perms", "0755", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]  # fmt: skip
+    for name in SANDBOX_FILES:  # the files only: the rest of the repository stays unseen
+        cmd += ["--ro-bind", str(WORKER_SCRIPT.with_name(name)), f"{SANDBOX_DIR}/{name}"]
+    cmd += ["--remount-ro", "/", "--clearenv"]
+    for key, value in CLEAN_ENV.items():
+        cmd += ["--setenv", key, value]
+    cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", SANDBOX_SCRIPT,
+            SANDBOX_WORKDIR, str(uid)]  # fmt: skip
+    return cmd
+
+
+def readable_by_others(path: str) -> bool:
+    """Whether an unprivileged uid can traverse to ``path`` and read it."""
+    p = Path(path)
+    for d in [p, *p.parents]:
+        try:
+            mode = d.stat().st_mode
+        except OSError:
+            return False
+        if not mode & 0o001 or (d == p and not mode & 0o004):
+            return False
+    return True
+
+
+def plain_command(workdir: str, uid: int | None) -> list[str]:
+    """The fallback argv: the same worker, rlimits only, clean environment."""
+    return [sys.executable, "-s", "-B", "-P", str(WORKER_SCRIPT), workdir,
+            str(-1 if uid is None else uid)]  # fmt: skip

@@ -1,0 +1,289 @@
+"""Host side: a pool of long-lived sandboxed workers, one job at a time each."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import secrets
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from tasks.errors import SandboxError
+from tasks.sandbox import bwrap
+from tasks.sandbox.types import ExecResult, Job, Limits
+from tasks.sandbox.verdict import decide, expected_tests
+
+log = logging.getLogger(__name__)
+START_TIMEOUT_S = 60.0
+# Room for the worker's own bookkeeping beyond the sample's wall limit.
+REPLY_MARGIN_S = 15.0
+# Sample uids are random and unique per worker, so RLIMIT_NPROC and the leftover sweep
+# never mix two workers (or two Sandboxes) up.
+UID_RANGE = (1_000_000, 2_000_000_000)
+
+
+class _Worker:
+    """One worker process and its pipe; raises SandboxError on any protocol failure.
+
+    ``spawn`` runs ``Popen`` on the Sandbox's long-lived spawner thread: bwrap's
+    ``--die-with-parent`` fires when the *thread* that started it exits.
+    """
+
+    def __init__(self, backend: str, limits: Limits, drop_uid: bool, spawn: Executor) -> None:
+        self.uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0]
+        self.home = tempfile.mkdtemp(prefix="vivek-sbx-")
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self.hello: dict[str, Any] = {}
+        if backend == "bwrap":
+            tmp_mb = max(64, 4 * limits.fsize_mb)
+            argv, cwd = bwrap.bwrap_command(self.uid, tmp_mb), "/"
+        else:
+            os.chmod(self.home, 0o755)
+            uid = self.uid if drop_uid else None
+            argv, cwd = bwrap.plain_command(os.path.join(self.home, "run"), uid), self.home
+        env = dict(bwrap.CLEAN_ENV, HOME=self.home if backend != "bwrap" else "/tmp")
+        try:
+            self.proc = spawn.submit(
+                subprocess.Popen, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self.log, env=env, cwd=cwd, start_new_session=True,
+            ).result()  # fmt: skip
+        except OSError as exc:
+            self.log.close()
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise SandboxError(f"cannot start a sandbox worker: {exc}") from exc
+
+    def wait_ready(self) -> None:
+        try:
+            self.hello = self._recv(START_TIMEOUT_S)
+        except SandboxError:
+            self.close()
+            raise
+
+    def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+        body = json.dumps(msg).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(body)) + body)
+            self.proc.stdin.flush()
+        except (OSError, ValueError) as exc:  # ValueError: the pipe was closed already
+            raise SandboxError(f"sandbox worker is gone: {exc}") from exc
+        reply = self._recv(timeout)
+        if "worker_error" in reply:
+            raise SandboxError(f"sandbox worker failed: {reply['worker_error']}")
+        return reply
+
+    def _recv(self, timeout: float) -> dict[str, Any]:
+        head = self._read(4, time.monotonic() + timeout)
+        return json.loads(self._read(struct.unpack(">I", head)[0], time.monotonic() + timeout))
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        fd, buf = self.proc.stdout.fileno(), b""
+        while len(buf) < n:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, n - len(buf)) if ready else None
+            if not chunk:
+                why = "timed out" if chunk is None else f"exited ({self.proc.poll()})"
+                raise SandboxError(f"sandbox worker {why}: {self.stderr_tail()}")
+            buf += chunk
+        return buf
+
+    def stderr_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-500:].decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, 9)
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.log):
+            with contextlib.suppress(OSError):
+                stream.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+class Sandbox:
+    """Runs jobs in long-lived sandboxed workers, one per core.
+
+    Args:
+        limits: per-sample resource limits.
+        workers: number of worker processes (default: CPU count).
+        isolation: ``"require"`` (bubblewrap or SandboxError), ``"auto"`` (bubblewrap,
+            else rlimits only with a warning) or ``"none"`` (rlimits only).
+    """
+
+    def __init__(
+        self,
+        limits: Limits = Limits(),  # noqa: B008 - frozen, so sharing the default is safe
+        workers: int | None = None,
+        isolation: str = "auto",
+    ) -> None:
+        if isolation not in ("auto", "require", "none"):
+            raise ValueError(f"isolation must be auto, require or none, not {isolation!r}")
+        self.limits = limits
+        self._n = max(1, workers or os.cpu_count() or 1)
+        self._drop_uid = os.geteuid() == 0
+        self._workers: list[_Worker | None] = [None] * self._n
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="vivek-sandbox-spawner")
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(self._n):
+            self._free.put(slot)
+        self._backend = "rlimit"
+        if isolation != "none":
+            reason = self._start_bwrap()
+            if reason and isolation == "require":
+                self.close()
+                raise SandboxError(f"Sandbox isolation is required but {reason}.")
+            if reason:
+                msg = f"{reason}; running generated code with rlimits only (no isolation)"
+                log.warning(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        if self._backend == "rlimit":
+            # Without a mount namespace the sample uid must reach the interpreter itself
+            # (it cannot when Python lives under /root): then samples keep our uid.
+            roots = [*bwrap.python_roots(), str(bwrap.WORKER_SCRIPT.parent)]
+            self._drop_uid = self._drop_uid and all(map(bwrap.readable_by_others, roots))
+            self._start_all()
+
+    def _start_bwrap(self) -> str:
+        """Start the workers in bubblewrap; return why not, or "" on success."""
+        if bwrap.bwrap_version() is None:
+            return "bubblewrap (bwrap) is not installed or cannot run"
+        if not self._drop_uid:
+            return "the bubblewrap backend needs root to drop samples to a private uid"
+        self._backend = "bwrap"
+        try:
+            self._start_all()
+        except SandboxError as exc:
+            self._backend = "rlimit"
+            return f"bubblewrap failed to start a worker ({exc})"
+        return ""
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self._backend, self.limits, self._drop_uid, self._spawner)
+
+    def _start_all(self) -> None:
+        workers = [self._new_worker() for _ in range(self._n)]
+        try:
+            for w in workers:
+                w.wait_ready()
+        except SandboxError:
+            for w in workers:
+                w.close()
+            raise
+        self._workers = list(workers)
+
+    def _restart(self, slot: int) -> None:
+        old, self._workers[slot] = self._workers[slot], None
+        if old is not None:
+            old.close()
+        try:
+            worker = self._new_worker()
+        except SandboxError as exc:
+            log.error("sandbox worker %d failed to start: %s", slot, exc)
+            return
+        try:
+            worker.wait_ready()
+        except SandboxError as exc:
+            worker.close()
+            log.error("sandbox worker %d failed to start: %s", slot, exc)
+            return
+        self._workers[slot] = worker
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """How samples are run; recorded with every result row."""
+        hello = next((w.hello for w in self._workers if w is not None), {})
+        return {
+            "backend": self._backend,
+            "bwrap_version": bwrap.bwrap_version() if self._backend == "bwrap" else None,
+            "limits": self.limits.to_dict(),
+            "network": self._backend != "bwrap",
+            "filesystem_isolated": self._backend == "bwrap",
+            "uid_dropped": self._drop_uid,
+            "sample_uid_range": list(UID_RANGE) if self._drop_uid else None,
+            "workers": self._n,
+            "python": hello.get("python", sys.version.split()[0]),
+            "pytest": hello.get("pytest"),
+            "coverage": hello.get("coverage"),
+        }
+
+    def sample_uids(self) -> set[int]:
+        """The private uids samples currently run as (one per worker)."""
+        return {w.uid for w in self._workers if w is not None}
+
+    def run(self, jobs: Sequence[Job]) -> list[ExecResult]:
+        """Run ``jobs`` spread over the workers; results come back in the same order.
+
+        Safe to call from several threads at once: each job borrows a free worker.
+        """
+        results: list[ExecResult] = [ExecResult(status="sandbox_error")] * len(jobs)
+
+        def one(index: int) -> None:
+            slot = self._free.get()
+            try:
+                results[index] = self._run_one(slot, jobs[index])
+            except Exception as exc:  # a bug of ours must not lose the other rows
+                log.exception("sandbox failed on job %d", index)
+                results[index] = ExecResult(status="sandbox_error", error=repr(exc)[:300])
+            finally:
+                self._free.put(slot)
+
+        if jobs:
+            with ThreadPoolExecutor(min(self._n, len(jobs))) as pool:
+                list(pool.map(one, range(len(jobs))))
+        return results
+
+    def _run_one(self, slot: int, job: Job) -> ExecResult:
+        msg = {
+            "code": job.code,
+            "tests": job.tests,
+            "extra_calls": list(job.extra_calls),
+            "measure_coverage": job.measure_coverage,
+            "limits": self.limits.to_dict(),
+            # The harness runs the tests we count (unparsable: the child reports why).
+            "names": expected_tests(job.tests),
+        }
+        failure = ""
+        for _attempt in range(2):  # a dead worker is ours, not the model's: retry once
+            worker = self._workers[slot]
+            if worker is None:
+                self._restart(slot)
+                worker = self._workers[slot]
+                if worker is None:
+                    failure = "sandbox worker could not be restarted"
+                    continue
+            nonce = secrets.token_hex(16)
+            try:
+                raw = worker.call({**msg, "nonce": nonce}, self.limits.wall_s + REPLY_MARGIN_S)
+            except SandboxError as exc:
+                failure = str(exc)
+                log.warning("%s", worker.stderr_tail())
+                log.warning("sandbox worker %d failed, restarting: %s", slot, exc)
+                self._restart(slot)
+                continue
+            return decide(job, nonce, raw, self.limits)
+        return ExecResult(status="sandbox_error", error=failure[:300])
+
+    def close(self) -> None:
+        for slot, worker in enumerate(self._workers):
+            if worker is not None:
+                worker.close()
+                self._workers[slot] = None
+        self._spawner.shutdown()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

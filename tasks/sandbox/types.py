@@ -1,0 +1,62 @@
+"""Records for the sandbox boundary: what to run, under which limits, and what came back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sample (its import, its tests and its extra calls).
+
+    ``cpu_s`` is CPU time, so a busy machine does not turn passes into timeouts;
+    ``wall_s`` only catches programs that sleep or block.
+    """
+
+    cpu_s: float = 10.0
+    wall_s: float = 30.0
+    memory_mb: int = 1024
+    nproc: int = 32
+    fsize_mb: int = 16
+    output_kb: int = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One sample to run: the candidate module and the task's tests.
+
+    ``extra_calls`` are Python expressions (e.g. ``"add(1, 2)"``) evaluated after the
+    tests against the solution's namespace; their ``repr`` comes back in
+    ``ExecResult.extra_outputs`` (differential testing).
+    """
+
+    code: str
+    tests: str
+    extra_calls: tuple[str, ...] = ()
+    measure_coverage: bool = True
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The verdict on one job, decided outside the generated code's reach.
+
+    status: pass | fail | error | timeout | oom | import_error | sandbox_error
+    """
+
+    status: str
+    tests_total: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    runs_without_error: bool = False
+    coverage: float | None = None
+    execution_time_ms: float = 0.0
+    peak_memory_mb: float = 0.0
+    side_effects: tuple[str, ...] = ()
+    extra_outputs: tuple[str, ...] = ()
+    error: str = ""
+    stdout_tail: str = ""
+    details: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""Host-side verdict: turn what the worker observed into an ``ExecResult``.
+
+Only frames carrying this sample's nonce count, and a job passes only when every test
+the host itself counted in the test source reported exactly once and passed.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import signal
+from typing import Any
+
+from tasks.sandbox.types import ExecResult, Job, Limits
+
+FRAME_KINDS = ("import", "tamper", "collect", "test", "coverage", "extra", "done")
+
+
+def expected_tests(tests: str) -> list[str] | None:
+    """Test ids pytest would collect (``name`` or ``Class::name``); None if unparsable."""
+    names = _expected(tests)
+    return None if names is None else list(names)
+
+
+@functools.lru_cache(maxsize=1024)  # a task's samples share one test source
+def _expected(tests: str) -> tuple[str, ...] | None:
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return None
+    names: dict[str, None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            names[node.name] = None
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name.startswith("test"):
+                    names[f"{node.name}::{item.name}"] = None
+    return tuple(names)
+
+
+def parse_frames(raw: str, nonce: str) -> tuple[dict[str, list[dict]], int]:
+    """Group this sample's frames by kind; also return how many lines were not valid frames."""
+    frames: dict[str, list[dict]] = {kind: [] for kind in FRAME_KINDS}
+    bad = 0
+    prefix = nonce + " "
+    for line in raw.splitlines():
+        if not line.startswith(prefix):
+            bad += 1
+            continue
+        try:
+            frame = json.loads(line[len(prefix) :])
+            frames[frame["kind"]].append(frame)
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+    return frames, bad
+
+
+def _one(frames: dict[str, list[dict]], kind: str) -> dict | None:
+    found = frames[kind]
+    return found[0] if len(found) == 1 else None
+
+
+def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecResult:
+    """The verdict on one job from the worker's raw report."""
+    frames, bad = parse_frames(raw["verdict"], nonce)
+    imported = _one(frames, "import")
+    runs = bool(imported and imported.get("ok") is True)
+    cov = _one(frames, "coverage")
+    extra = _one(frames, "extra")
+    side = list(raw["side_effects"])
+    if raw["stdout_bytes"]:
+        side.append(f"stdout: {raw['stdout_bytes']} bytes")
+    base: dict[str, Any] = {
+        "runs_without_error": runs,
+        "coverage": _coverage(cov) if job.measure_coverage and runs else None,
+        "execution_time_ms": round(raw["cpu_ms"], 3),
+        "peak_memory_mb": round(raw["maxrss_mb"], 3),
+        "side_effects": tuple(side),
+        "extra_outputs": tuple(str(o) for o in extra.get("outputs", []))[: len(job.extra_calls)]
+        if extra and isinstance(extra.get("outputs"), list)
+        else (),
+        "stdout_tail": raw["stdout"][-2000:],
+        "details": {
+            "exit_code": raw["exit_code"],
+            "signal": raw["signal"],
+            "wall_ms": round(raw["wall_ms"], 3),
+            "bad_frames": bad,
+            "stderr_tail": raw["stderr"][-1000:],
+        },
+    }
+    status, error, counts = _status(job, frames, bad, raw, limits)
+    return ExecResult(status=status, error=error[:300], **counts, **base)
+
+
+def _coverage(frame: dict | None) -> float | None:
+    value = frame.get("value") if frame else None
+    if isinstance(value, int | float) and 0.0 <= value <= 1.0:
+        return float(value)
+    return None
+
+
+def _died(raw: dict[str, Any]) -> str:
+    if raw["signal"] is not None:
+        try:
+            return f"killed by {signal.Signals(raw['signal']).name}"
+        except ValueError:
+            return f"killed by signal {raw['signal']}"
+    return f"exited with code {raw['exit_code']}"
+
+
+def _status(
+    job: Job, frames: dict[str, list[dict]], bad: int, raw: dict[str, Any], limits: Limits
+) -> tuple[str, str, dict[str, int]]:
+    counts = {"tests_total": 0, "tests_passed": 0, "tests_failed": 0}
+    expected = expected_tests(job.tests)
+    tests = frames["test"]
+    for t in tests:
+        counts["tests_total"] += _int(t.get("cases"))
+        counts["tests_passed"] += _int(t.get("passed"))
+        counts["tests_failed"] += (
+            _int(t.get("failed")) + _int(t.get("errored")) + _int(t.get("oom"))
+        )
+    # SIGXCPU only comes from RLIMIT_CPU; SIGKILL is its hard limit (a handler ignored it).
+    cpu_out = raw["signal"] == signal.SIGXCPU or (
+        raw["signal"] == signal.SIGKILL and raw["cpu_ms"] >= limits.cpu_s * 1000 * 0.9
+    )
+    if raw["wall_timeout"] or cpu_out:
+        what = "wall" if raw["wall_timeout"] else "CPU"
+        return "timeout", f"{what} time limit exceeded", counts
+    if frames["tamper"]:
+        return "error", f"tampering: {frames['tamper'][0].get('reason', '?')}", counts
+    oom_frame = any(f.get("oom") for f in frames["import"] + tests)
+    near_limit = raw["maxrss_mb"] >= 0.9 * limits.memory_mb
+    if oom_frame or (raw["signal"] is not None and near_limit):
+        return "oom", "memory limit exceeded", counts
+    imported = frames["import"]
+    if len(imported) != 1:
+        return "error", f"no verdict: process {_died(raw)}", counts
+    if imported[0].get("ok") is not True:
+        return "import_error", str(imported[0].get("error", "import failed")), counts
+    if expected is None:
+        return "error", "test source does not parse", counts
+    collect = _one(frames, "collect")
+    if collect is None or collect.get("ok") is not True:
+        reason = collect.get("error", "") if collect else f"no verdict: process {_died(raw)}"
+        return "error", str(reason), counts
+    if not expected:
+        return "error", "no tests found in the test source", counts
+    names = [t.get("name") for t in tests]
+    if names != expected:
+        return (
+            "error",
+            (
+                f"verdict incomplete: expected {len(expected)} tests, got {len(names)} "
+                f"(process {_died(raw)})"
+            ),
+            counts,
+        )
+    if bad or raw["verdict_truncated"] or len(frames["done"]) != 1:
+        return "error", f"malformed verdict channel (process {_died(raw)})", counts
+    for t in tests:
+        if _int(t.get("errored")):
+            return "error", f"{t['name']}: {t.get('message', '')}", counts
+    for t in tests:
+        if (
+            _int(t.get("failed"))
+            or _int(t.get("passed")) != _int(t.get("cases"))
+            or not _int(t.get("cases"))
+        ):
+            return "fail", f"{t['name']}: {t.get('message', '')}", counts
+    return "pass", "", counts
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

@@ -1,0 +1,162 @@
+"""Task bootstrap: confidence intervals, paired tests and Holm's correction.
+
+Tasks are the unit we resample: the question is how a model would score on
+other tasks like these, and samples of one task are not independent.
+
+The primary test is the **paired bootstrap**: resample tasks with replacement,
+recompute the mean per-task difference over the shared tasks, and take the
+two-sided p-value from that distribution shifted to the null (Efron &
+Tibshirani 1993, ch. 16): p = (1 + #{|d* - d| >= |d|}) / (1 + B). It works for
+per-task pass rates with several samples, where McNemar's test would need
+binary outcomes.
+
+Two small-sample guards keep it honest:
+
+* replicates are spread by sqrt(T / (T - 1)) around the observed mean, since the
+  plain bootstrap variance is the biased (divide-by-T) one;
+* the p-value is never below 2^(1 - k), k = tasks whose difference is non-zero:
+  the smallest p an exact sign test can give. With 3 tasks all in one direction
+  the bootstrap alone would claim p ~ 1/B.
+
+All columns of one call share the same resamples of the task universe, and each
+column's replicate is the mean over its own tasks (its mask). So one pass of
+O(B x T) work serves every model and every pair.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Elements of one chunk of the bootstrap weight matrix (8 bytes each, two live at
+# once: ~200 MB). Big chunks matter: OpenBLAS is ~10x slower when the weight
+# matrix has few rows (< ~64) and many columns.
+_MAX_ELEMS = 12_800_000
+
+
+def bootstrap_means(
+    values: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Replicate means of each column of ``values`` over resamples of its rows (tasks).
+
+    Args:
+        values: shape (T,) or (T, K); entries outside ``mask`` are ignored.
+        n_boot: bootstrap replicates.
+        rng: the random generator (the caller owns the seed).
+        mask: same shape as ``values``; the tasks each column averages over
+            (default: all). A replicate that draws none of a column's tasks is NaN.
+
+    Returns:
+        Array of shape (n_boot, K); all NaN when T == 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    mask = np.ones(values.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    mask = mask.reshape(values.shape)
+    n_rows, n_cols = values.shape
+    out = np.full((n_boot, n_cols), np.nan)
+    if n_rows == 0:
+        return out
+    numer = np.where(mask, values, 0.0)
+    # Columns share few distinct masks (usually one): one denominator per distinct mask.
+    masks, which = np.unique(mask.T, axis=0, return_inverse=True)
+    block = np.concatenate([numer, masks.T.astype(np.float64)], axis=1)
+    chunk = max(1, min(n_boot, _MAX_ELEMS // n_rows))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        # Resample counts per row as a weight matrix: one matmul per chunk.
+        idx = rng.integers(0, n_rows, size=(size, n_rows))
+        idx += (np.arange(size) * n_rows)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=size * n_rows)
+        del idx
+        weights = counts.astype(np.float64).reshape(size, n_rows)
+        del counts
+        sums = weights @ block
+        den = sums[:, n_cols:][:, which.reshape(-1)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + size] = np.where(den > 0, sums[:, :n_cols] / den, np.nan)
+    return out
+
+
+def spread(boot: np.ndarray, center: np.ndarray, n_rows: np.ndarray | int) -> np.ndarray:
+    """Scale replicates around ``center`` by sqrt(T / (T - 1)) (unbiased variance)."""
+    n = np.asarray(n_rows, dtype=np.float64)
+    factor = np.where(n >= 2, np.sqrt(n / np.maximum(n - 1, 1)), 1.0)
+    return center + (boot - center) * factor
+
+
+def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of each column of ``boot``; NaN replicates are ignored."""
+    tail = (1.0 - level) / 2.0 * 100.0
+    low = np.full(boot.shape[1], np.nan)
+    high = low.copy()
+    ok = ~np.isnan(boot).all(axis=0)
+    if ok.any():
+        part = boot[:, ok]
+        pct = np.nanpercentile if np.isnan(part).any() else np.percentile
+        low[ok], high[ok] = pct(part, [tail, 100.0 - tail], axis=0)
+    return low, high
+
+
+def bootstrap_p_value(observed: np.ndarray, boot: np.ndarray) -> np.ndarray:
+    """Two-sided p-value for mean = 0 per column, from the null-shifted bootstrap."""
+    observed = np.asarray(observed, dtype=np.float64)
+    valid = ~np.isnan(boot)
+    # A tolerance so a replicate equal to the observed value up to rounding counts as extreme.
+    with np.errstate(invalid="ignore"):
+        extreme = (np.abs(boot - observed) >= np.abs(observed) - 1e-12) & valid
+    return (1.0 + extreme.sum(axis=0)) / (1.0 + valid.sum(axis=0))
+
+
+def sign_floor(nonzero: np.ndarray) -> np.ndarray:
+    """Smallest two-sided p an exact sign test allows with ``nonzero`` differing tasks."""
+    return np.minimum(1.0, 2.0 ** (1.0 - np.asarray(nonzero, dtype=np.float64)))
+
+
+def diff_stats(
+    observed: np.ndarray, boot: np.ndarray, n_tasks: np.ndarray, nonzero: np.ndarray
+) -> np.ndarray:
+    """(K, 4) array of mean, ci_low, ci_high, p from raw replicates of differences."""
+    boot = spread(boot, observed, n_tasks)
+    low, high = percentile_ci(boot)
+    p = np.maximum(bootstrap_p_value(observed, boot), sign_floor(nonzero))
+    out = np.stack([observed, low, high, p], axis=1)
+    out[np.asarray(n_tasks) == 0] = np.nan
+    return out
+
+
+def paired_test(
+    diffs: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, 95% CI and p-value of each column of per-task differences (T, K).
+
+    Returns (mean, ci_low, ci_high, p_value), each of shape (K,); NaN when T == 0.
+    """
+    diffs = np.asarray(diffs, dtype=np.float64)
+    if diffs.ndim == 1:
+        diffs = diffs[:, None]
+    n_tasks = np.full(diffs.shape[1], diffs.shape[0])
+    mean = diffs.mean(axis=0) if diffs.shape[0] else np.full(diffs.shape[1], np.nan)
+    nonzero = (np.abs(diffs) > 1e-12).sum(axis=0)
+    st = diff_stats(mean, bootstrap_means(diffs, n_boot, rng), n_tasks, nonzero)
+    return st[:, 0], st[:, 1], st[:, 2], st[:, 3]
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values; NaNs are left out of the family and stay NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    m = q.size
+    if m == 0:
+        return out
+    order = np.argsort(q, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * q[order]))
+    result = np.empty(m)
+    result[order] = adjusted
+    out[ok] = result
+    return out

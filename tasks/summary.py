@@ -1,0 +1,194 @@
+"""Summarise a results table: one row per model, pairwise comparisons, the decision.
+
+Scores come from per-(model, task) counts; ``sandbox_error`` samples are dropped
+before anything is scored, and a task whose samples were all sandbox errors
+drops out for that model (``n_tasks_dropped``). Confidence intervals resample
+tasks; comparisons pair models over the tasks both scored. See
+``tasks.stats.compare`` for the winner rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from tasks.stats.compare import (
+    ALPHA,
+    bootstrap_all,
+    compare_models,
+    decide,
+    model_cis,
+    pairs_of,
+    rank_order,
+)
+from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
+from tasks.stats.pareto import pareto_front
+from tasks.stats.passk import pass_at_k_array
+from tasks.stats.rows import MEANS, RATES, RATIOS, STATUS_COLUMNS, row_stats
+from tasks.stats.schema import COMPARISON_SCHEMA, SUMMARY_SCHEMA
+
+
+@dataclass(frozen=True)
+class SummaryResult:
+    """What :func:`summarize` returns.
+
+    ``summary`` has ``SUMMARY_SCHEMA`` (best model first); ``comparisons`` has
+    ``COMPARISON_SCHEMA``. ``winner`` is None on a tie; ``tie_group`` then names
+    the models tied at the top (with a winner it is just the winner).
+    """
+
+    summary: pa.Table
+    comparisons: pa.Table
+    primary: str
+    winner: str | None
+    tie_group: tuple[str, ...]
+    decision: str
+
+
+def _mean_over_scored(tm: TaskMatrix, per_task: np.ndarray) -> np.ndarray:
+    count = tm.scored.sum(axis=1)
+    total = np.where(tm.scored, per_task, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _pass_at(tm: TaskMatrix, k: int) -> np.ndarray:
+    """Mean pass@k over scored tasks; NaN unless every scored task has >= k samples."""
+    out = np.full(len(tm.models), np.nan)
+    for i in range(len(tm.models)):
+        n, c = tm.n[i][tm.scored[i]], tm.c[i][tm.scored[i]]
+        if n.size and n.min() >= k:
+            out[i] = pass_at_k_array(n, c, k).mean()
+    return out
+
+
+def _ranks(order: list[int], primary_values: np.ndarray, m: int) -> np.ndarray:
+    """Competition ranks (1, 2, 2, 4) by primary value; 0 = unranked."""
+    ranks = np.zeros(m, dtype=np.int64)
+    for pos, i in enumerate(order):
+        prev = order[pos - 1] if pos else None
+        same = prev is not None and primary_values[prev] == primary_values[i]
+        ranks[i] = ranks[prev] if same else pos + 1
+    return ranks
+
+
+def _opt(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def summarize(
+    results: pa.Table,
+    *,
+    primary: str = "pass@1",
+    seed: int = 0,
+    n_boot: int = 2000,
+    alpha: float = ALPHA,
+) -> SummaryResult:
+    """Score every model, compare every pair, and apply the winner rule.
+
+    Args:
+        results: a table with ``tasks.results.SCHEMA`` (missing check columns read as null).
+        primary: the decision metric, ``pass@1`` or ``overall_score``.
+        seed: seeds every bootstrap; same input and seed give the same output.
+        n_boot: bootstrap replicates for CIs and tests.
+        alpha: family-wise error rate of the comparisons (Holm).
+    """
+    check_metric(primary)
+    rng = np.random.default_rng(seed)
+    tm = task_matrix(results)
+    models = list(tm.models)
+    m = len(models)
+    metric_values = {k: _mean_over_scored(tm, tm.values(k)) for k in METRICS}
+    order = rank_order(tm, primary)
+    pairs = pairs_of(order)
+    reps = bootstrap_all(tm, pairs, n_boot, rng)
+    cis = model_cis(tm, reps)
+    comparisons = compare_models(tm, pairs, reps, alpha)
+    pv, (plo, phi) = metric_values[primary], cis[primary]
+    decision = decide(
+        [models[i] for i in order],
+        comparisons,
+        primary,
+        {models[i]: (_opt(pv[i]), _opt(plo[i]), _opt(phi[i])) for i in order},
+        alpha,
+    )
+    rows = row_stats(results, models)
+    n_unknown = np.nan_to_num(rows["n_price_unknown"]).astype(np.int64)
+    cost = np.where(n_unknown == 0, rows["cost_known"], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cost_per_sample = cost / rows["rows"]
+        n_pass = rows["n_pass"]
+        cost_per_pass = np.where(n_pass > 0, cost / np.maximum(n_pass, 1), np.nan)
+    front = pareto_front(cost_per_sample, pv)
+    ranks = _ranks(order, pv, m)
+    dropped = tm.attempted & ~tm.scored
+    notes = [
+        "no scored task"
+        if np.isnan(pv[i])
+        else "cost unknown: not placed on the front"
+        if np.isnan(cost_per_sample[i])
+        else ""
+        for i in range(m)
+    ]
+    min_n = [int(tm.n[i][tm.scored[i]].min()) if tm.scored[i].any() else None for i in range(m)]
+    columns: dict[str, list] = {
+        "model": models,
+        "rank": [int(r) if r else None for r in ranks],
+        "primary_metric": [primary] * m,
+        "primary_value": [_opt(x) for x in pv],
+        "primary_ci_low": [_opt(x) for x in plo],
+        "primary_ci_high": [_opt(x) for x in phi],
+        "is_winner": [name == decision.winner for name in models],
+        "in_tie_group": [name in decision.tie_group for name in models],
+        "tie_group": [list(decision.tie_group)] * m,
+        "decision": [decision.text] * m,
+        "n_tasks": tm.scored.sum(axis=1).tolist(),
+        "n_tasks_dropped": dropped.sum(axis=1).tolist(),
+        "dropped_tasks": [[t for t, d in zip(tm.tasks, row, strict=True) if d] for row in dropped],
+        "n_samples": tm.n.sum(axis=1).tolist(),
+        "min_samples_per_task": min_n,
+        "pass_at_1": [_opt(x) for x in metric_values["pass@1"]],
+        "pass_at_1_ci_low": [_opt(x) for x in cis["pass@1"][0]],
+        "pass_at_1_ci_high": [_opt(x) for x in cis["pass@1"][1]],
+        "pass_at_5": [_opt(x) for x in _pass_at(tm, 5)],
+        "pass_at_10": [_opt(x) for x in _pass_at(tm, 10)],
+        "overall_score": [_opt(x) for x in metric_values["overall_score"]],
+        "overall_score_ci_low": [_opt(x) for x in cis["overall_score"][0]],
+        "overall_score_ci_high": [_opt(x) for x in cis["overall_score"][1]],
+    }
+    for name in (*RATES, *RATIOS, *MEANS):
+        columns[name] = [_opt(x) for x in rows[name]]
+    for name in STATUS_COLUMNS:
+        columns[name] = rows[name].tolist()
+    columns.update(
+        {
+            "prompt_tokens": [None if np.isnan(x) else int(x) for x in rows["prompt_tokens"]],
+            "completion_tokens": [
+                None if np.isnan(x) else int(x) for x in rows["completion_tokens"]
+            ],
+            "cost_usd": [_opt(x) for x in cost],
+            "cost_usd_known": [float(x) for x in rows["cost_known"]],
+            "n_price_unknown": n_unknown.tolist(),
+            "price_unknown": (n_unknown > 0).tolist(),
+            "cost_per_sample_usd": [_opt(x) for x in cost_per_sample],
+            "cost_per_pass_usd": [_opt(x) for x in cost_per_pass],
+            "on_pareto_front": front.tolist(),
+            "pareto_note": notes,
+            "latency_p50_s": [_opt(x) for x in rows["latency_p50_s"]],
+            "latency_p95_s": [_opt(x) for x in rows["latency_p95_s"]],
+            "tokens_per_s": [_opt(x) for x in rows["tokens_per_s"]],
+        }
+    )
+    table = pa.Table.from_pydict({k: columns[k] for k in SUMMARY_SCHEMA.names}, SUMMARY_SCHEMA)
+    sort_key = [order.index(i) if i in order else m + i for i in range(m)]
+    table = table.take(np.argsort(sort_key, kind="stable"))
+    return SummaryResult(
+        summary=table,
+        comparisons=comparisons.cast(COMPARISON_SCHEMA),
+        primary=primary,
+        winner=decision.winner,
+        tie_group=decision.tie_group,
+        decision=decision.text,
+    )

@@ -1,0 +1,156 @@
+"""``prefect deploy --all`` on a real server, then a process worker runs ``adhoc``.
+
+The server, the worker and the flow run are separate processes on 127.0.0.1, as
+in production; the flow run reads ``prefect.yaml``'s pull step to find the checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from _deploy_support import ROOT, PrefectStack, wait_until
+from _replies import EXPECTED_STATUS, basic_tasks, write_replay
+
+pytestmark = [pytest.mark.deployment, pytest.mark.slow]
+
+POOL = "vivek-process"
+TASKS = basic_tasks(3)
+KINDS = {TASKS[0].id: ["wrong"], TASKS[1].id: ["ref"], TASKS[2].id: ["prose"]}
+RUN_TIMEOUT_S = 300
+LINK_KEYS = ("vivek-report-html", "vivek-results", "vivek-summary")
+LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<url>file://[^)]+)\)")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """Server up, work pool created, every deployment of prefect.yaml applied, worker polling."""
+    stack = PrefectStack(tmp_path_factory.mktemp("prefect"))
+    try:
+        stack.start_server()
+        stack.cli("work-pool", "create", POOL, "--type", "process")
+        stack.cli("--no-prompt", "deploy", "--all")
+        stack.start_worker(POOL)
+        yield stack
+    except BaseException:
+        print(stack.logs)
+        raise
+    finally:
+        stack.stop()
+
+
+def api(stack: PrefectStack, fn):
+    """Run ``await fn(client)`` against the stack's server."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def main():
+        with temporary_settings({PREFECT_API_URL: stack.api_url}):
+            async with get_client() as client:
+                return await fn(client)
+
+    return asyncio.run(main())
+
+
+def run_adhoc(stack: PrefectStack, parameters: dict) -> tuple:
+    """Trigger ``vivek-evaluate/adhoc`` and wait for a final state: (flow run, its logs)."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async def trigger(client):
+        deployment = await client.read_deployment_by_name("vivek-evaluate/adhoc")
+        return await client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+
+    flow_run = api(stack, trigger)
+    final = {}
+
+    def finished() -> bool:
+        final["run"] = api(stack, lambda c: c.read_flow_run(flow_run.id))
+        return final["run"].state is not None and final["run"].state.is_final()
+
+    wait_until(
+        finished, timeout_s=RUN_TIMEOUT_S, what="the adhoc flow run", procs=tuple(stack.procs)
+    )
+    logs = api(
+        stack, lambda c: c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
+    )
+    return final["run"], "\n".join(f"{log.level} {log.message}" for log in logs)
+
+
+def artifacts_of(stack: PrefectStack, flow_run_id) -> dict:
+    """Latest artifact per key made by a flow run or its subflows (aggregate), by key."""
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    async def read(client):
+        parent = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        task_run_ids = {t.id for t in await client.read_task_runs(flow_run_filter=parent)}
+        runs = await client.read_flow_runs()
+        ids = [flow_run_id] + [r.id for r in runs if r.parent_task_run_id in task_run_ids]
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids))
+        )
+        return {a.key: a for a in sorted(found, key=lambda a: a.created) if a.key}
+
+    return api(stack, read)
+
+
+def test_adhoc_run_completes_with_results_and_artifacts(stack, tmp_path):
+    replay = write_replay(tmp_path / "ops_model.jsonl", TASKS, KINDS)
+    out = tmp_path / "out"
+    params = {
+        "models": [f"replay:{replay}"],
+        "suite": "basic",
+        "task_limit": len(TASKS),
+        "samples": 1,
+        "out": str(out),
+    }
+    started = time.monotonic()
+    flow_run, logs = run_adhoc(stack, params)
+    print(f"adhoc flow run took {time.monotonic() - started:.1f} s")
+    assert flow_run.state.is_completed(), f"{flow_run.state!r}\n{logs}\n{stack.logs}"
+    assert flow_run.parameters["config"] == "data/config/nightly.toml"  # the deployment default
+
+    (results,) = out.glob("*/results.parquet")
+    rows = pq.read_table(results).to_pylist()
+    assert {r["task_id"]: r["status"] for r in rows} == {
+        t.id: EXPECTED_STATUS[KINDS[t.id][0]] for t in TASKS
+    }
+
+    arts = artifacts_of(stack, flow_run.id)
+    assert arts["vivek-leaderboard"].type == "table"
+    assert "replay:ops_model" in str(arts["vivek-leaderboard"].data)
+    assert (
+        arts["vivek-report"].type == "markdown" and "replay:ops_model" in arts["vivek-report"].data
+    )
+    assert arts["vivek-progress"].type == "progress" and float(arts["vivek-progress"].data) == 100.0
+    links = {key: LINK.fullmatch(arts[key].data) for key in LINK_KEYS}  # Prefect: "[text](url)"
+    for key, link in links.items():
+        assert arts[key].type == "markdown" and link, (key, arts[key].data)
+        assert Path(link["url"].removeprefix("file://")).exists(), link["url"]
+    assert links["vivek-results"]["url"] == f"file://{results}"
+    assert links["vivek-report-html"]["text"].endswith(".html")
+
+
+def test_nightly_is_deployed_with_its_cron_schedule(stack):
+    nightly = api(stack, lambda c: c.read_deployment_by_name("vivek-evaluate/nightly"))
+    adhoc = api(stack, lambda c: c.read_deployment_by_name("vivek-evaluate/adhoc"))
+    (schedule,) = nightly.schedules
+    assert schedule.active
+    assert schedule.schedule.cron == "0 2 * * *"
+    assert schedule.schedule.timezone == "Europe/London"
+    assert adhoc.schedules == []
+    for dep in (nightly, adhoc):
+        assert dep.work_pool_name == POOL
+        assert dep.entrypoint == "flows/evaluate.py:evaluate"
+        assert dep.parameters == {"config": "data/config/nightly.toml"}
+        (step,) = dep.pull_steps
+        directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+        assert directory in (str(ROOT), "{{ $VIVEK_PROJECT_DIR }}")

@@ -1,0 +1,101 @@
+"""The evaluation flow end to end over ``replay`` (no model, real sandbox, real Prefect)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows.evaluate import evaluate
+from tasks.results import COLUMN_NAMES
+from tasks.suites import load_suite
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+SUITE = load_suite("basic", limit=3)
+
+
+@pytest.fixture
+def replay(tmp_path):
+    """A replay file: sample 0 is the reference, sample 1 prose; the last task is missing."""
+    path = tmp_path / "ref_model.jsonl"
+    with path.open("w") as fh:
+        for task in SUITE.tasks[:2]:
+            fh.write(
+                json.dumps({"task_id": task.id, "completion": f"```python\n{task.reference}```"})
+                + "\n"
+            )
+            fh.write(json.dumps({"task_id": task.id, "completion": "Sorry, no idea."}) + "\n")
+    return path
+
+
+def run(**kwargs):
+    return asyncio.run(evaluate(**kwargs))
+
+
+def test_flow_writes_results_summary_and_report(tmp_path, replay):
+    out = tmp_path / "out"
+    paths = run(models=[f"replay:{replay}"], suite="basic", task_limit=3, samples=2, out=str(out))
+    table = pq.read_table(paths["results"])
+    assert table.schema.names == COLUMN_NAMES
+    rows = table.to_pylist()
+    assert len(rows) == 3 * 2
+    by = {(r["task_id"], r["sample"]): r for r in rows}
+    t0, _, t2 = (t.id for t in SUITE.tasks)
+    assert (
+        by[(t0, 0)]["status"] == "pass"
+        and by[(t0, 0)]["tests_passed"] == by[(t0, 0)]["tests_total"] > 0
+    )
+    assert by[(t0, 1)]["status"] == "no_code"
+    assert by[(t2, 0)]["status"] == "generation_error" and t2 in by[(t2, 0)]["error"]
+    assert by[(t2, 0)]["error_kind"] == "permanent"
+    for row in rows:
+        assert row["run_id"] == paths["run_id"] and row["model"] == "replay:ref_model"
+        for col in COLUMN_NAMES:
+            if col not in ("cost_usd", "seed", "prompt_tokens", "completion_tokens", "latency_s"):
+                assert row[col] is not None, col
+    summary = pq.read_table(paths["summary"]).to_pylist()
+    assert [s["model"] for s in summary] == ["replay:ref_model"]
+    with open(paths["report_md"]) as fh:
+        report = fh.read()
+    assert "replay:ref_model" in report and "winner" in report.lower()
+
+
+def test_rerun_makes_no_provider_calls_and_fresh_does(tmp_path, replay):
+    out = str(tmp_path / "out")
+    first = run(models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=1, out=out)
+    second = run(models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=1, out=out)
+    a = pq.read_table(first["results"]).to_pylist()
+    b = pq.read_table(second["results"]).to_pylist()
+    assert not any(r["cached"] for r in a)
+    assert all(r["cached"] and r["attempts"] == 0 for r in b)
+    assert [r["status"] for r in a] == [r["status"] for r in b]
+    assert first["run_id"] != second["run_id"]
+    third = run(
+        models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=1, out=out, fresh=True
+    )
+    assert not any(r["cached"] for r in pq.read_table(third["results"]).to_pylist())
+    index = (tmp_path / "out" / "index.jsonl").read_text().splitlines()
+    assert len(index) == 3
+
+
+def test_provider_failures_are_rows_and_the_run_goes_on(tmp_path, replay):
+    paths = run(
+        models=[f"replay:{replay}", "mock:fail", "mock:empty"],
+        suite="basic",
+        task_limit=2,
+        samples=1,
+        out=str(tmp_path / "out"),
+    )
+    rows = pq.read_table(paths["results"]).to_pylist()
+    assert len(rows) == 3 * 2
+    failed = [r for r in rows if r["model"] == "mock:fail"]
+    assert all(r["status"] == "generation_error" and r["error_kind"] == "transient" for r in failed)
+    assert all(r["attempts"] >= 2 for r in failed)
+    empty = [r for r in rows if r["model"] == "mock:empty"]
+    assert all(
+        r["status"] == "generation_error" and r["error"] == "empty completion" for r in empty
+    )
+    assert any(r["status"] == "pass" for r in rows if r["model"] == "replay:ref_model")

@@ -1,0 +1,130 @@
+"""What Vivek records about a real SmolLM2 call, on both backends, through ``generate_cells``.
+
+Nothing here asks the model to be good: only that tokens, timings, limits and options
+are what the backend really did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import httpx
+import pytest
+
+from tasks.providers.llamacpp import load_model, smollm2_path
+from tasks.suites import load_suite
+from tests.llm.conftest import (
+    REAL_OPTIONS,
+    Backend,
+    RealRun,
+    content_tokens,
+    generate,
+    messages_for,
+    templated_prompt_tokens,
+)
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+TASK = load_suite("basic", limit=1).tasks[0]
+
+
+def test_rows_carry_real_token_counts(real_run: RealRun) -> None:
+    for outcome, row in zip(real_run.outcomes, real_run.rows, strict=True):
+        assert outcome.ok, outcome.error
+        assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
+        assert row["completion_tokens"] <= REAL_OPTIONS.max_tokens
+        assert row["attempts"] == 1 and row["error_kind"] == "" and not row["cached"]
+
+
+def test_prompt_tokens_equal_llama_cpps_count_of_the_templated_prompt(real_run: RealRun) -> None:
+    for outcome in real_run.outcomes:
+        expected = templated_prompt_tokens(messages_for(real_run.tasks[outcome.task_id]))
+        assert outcome.generation.prompt_tokens == expected, outcome.task_id
+
+
+@pytest.mark.parametrize("backend", ["server"], indirect=True)
+def test_server_tokens_equal_the_servers_usage_for_the_same_request(
+    real_run: RealRun, llama_server_url: str
+) -> None:
+    first = real_run.outcomes[0]
+    payload = {
+        "model": "smollm2",
+        "messages": messages_for(real_run.tasks[first.task_id]),
+        "temperature": REAL_OPTIONS.temperature,
+        "max_tokens": REAL_OPTIONS.max_tokens,
+        "seed": REAL_OPTIONS.seed,
+    }
+    raw = httpx.post(f"{llama_server_url}/chat/completions", json=payload, timeout=600).json()
+    assert first.generation.prompt_tokens == raw["usage"]["prompt_tokens"]
+    assert first.generation.completion_tokens == raw["usage"]["completion_tokens"]
+    assert first.generation.text == raw["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize("backend", ["llamacpp"], indirect=True)
+def test_in_process_tokens_equal_a_direct_chat_completion(real_run: RealRun) -> None:
+    first = real_run.outcomes[0]
+    llm, lock = load_model(smollm2_path())
+    with lock:
+        direct = llm.create_chat_completion(
+            messages=messages_for(real_run.tasks[first.task_id]),
+            temperature=REAL_OPTIONS.temperature,
+            max_tokens=REAL_OPTIONS.max_tokens,
+            seed=REAL_OPTIONS.seed,
+        )
+    assert first.generation.prompt_tokens == direct["usage"]["prompt_tokens"]
+    assert first.generation.completion_tokens == direct["usage"]["completion_tokens"]
+    assert first.generation.text == direct["choices"][0]["message"]["content"]
+
+
+def test_latency_and_timestamp_are_recorded(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert row["latency_s"] > 0
+        stamp = datetime.fromisoformat(row["timestamp"])
+        assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
+
+
+def test_local_models_cost_nothing_and_the_price_is_known(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert row["cost_usd"] == 0.0 and row["price_known"] is True
+        assert row["model"] == real_run.backend.spec
+
+
+def test_rows_record_the_options_that_were_sent(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert row["temperature"] == REAL_OPTIONS.temperature
+        assert row["max_tokens"] == REAL_OPTIONS.max_tokens
+        assert row["seed"] == REAL_OPTIONS.seed
+        assert row["system_prompt"] == REAL_OPTIONS.system_prompt
+        assert row["finish_reason"] in ("stop", "length")
+
+
+def test_same_output_at_temperature_zero_with_a_seed(real_run: RealRun) -> None:
+    again = generate(real_run.backend.provider(), [TASK])
+    [first] = [o for o in real_run.outcomes if o.task_id == TASK.id]
+    assert first.generation.text and again[0].generation.text == first.generation.text
+    assert again[0].generation.completion_tokens == first.generation.completion_tokens
+    assert again[0].key == first.key  # same cell identity: a rerun would hit the cache
+
+
+@pytest.mark.parametrize("max_tokens", [3, 12])
+def test_max_tokens_is_respected(backend: Backend, max_tokens: int) -> None:
+    options = replace(REAL_OPTIONS, max_tokens=max_tokens)
+    [outcome] = generate(backend.provider(), [TASK], options)
+    assert outcome.ok, outcome.error
+    assert 0 < outcome.generation.completion_tokens <= max_tokens
+    # A whole function with a docstring never fits in a dozen tokens.
+    assert outcome.generation.finish_reason == "length"
+
+
+def test_the_system_prompt_is_sent(backend: Backend) -> None:
+    short = "Be brief."
+    long = " ".join(["You are a careful senior Python engineer who writes type hints."] * 3)
+    outcomes = {}
+    for system in (short, long):
+        options = replace(REAL_OPTIONS, system_prompt=system, max_tokens=1)
+        [outcomes[system]] = generate(backend.provider(), [TASK], options)
+    grown = outcomes[long].generation.prompt_tokens - outcomes[short].generation.prompt_tokens
+    # The template wraps the system text in special tokens: the difference is the text's own.
+    assert grown == content_tokens(long) - content_tokens(short) > 0
+    assert outcomes[long].key != outcomes[short].key  # the system prompt is part of the cell

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pytest
+
+from tasks.report import render_html
+from tasks.report.plots import MAX_HEATMAP_TASKS, pass_heatmap
+from tasks.stats_synthetic import synthetic_results
+from tasks.summary import summarize
+
+_EXTERNAL = re.compile(
+    r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def page(results, summary, history) -> str:
+    meta = {"run_id": "20260101T000000Z-abcd", "sandbox": {"backend": "bwrap"}}
+    return render_html(results, summary.summary, summary.comparisons, meta, history)
+
+
+def test_html_is_self_contained(page):
+    assert page.startswith("<!DOCTYPE html>")
+    assert not _EXTERNAL.search(page)
+    assert "cdn.plot.ly" not in re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    assert "@import" not in page and "url(http" not in page
+    # plotly.js is inlined exactly once, and every figure renders with it.
+    assert page.count("plotly.js v") == 1
+    assert page.count("Plotly.newPlot(") == 5
+
+
+def test_html_content(page):
+    assert "<h2>Decision</h2>" in page
+    assert "Tie: fake:model-0, fake:model-1" in page
+    assert page.index('class="warning"') < page.index("<h2>Decision</h2>")
+    assert 'id="leaderboard"' in page and 'id="history"' in page
+    assert "&quot;backend&quot;: &quot;bwrap&quot;" in page  # meta is escaped, shown
+
+
+def test_html_escapes_model_names():
+    table = synthetic_results(1, 3, 1, seed=0)
+    evil = "<script>alert(1)</script>"
+    table = table.set_column(
+        table.schema.get_field_index("model"), "model", pa.array([evil] * table.num_rows)
+    )
+    result = summarize(table, n_boot=20)
+    page = render_html(table, result.summary, result.comparisons, {"run_id": evil})
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_heatmap_keeps_the_most_disputed_tasks():
+    table = synthetic_results(2, MAX_HEATMAP_TASKS + 50, 1, seed=0, shifts=[0.0, -0.5])
+    fig, hidden = pass_heatmap(table)
+    assert hidden == 50
+    assert len(fig.data[0].y) == MAX_HEATMAP_TASKS
+    small, none_hidden = pass_heatmap(synthetic_results(2, 5, 1, seed=0))
+    assert none_hidden == 0 and len(small.data[0].y) == 5

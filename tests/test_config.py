@@ -1,0 +1,54 @@
+import pytest
+
+from tasks.config import load_config
+from tasks.errors import UsageError
+
+
+def test_defaults_and_overrides():
+    cfg = load_config(None, {"samples": 3, "suite": None})
+    assert cfg.samples == 3 and cfg.suite == "basic" and cfg.models == ["llamacpp:smollm2"]
+
+
+def test_toml_file_with_nested_tables(tmp_path):
+    path = tmp_path / "vivek.toml"
+    path.write_text(
+        'models = ["openai:gpt-4o", "ollama:qwen2.5-coder:7b"]\nsamples = 2\n'
+        "[providers.openai]\nmax_concurrency = 8\nrequests_per_minute = 60\n"
+        '[model."openai:gpt-4o"]\nprice = [2.5, 10.0]\n'
+        "[sandbox]\ncpu_s = 5\n"
+    )
+    cfg = load_config(path, {"samples": 5})
+    assert cfg.samples == 5  # flags override the file
+    assert cfg.providers["openai"].max_concurrency == 8
+    assert cfg.model_settings["openai:gpt-4o"].price == (2.5, 10.0)
+    assert cfg.sandbox.cpu_s == 5
+
+
+def test_yaml_file(tmp_path):
+    path = tmp_path / "vivek.yaml"
+    path.write_text("models: [replay:x.jsonl]\nsuite: humaneval\n")
+    assert load_config(path).suite == "humaneval"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("sampels = 2\n", "unknown config key 'sampels'"),
+        ("samples = 'many'\n", "config key 'samples' is invalid"),
+        ("[providers.openai]\nmax_concurency = 2\n", "'providers.openai.max_concurency'"),
+        ("[sandbox]\nisolation = 'maybe'\n", "'sandbox.isolation'"),
+        ("models = []\n", "'models'"),
+        ("samples = [\n", "is not valid"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as info:
+        load_config(path)
+    assert fragment in str(info.value) and str(path) in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(UsageError, match="cannot be read"):
+        load_config(tmp_path / "nope.toml")
