@@ -9,11 +9,11 @@ per prompt, the first side alternating.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 
 from bench.common import Outcome, humaneval_tasks
+from tasks.providers.llamacpp import default_threads
 
 TARGET = 0.95
 SEED = 1234
@@ -31,9 +31,7 @@ def direct_model(path):
 
     from tasks.providers.llamacpp import N_CTX
 
-    return Llama(
-        model_path=str(path), n_ctx=N_CTX, n_threads=max(1, os.cpu_count() or 1), verbose=False
-    )
+    return Llama(model_path=str(path), n_ctx=N_CTX, n_threads=default_threads(), verbose=False)
 
 
 async def _provider_call(provider, request) -> tuple[int, float]:
@@ -97,7 +95,7 @@ async def measure(n_prompts: int, max_tokens: int, reps: int) -> dict:
         "prompts": len(requests),
         "max_tokens": max_tokens,
         "reps": reps,
-        "n_threads": max(1, os.cpu_count() or 1),
+        "n_threads": default_threads(),
     }
 
 

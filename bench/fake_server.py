@@ -65,7 +65,7 @@ def make_app(delay_s: float):
         )
 
     async def count(_request: Request) -> JSONResponse:
-        return JSONResponse(state)
+        return JSONResponse({**state, "cpu_s": time.process_time()})
 
     return Starlette(
         routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/count", count)]
@@ -78,7 +78,11 @@ class Server:
     root: str
 
     def calls(self) -> int:
-        return int(httpx.get(f"{self.root}/count", timeout=10).json()["calls"])
+        return int(self.stats()["calls"])
+
+    def stats(self) -> dict:
+        """Calls served so far and the server process's CPU seconds."""
+        return httpx.get(f"{self.root}/count", timeout=10).json()
 
 
 def free_port() -> int:

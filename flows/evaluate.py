@@ -158,6 +158,9 @@ async def run_plan(plan: Plan) -> dict[str, str]:
             for chunk in _chunks(list(plan.suite.tasks), tasks_per_chunk)
         )
     )
+    for provider in plan.providers:
+        with contextlib.suppress(Exception):
+            await provider.aclose()
     rows: list[dict[str, Any]] = [
         assemble_row(plan.run_id, plan.suite.name, o, None) for o in failed_outcomes
     ]

@@ -85,8 +85,16 @@ def empty_row(status: str, error: str, task: Task, code: str = "") -> dict[str, 
 class Checker:
     """Checks batches of completions with one sandbox, optionally caching by content."""
 
-    def __init__(self, sandbox, weights: Weights | None = None, store: CheckStore | None = None):
+    def __init__(
+        self,
+        sandbox,
+        weights: Weights | None = None,
+        store: CheckStore | None = None,
+        limits: Mapping[str, Any] | None = None,
+    ):
         self.sandbox = sandbox
+        # Known limits let cache hits skip starting the sandbox at all.
+        self._limits = json.dumps(dict(limits), sort_keys=True) if limits is not None else None
         self.weights = weights or Weights()
         self.store = store
         self._reference_outputs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -98,7 +106,7 @@ class Checker:
             task.tests,
             task.reference or "",
             task.entry_point or "",
-            json.dumps(self.sandbox.config.get("limits", {}), sort_keys=True),
+            self._limits or json.dumps(self.sandbox.config.get("limits", {}), sort_keys=True),
         )
 
     def check(self, items: Sequence[CheckItem]) -> list[dict[str, Any]]:
@@ -130,49 +138,52 @@ class Checker:
             self._run(pending, rows)
         return [r for r in rows if r is not None]
 
-    def _calls(self, task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Differential inputs for a task and the reference's outputs on them (memoised)."""
-        if task.id in self._reference_outputs:
-            return self._reference_outputs[task.id]
-        calls: tuple[str, ...] = ()
-        outputs: tuple[str, ...] = ()
-        if task.reference:
-            calls = derive_calls(task.tests, task.entry_point)
+    def _prepare_references(self, tasks: Sequence[Task]) -> None:
+        """Differential inputs per task and the reference's outputs, in one sandbox batch."""
+        todo: dict[str, tuple[Task, tuple[str, ...]]] = {}
+        for task in tasks:
+            if task.id in self._reference_outputs or task.id in todo:
+                continue
+            calls = derive_calls(task.tests, task.entry_point) if task.reference else ()
             if calls:
-                ref = self.sandbox.run(
-                    [
-                        Job(
-                            code=task.reference,
-                            tests=task.tests,
-                            extra_calls=calls,
-                            measure_coverage=False,
-                        )
-                    ]
-                )[0]
-                outputs = ref.extra_outputs if len(ref.extra_outputs) == len(calls) else ()
-                if not outputs:
-                    calls = ()
-        self._reference_outputs[task.id] = (calls, outputs)
-        return calls, outputs
+                todo[task.id] = (task, calls)
+            else:
+                self._reference_outputs[task.id] = ((), ())
+        if not todo:
+            return
+        jobs = [
+            Job(code=t.reference or "", tests=t.tests, extra_calls=c, measure_coverage=False)
+            for t, c in todo.values()
+        ]
+        for (task_id, (_, calls)), ref in zip(todo.items(), self.sandbox.run(jobs), strict=True):
+            ok = len(ref.extra_outputs) == len(calls)
+            self._reference_outputs[task_id] = (calls, ref.extra_outputs) if ok else ((), ())
 
     def _run(self, pending: list, rows: list) -> None:
-        styles = ruff_batch([code for _, _, code, _, _ in pending])
+        self._prepare_references([item.task for _, item, _, _, _ in pending])
+        # Identical code for the same task is checked once per batch (temperature-0
+        # samples often repeat); every copy gets the same verdict.
+        unique: dict[str, int] = {}
+        for n, (_, _, _, _, key) in enumerate(pending):
+            unique.setdefault(key, n)
+        firsts = [pending[n] for n in unique.values()]
+        styles = ruff_batch([code for _, _, code, _, _ in firsts])
         jobs = []
-        calls_for = []
-        for _, item, code, _, _ in pending:
-            calls, ref_out = self._calls(item.task)
-            calls_for.append(ref_out)
+        for _, item, code, _, _ in firsts:
+            calls, _ = self._reference_outputs[item.task.id]
             jobs.append(Job(code=code, tests=item.task.tests, extra_calls=calls))
         results = self.sandbox.run(jobs)
         sandbox_cfg = json.dumps(self.sandbox.config, sort_keys=True, default=str)
-        for (i, item, code, report, key), style, res, ref_out in zip(
-            pending, styles, results, calls_for, strict=True
-        ):
+        by_key: dict[str, dict[str, Any]] = {}
+        for (_, item, code, report, key), style, res in zip(firsts, styles, results, strict=True):
+            ref_out = self._reference_outputs[item.task.id][1]
             row = self._row(item.task, code, report, style, res, ref_out)
             row["sandbox"] = sandbox_cfg
-            rows[i] = row
+            by_key[key] = row
             if self.store and res.status != "sandbox_error":
                 self.store.put(key, row)
+        for i, _, _, _, key in pending:
+            rows[i] = dict(by_key[key])
 
     def _row(self, task, code, report: StaticReport, style, res: ExecResult, ref_out) -> dict:
         extra_passed, extra_total = (

@@ -66,7 +66,7 @@ class RunConfig(_Strict):
     primary_metric: Literal["pass@1", "overall_score"] = "pass@1"
     task_runner: Literal["thread", "dask"] = "thread"
     dask_address: str | None = None
-    chunk_size: int = Field(32, ge=1)
+    chunk_size: int = Field(100, ge=1)  # cells per Prefect task: fewer, larger tasks
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     model_settings: dict[str, ModelSettings] = Field(default_factory=dict, alias="model")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

@@ -27,20 +27,53 @@ _SANDBOX_LOCKS: dict[tuple, threading.Lock] = {}
 _GLOBAL = threading.Lock()
 
 
-def shared_sandbox(settings: SandboxSettings) -> tuple[Any, threading.Lock]:
-    """One sandbox pool per process and settings; callers hold the lock while running."""
-    from tasks.sandbox import Sandbox
+def sandbox_limits(settings: SandboxSettings):
     from tasks.sandbox.types import Limits
 
+    return Limits(cpu_s=settings.cpu_s, wall_s=settings.wall_s, memory_mb=settings.memory_mb)
+
+
+class LazySandbox:
+    """Starts the worker pool on first use, so a fully cached batch never pays for it."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self._sandbox: Any = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._sandbox is None:
+                from tasks.sandbox import Sandbox
+
+                s = self.settings
+                self._sandbox = Sandbox(sandbox_limits(s), workers=s.workers, isolation=s.isolation)
+            return self._sandbox
+
+    @property
+    def started(self) -> bool:
+        return self._sandbox is not None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._get().config
+
+    def run(self, jobs):
+        return self._get().run(jobs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sandbox is not None:
+                self._sandbox.close()
+                self._sandbox = None
+
+
+def shared_sandbox(settings: SandboxSettings) -> tuple[LazySandbox, threading.Lock]:
+    """One sandbox pool per process and settings; callers hold the lock while running."""
     key = tuple(sorted(settings.model_dump().items()))
     with _GLOBAL:
         if key not in _SANDBOXES:
-            limits = Limits(
-                cpu_s=settings.cpu_s, wall_s=settings.wall_s, memory_mb=settings.memory_mb
-            )
-            _SANDBOXES[key] = Sandbox(
-                limits, workers=settings.workers, isolation=settings.isolation
-            )
+            _SANDBOXES[key] = LazySandbox(settings)
             _SANDBOX_LOCKS[key] = threading.Lock()
         return _SANDBOXES[key], _SANDBOX_LOCKS[key]
 
@@ -97,7 +130,8 @@ def run_checks(
     """Plain-Python body of the check task (also used by the benchmark's loop)."""
     sandbox, lock = shared_sandbox(settings)
     store = CheckStore(store_root) if store_root else None
-    checker = Checker(sandbox, Weights.from_mapping(weights or {}), store)
+    limits = sandbox_limits(settings).to_dict()
+    checker = Checker(sandbox, Weights.from_mapping(weights or {}), store, limits=limits)
     with lock:
         return checker.check(items)
 

@@ -52,7 +52,7 @@ def collect_names(tree: ast.Module) -> list[str]:
 
 def parse_statements(code: str, exclude: str) -> PythonParser:
     """coverage.py's parser over ``code``: its ``statements`` are the executable lines."""
-    parser = PythonParser(text=code, exclude=exclude)
+    parser = PythonParser(text=code or "\n", exclude=exclude)  # it refuses ""
     parser.parse_source()
     return parser
 

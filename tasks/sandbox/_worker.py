@@ -214,7 +214,7 @@ def _side_effects_and_clean(workdir: str) -> list[str]:
 def run_job(job: dict, workdir: str, uid: int | None, cov, exclude: str) -> dict:
     """Run one sample in a forked child; return what the worker observed."""
     limits = job["limits"]
-    with contextlib.suppress(SyntaxError, ValueError):  # the child reports those
+    with contextlib.suppress(Exception):  # the child compiles again and reports why
         job["tests_code"] = compile_tests(job["tests"], os.path.join(workdir, TESTS))
     _prepare(workdir, job, uid)
     out_r, out_w = os.pipe()

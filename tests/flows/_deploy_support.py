@@ -41,7 +41,7 @@ def clean_env(prefect_home: Path, **extra: str) -> dict[str, str]:
     env.update(
         PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300",  # patient on a loaded 2-core box
         PREFECT_LOGGING_LEVEL="WARNING",
     )
     env.update(extra)
@@ -163,7 +163,7 @@ class PrefectStack:
     def logs(self) -> str:
         return "\n".join(tail(p.log) for p in self.procs)
 
-    def start_server(self, timeout_s: float = 180.0) -> None:
+    def start_server(self, timeout_s: float = 300.0) -> None:
         cmd = [
             str(BIN / "prefect"),
             "server",

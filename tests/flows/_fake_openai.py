@@ -32,6 +32,7 @@ class FakeOpenAI:
         self.hold_after = hold_after
         self.requests: Counter[tuple[str, Any]] = Counter()  # (prompt, seed) -> count
         self.answered = 0
+        self.auth: set[str] = set()  # Authorization headers seen
         self.held = 0
         self._admitted = 0
         self._lock = threading.Lock()
@@ -67,15 +68,16 @@ class FakeOpenAI:
         self._httpd.server_close()
         self._thread.join(timeout=10)
 
-    def _complete(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _complete(self, body: dict[str, Any], auth: str) -> dict[str, Any]:
         prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
         with self._lock:
+            self.auth.add(auth)
             self.requests[(prompt, body.get("seed"))] += 1
             self._admitted += 1
             hold = self.hold_after is not None and self._admitted > self.hold_after
             self.held += hold
         if hold:
-            self._released.wait(timeout=120)
+            self._released.wait(timeout=900)  # __exit__ always releases
         time.sleep(self.delay_s)
         text = self.answer(prompt)
         return {
@@ -106,7 +108,8 @@ class FakeOpenAI:
                     self.send_error(404)
                     return
                 length = int(self.headers.get("Content-Length", 0))
-                reply = server._complete(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                reply = server._complete(body, self.headers.get("Authorization", ""))
                 data = json.dumps(reply).encode()
                 try:
                     self.send_response(200)

@@ -40,7 +40,7 @@ from tests.providers.llama_server import (  # noqa: F401  (llama_server_url is a
 
 BACKENDS = ("llamacpp", "server")
 # Greedy and seeded: the same request gives the same reply, so reruns are not flaky.
-REAL_OPTIONS = GenerationOptions(temperature=0.0, max_tokens=96, seed=7)
+REAL_OPTIONS = GenerationOptions(temperature=0.0, max_tokens=64, seed=7)
 HUMANEVAL_IDS = ("HumanEval/2", "HumanEval/7")
 SUITE = "llm-real"
 

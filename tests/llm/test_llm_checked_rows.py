@@ -1,0 +1,117 @@
+"""Real replies through extraction, the real sandbox and the metrics, on both backends.
+
+The assertions are about Vivek's bookkeeping (statuses, filled columns, sums), never
+about whether a 135M model solves the task.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pyarrow as pa
+import pytest
+
+from tasks.records import STATUSES
+from tasks.results import COLUMN_NAMES, SCHEMA, rows_to_table
+from tasks.summary import summarize
+from tests.llm.conftest import HUMANEVAL_IDS, RealRun
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+# Null only when there was no generation (generation_error rows); see tasks/results.py.
+NULLABLE = {"prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "seed"}
+
+
+def test_status_is_valid_and_agrees_with_the_code(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert row["status"] in STATUSES
+        assert row["status"] != "generation_error"  # every cell got a reply
+        assert (row["status"] == "no_code") == (row["code"] == ""), row["task_id"]
+        assert (row["status"] == "pass") == (row["error"] == ""), (row["status"], row["error"])
+
+
+def test_every_check_column_is_filled(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert set(row) == set(COLUMN_NAMES)
+        empty = [name for name in COLUMN_NAMES if row[name] is None]
+        assert empty == [], (row["task_id"], empty)
+
+
+def test_test_counts_add_up(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        assert row["tests_total"] > 0
+        assert 0 <= row["tests_passed"] <= row["tests_total"]
+        assert row["tests_failed"] == row["tests_total"] - row["tests_passed"]
+        assert 0.0 <= row["overall_score"] <= 1.0
+        if row["status"] == "pass":
+            assert row["tests_passed"] == row["tests_total"] and row["runs_without_error"]
+
+
+def test_checked_rows_ran_in_the_sandbox_or_say_why_not(real_run: RealRun) -> None:
+    for row in real_run.rows:
+        if row["status"] in ("no_code", "syntax_error"):
+            assert row["execution_time_ms"] == 0.0 and row["sandbox"] == "{}"
+        else:
+            assert row["syntax_valid"] and row["sandbox"] not in ("", "{}")
+
+
+def test_rows_fit_the_parquet_schema(real_run: RealRun) -> None:
+    table = rows_to_table(real_run.rows)
+    assert table.schema == SCHEMA and table.num_rows == len(real_run.rows)
+    assert table.column("completion").to_pylist() == [o.generation.text for o in real_run.outcomes]
+
+
+@pytest.mark.parametrize("task_id", HUMANEVAL_IDS)
+def test_humaneval_rows_define_the_entry_point(real_run: RealRun, task_id: str) -> None:
+    task = real_run.tasks[task_id]
+    [row] = [r for r in real_run.rows if r["task_id"] == task_id]
+    assert row["status"] in STATUSES
+    if row["status"] != "no_code":
+        # Chat replies that omit the signature get the prompt prepended.
+        assert f"def {task.entry_point}(" in row["code"]
+    assert row["tests_total"] > 0
+
+
+def _summary(real_run: RealRun) -> tuple[pa.Table, dict]:
+    table = rows_to_table(real_run.rows)
+    result = summarize(table, n_boot=200)
+    [summary] = result.summary.to_pylist()
+    return table, summary
+
+
+def test_summary_tokens_are_the_sum_of_the_rows(real_run: RealRun) -> None:
+    _, summary = _summary(real_run)
+    assert summary["prompt_tokens"] == sum(r["prompt_tokens"] for r in real_run.rows) > 0
+    assert summary["completion_tokens"] == sum(r["completion_tokens"] for r in real_run.rows) > 0
+    assert summary["cost_usd"] == 0.0 and not summary["price_unknown"]
+
+
+def test_summary_counts_the_samples_and_tasks(real_run: RealRun) -> None:
+    _, summary = _summary(real_run)
+    scored = [r for r in real_run.rows if r["status"] != "sandbox_error"]
+    assert summary["model"] == real_run.backend.spec
+    assert summary["n_samples"] == len(scored) == len(real_run.tasks)
+    assert summary["n_tasks"] == len({r["task_id"] for r in scored})
+    assert summary["min_samples_per_task"] == 1
+
+
+def test_pass_at_1_is_the_share_of_passing_rows(real_run: RealRun) -> None:
+    _, summary = _summary(real_run)
+    passing = sum(r["status"] == "pass" for r in real_run.rows)
+    assert summary["pass_at_1"] == pytest.approx(passing / len(real_run.rows))
+    assert summary["pass_at_5"] is None  # one sample per task cannot give pass@5
+
+
+def test_latency_p50_lies_within_the_rows(real_run: RealRun) -> None:
+    _, summary = _summary(real_run)
+    latencies = [r["latency_s"] for r in real_run.rows]
+    assert min(latencies) <= summary["latency_p50_s"] <= max(latencies)
+    assert summary["latency_p50_s"] == pytest.approx(statistics.median(latencies))
+    assert summary["tokens_per_s"] > 0
+
+
+def test_a_single_model_wins_trivially(real_run: RealRun) -> None:
+    table, summary = _summary(real_run)
+    result = summarize(table, n_boot=200)
+    assert result.winner == real_run.backend.spec == summary["model"]
+    assert summary["is_winner"] and summary["rank"] == 1
