@@ -118,7 +118,7 @@ async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
 
 def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
     """``vivek compare``: each model's change from run A to run B, with significance."""
-    from tasks.summary import compare_runs
+    from tasks.stats.compare import compare_runs
 
     prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
     cur = read_table(f"{run_b.rstrip('/')}/results.parquet")

@@ -99,3 +99,24 @@ def test_provider_failures_are_rows_and_the_run_goes_on(tmp_path, replay):
         r["status"] == "generation_error" and r["error"] == "empty completion" for r in empty
     )
     assert any(r["status"] == "pass" for r in rows if r["model"] == "replay:ref_model")
+
+
+def test_report_and_compare_commands_rebuild_from_parquet(tmp_path, replay, capsys):
+    from flows.cli import main
+
+    out = tmp_path / "out"
+    first = run(models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=2, out=str(out))
+    second = run(models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=2, out=str(out))
+    # The second run of the suite is compared with the first in its report.
+    with open(f"{second['run_dir']}/report.md") as fh:
+        assert "replay:ref_model" in fh.read()
+    (out / first["run_id"] / "report.md").unlink()
+    (out / first["run_id"] / "summary.parquet").unlink()
+    capsys.readouterr()
+    assert main(["report", first["run_dir"]]) == 0
+    assert (out / first["run_id"] / "report.md").exists()
+    assert (out / first["run_id"] / "summary.parquet").exists()
+    assert "Winner" in capsys.readouterr().out
+    assert main(["compare", first["run_dir"], second["run_dir"]]) == 0
+    table = capsys.readouterr().out
+    assert "replay:ref_model" in table and "no change" in table
