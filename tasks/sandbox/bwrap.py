@@ -84,6 +84,10 @@ def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
             cmd += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
             cmd += ["--ro-bind", d, d]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--perms", "0755", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]  # fmt: skip
+    # The Python roots come after the tmpfs: a checkout or venv under /tmp (as in CI)
+    # must stay visible, read-only, above the sandbox's private /tmp.
     made: set[str] = set()
     for root in python_roots():
         # bwrap creates missing parents mode 0700, which the sample uid could not traverse.
@@ -92,8 +96,6 @@ def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
                 made.add(str(parent))
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", root, root]
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "0755", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]  # fmt: skip
     for name in SANDBOX_FILES:  # the files only: the rest of the repository stays unseen
         cmd += ["--ro-bind", str(WORKER_SCRIPT.with_name(name)), f"{SANDBOX_DIR}/{name}"]
     cmd += ["--remount-ro", "/", "--clearenv"]
