@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Status = Literal[
     "pass",
@@ -22,18 +22,7 @@ Status = Literal[
     "generation_error",
     "sandbox_error",
 ]
-STATUSES: tuple[str, ...] = (
-    "pass",
-    "fail",
-    "error",
-    "timeout",
-    "oom",
-    "syntax_error",
-    "import_error",
-    "no_code",
-    "generation_error",
-    "sandbox_error",
-)
+STATUSES: tuple[str, ...] = get_args(Status)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from tasks.providers.base import Provider, Stopwatch, now_iso
-from tasks.providers.prices import cost_usd
+from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
 from tasks.records import Generation, GenerationRequest
 
@@ -73,16 +72,11 @@ class AnthropicProvider(Provider):
         text = "".join(block.text for block in reply.content if block.type == "text")
         prompt_tokens = reply.usage.input_tokens
         completion_tokens = reply.usage.output_tokens
-        return Generation(
-            text=text,
-            model=self.label,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=watch.elapsed,
-            cost_usd=cost_usd(
-                self.name, self.model, prompt_tokens, completion_tokens, self.config.price_per_mtok
-            ),
-            timestamp=now_iso(),
+        return self.metered(
+            text,
+            prompt_tokens,
+            completion_tokens,
+            watch.elapsed,
             temperature=self.config.options.get("temperature"),
             finish_reason=reply.stop_reason,
         )

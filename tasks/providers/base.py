@@ -75,6 +75,31 @@ class Provider(ABC):
             return key
         return _secret_block(self.key_env_var.lower().replace("_", "-"))
 
+    def metered(
+        self,
+        text: str,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        latency_s: float,
+        **fields: Any,
+    ) -> Generation:
+        """A Generation with the call's metrics and its cost (None when the price is unknown)."""
+        from tasks.providers.prices import cost_usd
+
+        cost = cost_usd(
+            self.name, self.model, prompt_tokens, completion_tokens, self.config.price_per_mtok
+        )
+        return Generation(
+            text=text,
+            model=self.label,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_s=latency_s,
+            cost_usd=cost,
+            timestamp=now_iso(),
+            **fields,
+        )
+
     @abstractmethod
     async def generate(self, request: GenerationRequest) -> Generation:
         """Make one call. Raises ProviderError on failure."""

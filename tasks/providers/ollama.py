@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from tasks.errors import ProviderError
-from tasks.providers.base import Provider, Stopwatch, now_iso
+from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.openai import chat_messages
-from tasks.providers.prices import cost_usd
 from tasks.providers.retry import error_message, kind_for_status, parse_retry_after
 from tasks.records import Generation, GenerationRequest
 
@@ -103,16 +102,11 @@ class OllamaProvider(Provider):
             text = reply["message"].get("content") or ""
         prompt_tokens = reply.get("prompt_eval_count")
         completion_tokens = reply.get("eval_count")
-        return Generation(
-            text=text,
-            model=self.label,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=watch.elapsed,
-            cost_usd=cost_usd(
-                self.name, self.model, prompt_tokens, completion_tokens, self.config.price_per_mtok
-            ),
-            timestamp=now_iso(),
+        return self.metered(
+            text,
+            prompt_tokens,
+            completion_tokens,
+            watch.elapsed,
             temperature=request.options.temperature,
             finish_reason=reply.get("done_reason"),
             extra={k: reply[k] for k in ("total_duration", "eval_duration") if k in reply},

@@ -11,8 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tasks.errors import ProviderError
-from tasks.providers.base import Provider, Stopwatch, now_iso
-from tasks.providers.prices import cost_usd
+from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
 from tasks.records import Generation, GenerationRequest
 
@@ -94,20 +93,11 @@ class OpenAIProvider(Provider):
         usage = reply.usage
         prompt_tokens = usage.prompt_tokens if usage else None
         completion_tokens = usage.completion_tokens if usage else None
-        return Generation(
-            text=choice.message.content or "",
-            model=self.label,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=watch.elapsed,
-            cost_usd=cost_usd(
-                self.name,
-                self.model,
-                prompt_tokens,
-                completion_tokens,
-                self.config.price_per_mtok,
-            ),
-            timestamp=now_iso(),
+        return self.metered(
+            choice.message.content or "",
+            prompt_tokens,
+            completion_tokens,
+            watch.elapsed,
             temperature=request.options.temperature,
             finish_reason=choice.finish_reason,
             extra={"served_model": reply.model} if reply.model != self.model else {},
