@@ -18,6 +18,8 @@ The rule set (``RULES``) covers correctness, security and readability:
 ``IGNORED`` drops rules that are unfair to a generated snippet: ``S101`` (assert is
 how many snippets check preconditions), ``S311`` (``random`` is fine outside crypto),
 ``W292``/``W391`` (trailing newlines depend on how code was extracted from the reply),
+``S105``-``S107`` (the "hardcoded password" heuristics fire on any name like ``token``,
+which every parser and tokenizer uses: the basic suite's own calculator tripped them),
 ``E501`` is kept at 100 columns. ``# noqa`` comments are ignored: a model must not
 be able to silence the checker. ``print`` and broad ``except`` are not ruff's job
 here; ``tasks.quality.static`` counts them once.
@@ -51,7 +53,7 @@ RULES: tuple[str, ...] = (
     "PLW",
     "RUF",
 )
-IGNORED: tuple[str, ...] = ("S101", "S311", "W292", "W391")
+IGNORED: tuple[str, ...] = ("S101", "S105", "S106", "S107", "S311", "W292", "W391")
 LINE_LENGTH = 100
 TARGET_VERSION = "py311"
 TIMEOUT_S = 600.0

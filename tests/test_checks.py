@@ -1,0 +1,97 @@
+"""The quality pipeline over whole built-in suites: references pass, every column is filled."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.checks import Checker, CheckItem, check_code
+from tasks.generate import CellOutcome
+from tasks.records import Generation, GenerationOptions
+from tasks.results import COLUMN_NAMES, rows_to_table
+from tasks.rows import assemble_row
+from tasks.sandbox import Sandbox
+from tasks.suites import load_suite
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+# Null is allowed only where it carries meaning: an unset seed, an unknown price, and the
+# call metrics of a generation that never happened.
+NULLABLE = {"seed", "cost_usd"}
+NULLABLE_WITHOUT_GENERATION = NULLABLE | {"prompt_tokens", "completion_tokens", "latency_s"}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+def fenced(code: str) -> str:
+    return f"Here it is:\n```python\n{code}```\n"
+
+
+def test_every_basic_reference_passes_its_tests_and_its_differential_checks(sandbox):
+    suite = load_suite("basic")
+    rows = Checker(sandbox).check([CheckItem(t, fenced(t.reference)) for t in suite.tasks])
+    for task, row in zip(suite.tasks, rows, strict=True):
+        assert row["status"] == "pass", (task.id, row["error"])
+        assert row["tests_passed"] == row["tests_total"] > 0, task.id
+        assert row["extra_tests_passed"] == row["extra_tests_total"], task.id
+        assert row["overall_score"] > 0.8, (task.id, row["score_breakdown"])
+    assert sum(r["extra_tests_total"] > 0 for r in rows) >= 20  # differential inputs exist
+
+
+def test_wrong_and_memorising_solutions_are_told_apart(sandbox):
+    task = next(t for t in load_suite("basic").tasks if t.id == "fibonacci")
+    memorised = (
+        "def fibonacci(n):\n"
+        "    if not isinstance(n, int) or isinstance(n, bool):\n"
+        "        raise TypeError('n')\n"
+        "    if n < 0:\n"
+        "        raise ValueError('n')\n"
+        "    return {0: 0, 1: 1, 2: 1, 10: 55, 20: 6765, 50: 12586269025,\n"
+        "            90: 2880067194370816120, 1000: 0}.get(n, 0)\n"
+    )
+    good, wrong, memo = check_code(
+        task, [task.reference, "def fibonacci(n):\n    return n\n", memorised], sandbox
+    )
+    assert good["status"] == "pass" and wrong["status"] == "fail"
+    assert memo["extra_tests_passed"] < memo["extra_tests_total"]
+    assert good["overall_score"] > memo["overall_score"] > wrong["overall_score"] - 1e-9
+
+
+def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
+    basic = load_suite("basic")
+    humaneval = load_suite("humaneval")
+    items = [CheckItem(t, fenced(t.reference)) for t in basic.tasks]
+    # HumanEval replies as a base model writes them: the body only, continuing the prompt.
+    items += [CheckItem(t, t.reference[len(t.prompt) :]) for t in humaneval.tasks]
+    items += [
+        CheckItem(basic.tasks[0], "I would rather not."),
+        CheckItem(basic.tasks[1], fenced("def (:")),
+    ]
+    checks = Checker(sandbox).check(items)
+    assert sum(c["status"] == "pass" for c in checks) == len(basic.tasks) + len(humaneval.tasks)
+    assert [c["status"] for c in checks[-2:]] == ["no_code", "syntax_error"]
+    rows = []
+    for i, (item, check) in enumerate(zip(items, checks, strict=True)):
+        gen = Generation(
+            text=item.completion, model="m:x", prompt_tokens=5, completion_tokens=7, latency_s=0.1
+        )
+        outcome = CellOutcome(
+            "m:x", "m", item.task.id, i, f"k{i}", GenerationOptions(), generation=gen
+        )
+        rows.append(assemble_row("run", "mixed", outcome, check))
+    failed = CellOutcome(
+        "m:x", "m", "t", 0, "k", GenerationOptions(), error="boom", error_kind="transient"
+    )
+    rows.append(assemble_row("run", "mixed", failed, None))
+    table = rows_to_table(rows)
+    for name in COLUMN_NAMES:
+        column = table.column(name)
+        generated_nulls = column.slice(0, len(rows) - 1).null_count
+        assert name in NULLABLE or generated_nulls == 0, name
+        assert name in NULLABLE_WITHOUT_GENERATION or column.slice(len(rows) - 1).null_count == 0, (
+            name
+        )
+    assert rows[-1]["status"] == "generation_error" and rows[-1]["error"] == "boom"
