@@ -15,19 +15,10 @@ from prefect.cache_policies import NO_CACHE
 from tasks.results import read_table, write_text
 
 LEADERBOARD_COLUMNS = (
-    "rank",
-    "model",
-    "n_tasks",
-    "n_samples",
-    "pass@1",
-    "pass@1_ci_low",
-    "pass@1_ci_high",
-    "overall_score_mean",
-    "cost_usd_total",
-    "latency_p50_s",
-    "is_winner",
-    "on_pareto_front",
-)
+    "rank", "model", "n_tasks", "n_samples", "pass_at_1", "pass_at_1_ci_low",
+    "pass_at_1_ci_high", "overall_score", "overall_score_ci_low", "overall_score_ci_high",
+    "cost_usd", "price_unknown", "latency_p50_s", "is_winner", "in_tie_group", "on_pareto_front",
+)  # fmt: skip
 
 
 def _url(path: str) -> str:

@@ -120,3 +120,56 @@ def test_report_and_compare_commands_rebuild_from_parquet(tmp_path, replay, caps
     assert main(["compare", first["run_dir"], second["run_dir"]]) == 0
     table = capsys.readouterr().out
     assert "replay:ref_model" in table and "no change" in table
+
+
+def test_output_location_may_be_an_fsspec_url(tmp_path, replay):
+    url = f"file://{tmp_path}/remote"
+    paths = run(models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=1, out=url)
+    assert paths["results"].startswith("file://")
+    run_dir = tmp_path / "remote" / paths["run_id"]
+    for name in ("results.parquet", "summary.parquet", "report.md", "report.html", "meta.json"):
+        assert (run_dir / name).exists(), name
+    assert list((tmp_path / "remote" / ".cache" / "generations").rglob("*.json"))
+
+
+def test_two_equal_replayed_models_tie_ahead_of_a_worse_one(tmp_path):
+    suite = load_suite("basic")
+    good = "```python\n{}```"
+    files = {}
+    for name, wrong in (("alpha", set()), ("beta", {suite.tasks[5].id}), ("gamma", None)):
+        path = tmp_path / f"{name}.jsonl"
+        with path.open("w") as fh:
+            for i, task in enumerate(suite.tasks):
+                bad = (wrong is None and i % 4 != 0) or (wrong is not None and task.id in wrong)
+                text = "No idea, sorry." if bad else good.format(task.reference)
+                fh.write(json.dumps({"task_id": task.id, "completion": text}) + "\n")
+        files[name] = path
+    paths = run(
+        models=[f"replay:{p}" for p in files.values()],
+        suite="basic",
+        samples=1,
+        out=str(tmp_path / "out"),
+    )
+    summary = {r["model"]: r for r in pq.read_table(paths["summary"]).to_pylist()}
+    tie = set(summary["replay:alpha"]["tie_group"])
+    assert tie == {"replay:alpha", "replay:beta"}
+    assert not any(r["is_winner"] for r in summary.values())
+    assert summary["replay:gamma"]["rank"] > max(summary[m]["rank"] for m in tie)
+    for r in summary.values():
+        assert r["pass_at_1_ci_low"] <= r["pass_at_1"] <= r["pass_at_1_ci_high"]
+    with open(paths["report_md"]) as fh:
+        report = fh.read()
+    assert "Tie" in report and "replay:gamma" in report
+    # The leaderboard artifact in the Prefect UI carries the same figures.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["vivek-leaderboard"]))
+        )
+    latest = max(arts, key=lambda a: a.created)  # earlier tests published their own
+    board = json.loads(latest.data) if isinstance(latest.data, str) else latest.data
+    rows = {r["model"]: r for r in board}
+    assert rows["replay:alpha"]["in_tie_group"] and rows["replay:alpha"]["pass_at_1"] is not None
+    assert "pass_at_1_ci_low" in rows["replay:gamma"]
