@@ -111,10 +111,8 @@ def chunks(seq: Sequence, size: int) -> list[list]:
     return [list(seq[i : i + size]) for i in range(0, len(seq), size)]
 
 
-def flow_chunk_tasks(samples: int, chunk_size: int | None = None) -> int:
+def flow_chunk_tasks(samples: int) -> int:
     """Tasks per check chunk, exactly as ``flows.evaluate.run_plan`` chunks them."""
-    if chunk_size is None:
-        from tasks.config import RunConfig
+    from tasks.config import RunConfig
 
-        chunk_size = RunConfig().chunk_size
-    return max(1, chunk_size // samples)
+    return RunConfig(samples=samples).tasks_per_chunk

@@ -108,7 +108,7 @@ async def run_plan(plan: Plan) -> dict[str, str]:
         max_total_s=cfg.retry.max_total_s,
         base_delay_s=cfg.retry.base_delay_s,
     )
-    tasks_per_chunk = max(1, cfg.chunk_size // cfg.samples)
+    tasks_per_chunk = cfg.tasks_per_chunk
     log.info(
         "run %s: %d model(s) x %d task(s) x %d sample(s) = %d cells",
         plan.run_id,

@@ -75,6 +75,11 @@ class RunConfig(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @property
+    def tasks_per_chunk(self) -> int:
+        """Tasks per generate/check chunk: ``chunk_size`` cells, at least one task."""
+        return max(1, self.chunk_size // self.samples)
+
     @field_validator("models")
     @classmethod
     def _non_empty(cls, v: list[str]) -> list[str]:
