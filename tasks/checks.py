@@ -106,8 +106,14 @@ class Checker:
             task.tests,
             task.reference or "",
             task.entry_point or "",
-            self._limits or json.dumps(self.sandbox.config.get("limits", {}), sort_keys=True),
+            self._limits_key(),
         )
+
+    def _limits_key(self) -> str:
+        # Read from the sandbox once, not per item, when the caller did not pass limits.
+        if self._limits is None:
+            self._limits = json.dumps(self.sandbox.config.get("limits", {}), sort_keys=True)
+        return self._limits
 
     def check(self, items: Sequence[CheckItem]) -> list[dict[str, Any]]:
         """Row fields (the check columns, ``status``, ``error``) for each item, in order."""

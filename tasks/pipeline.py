@@ -51,10 +51,6 @@ class LazySandbox:
             return self._sandbox
 
     @property
-    def started(self) -> bool:
-        return self._sandbox is not None
-
-    @property
     def config(self) -> dict[str, Any]:
         return self._get().config
 
