@@ -14,15 +14,35 @@ Status = Literal[
     "pass",
     "fail",
     "error",
+    "module_error",
+    "import_error",
+    "syntax_error",
+    "no_code",
     "timeout",
     "oom",
-    "syntax_error",
-    "import_error",
-    "no_code",
     "generation_error",
     "sandbox_error",
+    "suite_error",
 ]
+# One line per status: the README's table and the report's legend come from here.
+STATUS_MEANINGS: dict[str, str] = {
+    "pass": "every test passed",
+    "fail": "a test assertion failed (the solution ran and gave a wrong answer)",
+    "error": "the solution raised an exception while under test",
+    "module_error": "the solution's module raised while loading (before any test ran)",
+    "import_error": "a package the solution imports is not installed (see missing_imports)",
+    "syntax_error": "the code does not parse (including TabError and IndentationError)",
+    "no_code": "the reply, empty or not, holds no Python code",
+    "timeout": "the CPU or wall-clock time limit was reached",
+    "oom": "the memory limit was reached",
+    "generation_error": "the provider failed; the row carries error and error_kind",
+    "sandbox_error": "Vivek's sandbox failed (infrastructure): excluded from scores",
+    "suite_error": "the task's own tests are broken: excluded from scores, reported as a suite problem",
+}
+# Rows that say nothing about the model: dropped from every score and mean.
+UNSCORED_STATUSES: frozenset[str] = frozenset({"sandbox_error", "suite_error"})
 STATUSES: tuple[str, ...] = get_args(Status)
+assert set(STATUSES) == set(STATUS_MEANINGS)
 
 
 @dataclass(frozen=True)
