@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
 _FENCE = re.compile(
     r"(?P<fence>```|~~~)[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n(?P<body>.*?)(?:\n[ \t]*(?P=fence)|\Z)",
@@ -87,18 +88,41 @@ def complete_with_prompt(code: str, prompt: str, entry_point: str | None) -> str
     return prompt + code
 
 
+@dataclass(frozen=True)
+class Assembly:
+    """The program checked for one reply, and how it was put together.
+
+    ``path`` is one of ``prompt+completion``, ``reply``, ``reply+prompt_context``,
+    ``fence_rescued`` or ``none`` (no code).
+    """
+
+    code: str
+    path: str
+
+
+def assemble(
+    completion: str, prompt: str, entry_point: str | None, prompt_is_code: bool
+) -> Assembly:
+    """The program for a task: chat replies are extracted; continuations follow the prompt."""
+    code = extract_code(completion)
+    if not prompt_is_code:
+        return Assembly(code, "reply" if code else "none")
+    if "```" not in completion and completion.strip():
+        continuation = prompt + completion
+        if _parses(continuation) and not (code and _defines(code, entry_point)):
+            program = continuation if continuation.endswith("\n") else continuation + "\n"
+            return Assembly(program, "prompt+completion")
+    if not code:
+        return Assembly("", "none")
+    full = complete_with_prompt(code, prompt, entry_point)
+    return Assembly(full, "reply" if full == code else "prompt+completion")
+
+
 def extract_for_task(
     completion: str, prompt: str, entry_point: str | None, prompt_is_code: bool
 ) -> str:
     """Code for a task: chat replies are extracted; raw continuations are appended to the prompt."""
-    code = extract_code(completion)
-    if not prompt_is_code:
-        return code
-    if "```" not in completion and completion.strip():
-        continuation = prompt + completion
-        if _parses(continuation) and not (code and _defines(code, entry_point)):
-            return continuation if continuation.endswith("\n") else continuation + "\n"
-    return complete_with_prompt(code, prompt, entry_point) if code else ""
+    return assemble(completion, prompt, entry_point, prompt_is_code).code
 
 
 def _defines(code: str, entry_point: str | None) -> bool:
