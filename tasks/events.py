@@ -1,0 +1,223 @@
+"""Prefect events for a finished run, so a regression reaches a person.
+
+``run_events`` decides, as a pure function of the run's tables and the previous
+comparable run's, which events to send: ``vivek.run.completed`` always,
+``vivek.model.regressed`` for each significant drop of the primary metric (the same
+paired test and Holm correction as the report), ``vivek.winner.changed`` when the
+decision differs, and ``vivek.run.degraded`` when too many cells failed for reasons that
+are not the model's answers. ``emit_run_events`` sends them with Prefect's
+``emit_event``; an automation (``data/automations/regression.yaml``) turns them into
+notifications. Every event carries a ready-made ``message`` in its payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+COMPLETED = "vivek.run.completed"
+REGRESSED = "vivek.model.regressed"
+WINNER_CHANGED = "vivek.winner.changed"
+DEGRADED = "vivek.run.degraded"
+ALERTS = (REGRESSED, WINNER_CHANGED, DEGRADED)
+# Statuses that say the cell was never judged on its answer.
+FAILED_INFRA = ("generation_error", "sandbox_error")
+# Columns whose values must match for two runs to be compared at all.
+SETTINGS = ("temperature", "max_tokens", "seed", "system_prompt", "checker_version")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """One run as the events see it: its tables and where its report is."""
+
+    run_id: str
+    run_dir: str
+    results: pa.Table
+    summary: pa.Table
+    report: str = ""
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """An event to emit: its name, payload and the models it concerns."""
+
+    event: str
+    payload: dict[str, Any]
+    models: tuple[str, ...] = field(default=())
+
+
+def _distinct(table: pa.Table, column: str) -> list[Any]:
+    if column not in table.column_names:
+        return []
+    return sorted(pc.unique(table[column]).to_pylist(), key=repr)
+
+
+def _samples(table: pa.Table) -> int:
+    if not table.num_rows or "sample" not in table.column_names:
+        return 0
+    return int(pc.max(table["sample"]).as_py()) + 1
+
+
+def differences(prev: pa.Table, cur: pa.Table) -> list[str]:
+    """Why two runs' results cannot be compared like with like ([] when they can)."""
+    out = []
+    if _distinct(prev, "suite") != _distinct(cur, "suite"):
+        out.append(f"suite {_distinct(prev, 'suite')} vs {_distinct(cur, 'suite')}")
+    prev_tasks, cur_tasks = set(_distinct(prev, "task_id")), set(_distinct(cur, "task_id"))
+    if prev_tasks != cur_tasks:
+        out.append(f"tasks differ ({len(prev_tasks)} vs {len(cur_tasks)})")
+    if _samples(prev) != _samples(cur):
+        out.append(f"samples {_samples(prev)} vs {_samples(cur)}")
+    for column in SETTINGS:
+        if _distinct(prev, column) != _distinct(cur, column):
+            out.append(f"{column} {_distinct(prev, column)} vs {_distinct(cur, column)}")
+    return out
+
+
+def decision(summary: pa.Table) -> tuple[str | None, tuple[str, ...]]:
+    """(winner or None, tie group) from a summary table."""
+    rows = summary.to_pylist()
+    winner = next((r["model"] for r in rows if r.get("is_winner")), None)
+    tie = tuple(sorted(r["model"] for r in rows if r.get("in_tie_group")))
+    return winner, (() if winner else tie)
+
+
+def _describe(winner: str | None, tie: Sequence[str]) -> str:
+    if winner:
+        return f"winner {winner}"
+    return f"tie between {', '.join(tie)}" if tie else "no decision"
+
+
+def _pass_at_1(summary: pa.Table) -> dict[str, float | None]:
+    return {r["model"]: r.get("pass_at_1") for r in summary.to_pylist()}
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    return "n/a" if x is None else (f"{x:+.3f}" if signed else f"{x:.3f}")
+
+
+def run_events(
+    cur: RunFacts,
+    prev: RunFacts | None,
+    *,
+    primary: str = "pass@1",
+    degraded_share: float = 0.2,
+) -> list[RunEvent]:
+    """The events for ``cur``; ``prev`` is the latest earlier run of the same suite."""
+    from tasks.stats.compare import compare_runs
+
+    winner, tie = decision(cur.summary)
+    models = tuple(sorted(_pass_at_1(cur.summary)))
+    where = cur.report or cur.run_dir
+    suite = (_distinct(cur.results, "suite") or [""])[0]
+    base = {"run_id": cur.run_id, "run_dir": cur.run_dir, "report": where, "suite": suite}
+    why_not = differences(prev.results, cur.results) if prev else ["no earlier run of this suite"]
+    comparable = prev is not None and not why_not
+    events: list[RunEvent] = []
+    if comparable and prev is not None:
+        for r in compare_runs(prev.results, cur.results, primary=primary).to_pylist():
+            if not r["regression"]:
+                continue
+            msg = (
+                f"Vivek: {r['model']} regressed on {suite}: {primary} "
+                f"{_fmt(r['prev_value'])} -> {_fmt(r['cur_value'])} "
+                f"(change {_fmt(r['delta'], True)}, 95% CI [{_fmt(r['ci_low'], True)}, "
+                f"{_fmt(r['ci_high'], True)}], Holm p {_fmt(r['p_holm'])}, "
+                f"{r['n_tasks']} tasks; run {prev.run_id} -> {cur.run_id}). Report: {where}"
+            )
+            payload = {**base, **r, "previous_run_id": prev.run_id, "message": msg}
+            events.append(RunEvent(REGRESSED, payload, (r["model"],)))
+        before = decision(prev.summary)
+        if before != (winner, tie):
+            msg = (
+                f"Vivek: the decision on {suite} changed from {_describe(*before)} to "
+                f"{_describe(winner, tie)} (run {prev.run_id} -> {cur.run_id}). Report: {where}"
+            )
+            payload = {
+                **base,
+                "previous_run_id": prev.run_id,
+                "previous_winner": before[0],
+                "previous_tie_group": list(before[1]),
+                "winner": winner,
+                "tie_group": list(tie),
+                "message": msg,
+            }
+            events.append(RunEvent(WINNER_CHANGED, payload, models))
+    n = cur.results.num_rows
+    failed = 0
+    if n and "status" in cur.results.column_names:
+        failed = int(pc.sum(pc.is_in(cur.results["status"], pa.array(FAILED_INFRA))).as_py() or 0)
+    if n and failed / n > degraded_share:
+        msg = (
+            f"Vivek: run {cur.run_id} on {suite} is degraded: {failed} of {n} cells "
+            f"({failed / n:.0%}) ended as generation_error or sandbox_error "
+            f"(threshold {degraded_share:.0%}). Report: {where}"
+        )
+        payload = {**base, "failed_cells": failed, "cells": n, "threshold": degraded_share}
+        events.append(RunEvent(DEGRADED, {**payload, "message": msg}, models))
+    completed = {
+        **base,
+        "models": list(models),
+        "winner": winner,
+        "tie_group": list(tie),
+        "pass_at_1": _pass_at_1(cur.summary),
+        "previous_run_id": prev.run_id if comparable and prev else None,
+        "compared": comparable,
+        "not_compared_because": "; ".join(why_not) if not comparable else "",
+        "alerts": [e.event for e in events],
+    }
+    verdict = _describe(winner, tie)
+    note = "" if comparable else f" Not compared with an earlier run: {'; '.join(why_not)}."
+    completed["message"] = f"Vivek: run {cur.run_id} on {suite} completed: {verdict}.{note}"
+    return [RunEvent(COMPLETED, completed, models), *events]
+
+
+def emit_run_events(run_id: str, events: Sequence[RunEvent]) -> int:
+    """Send ``events`` to Prefect (when an API is reachable); return how many were sent."""
+    from prefect.events import emit_event
+
+    sent = 0
+    resource = {"prefect.resource.id": f"vivek.run.{run_id}", "prefect.resource.name": run_id}
+    for ev in events:
+        related = [
+            {
+                "prefect.resource.id": f"vivek.model.{m}",
+                "prefect.resource.role": "model",
+                "prefect.resource.name": m,
+            }
+            for m in ev.models
+        ]
+        payload = _jsonable(ev.payload)
+        if emit_event(event=ev.event, resource=resource, related=related, payload=payload):
+            sent += 1
+    return sent
+
+
+def _jsonable(value: Any) -> Any:
+    """Payload values as JSON types (NaN and unknown objects become None / str)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def load_facts(run_dir: str, report: str = "") -> RunFacts | None:
+    """A run's facts from its folder, or None when its tables are missing or unreadable."""
+    from tasks.results import read_table
+
+    run_dir = run_dir.rstrip("/")
+    try:
+        results = read_table(f"{run_dir}/results.parquet")
+        summary = read_table(f"{run_dir}/summary.parquet")
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    return RunFacts(run_dir.rsplit("/", 1)[-1], run_dir, results, summary, report)

@@ -1,0 +1,124 @@
+"""Which events a run emits: a pure function of this run's and the previous run's tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.alerts import PLACEHOLDER, render_automation
+from tasks.events import (
+    COMPLETED,
+    DEGRADED,
+    REGRESSED,
+    WINNER_CHANGED,
+    RunFacts,
+    differences,
+    run_events,
+)
+from tasks.results import rows_to_table
+from tasks.summary import summarize
+
+TASKS = [f"t{i}" for i in range(30)]
+
+
+def _results(run_id: str, passing: dict[str, int], *, seed=None, broken: int = 0):
+    """Each model passes its first ``passing[model]`` tasks; ``broken`` cells fail to generate."""
+    rows = []
+    for model, n_pass in passing.items():
+        for i, task in enumerate(TASKS):
+            status = "pass" if i < n_pass else "fail"
+            if i >= len(TASKS) - broken:
+                status = "generation_error"
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "suite": "basic",
+                    "model": model,
+                    "task_id": task,
+                    "sample": 0,
+                    "status": status,
+                    "overall_score": 1.0 if status == "pass" else 0.0,
+                    "temperature": 0.2,
+                    "max_tokens": 512,
+                    "seed": seed,
+                    "system_prompt": "s",
+                    "checker_version": "2",
+                }
+            )
+    return rows_to_table(rows)
+
+
+def _facts(run_id: str, passing: dict[str, int], **kw) -> RunFacts:
+    results = _results(run_id, passing, **kw)
+    summary = summarize(results, n_boot=500).summary
+    return RunFacts(run_id, f"out/{run_id}", results, summary, report=f"out/{run_id}/report.html")
+
+
+def _names(events):
+    return [e.event for e in events]
+
+
+def test_first_run_says_it_has_nothing_to_compare_with_and_raises_no_alert():
+    events = run_events(_facts("r1", {"a": 28, "b": 5}), None)
+    assert _names(events) == [COMPLETED]
+    payload = events[0].payload
+    assert payload["compared"] is False
+    assert "no earlier run" in payload["not_compared_because"]
+    assert payload["winner"] == "a"
+    assert payload["pass_at_1"]["a"] == pytest.approx(28 / 30)
+
+
+def test_significant_drop_is_a_regression_naming_model_change_and_interval():
+    prev = _facts("r1", {"a": 28, "b": 27})
+    cur = _facts("r2", {"a": 2, "b": 27})
+    events = run_events(cur, prev)
+    regressed = [e for e in events if e.event == REGRESSED]
+    assert [e.models for e in regressed] == [("a",)]
+    p = regressed[0].payload
+    assert p["delta"] == pytest.approx(-26 / 30)
+    assert p["ci_low"] <= p["delta"] <= p["ci_high"] < 0
+    assert "a regressed" in p["message"] and "95% CI" in p["message"]
+    assert "out/r2/report.html" in p["message"]
+    # The decision moved from a tie (or a) to b: that is its own event.
+    assert WINNER_CHANGED in _names(events)
+    assert events[0].payload["alerts"] == _names(events)[1:]
+
+
+def test_an_equal_run_fires_nothing():
+    prev = _facts("r2", {"a": 2, "b": 27})
+    cur = _facts("r3", {"a": 2, "b": 27})
+    assert _names(run_events(cur, prev)) == [COMPLETED]
+
+
+def test_a_small_drop_that_is_not_significant_is_not_a_regression():
+    prev = _facts("r1", {"a": 20, "b": 5})
+    cur = _facts("r2", {"a": 19, "b": 5})
+    assert REGRESSED not in _names(run_events(cur, prev))
+
+
+def test_runs_with_other_settings_are_not_compared():
+    prev = _facts("r1", {"a": 28, "b": 5}, seed=1)
+    cur = _facts("r2", {"a": 2, "b": 5}, seed=2)
+    events = run_events(cur, prev)
+    assert _names(events) == [COMPLETED]
+    assert "seed" in events[0].payload["not_compared_because"]
+    assert differences(prev.results, prev.results) == []
+
+
+def test_degraded_run_when_too_many_cells_failed_to_generate():
+    events = run_events(_facts("r1", {"a": 10}, broken=10), None, degraded_share=0.2)
+    degraded = [e for e in events if e.event == DEGRADED]
+    assert len(degraded) == 1
+    assert degraded[0].payload["failed_cells"] == 10
+    assert "10 of 30" in degraded[0].payload["message"]
+    assert DEGRADED not in _names(run_events(_facts("r1", {"a": 10}, broken=3), None))
+
+
+def test_rendered_automation_is_one_prefect_accepts():
+    from prefect.events.schemas.automations import AutomationCore
+    import yaml
+
+    text = render_automation("6f1e0a4e-0000-4000-8000-000000000001")
+    assert PLACEHOLDER not in text
+    automation = AutomationCore.model_validate(yaml.safe_load(text))
+    assert set(automation.trigger.expect) == {REGRESSED, WINNER_CHANGED, DEGRADED}
+    assert str(automation.actions[0].block_document_id).endswith("000000000001")
