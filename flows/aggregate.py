@@ -97,12 +97,30 @@ def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
             )
 
 
+def emit_events(run_dir: str, paths: dict[str, str], primary: str) -> None:
+    """Tell Prefect what the run found (see tasks/events.py); never fails the run."""
+    from tasks.events import emit_run_events, load_facts, run_events
+
+    run_dir = run_dir.rstrip("/")
+    out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)
+    cur = load_facts(run_dir, paths.get("report_html", ""))
+    if cur is None:
+        return
+    suite = cur.results.column("suite")[0].as_py() if cur.results.num_rows else ""
+    prev_entry = previous_run(out, suite, run_id)
+    prev = load_facts(f"{out}/{prev_entry['run_id']}") if prev_entry else None
+    events = run_events(cur, prev, primary=primary)
+    sent = emit_run_events(run_id, events)
+    get_run_logger().info("events: %s (%d sent)", ", ".join(e.event for e in events), sent)
+
+
 @flow(name="vivek-aggregate")
 async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
     """Summarise a run directory and publish its artifacts."""
     paths = build_run_reports(run_dir, primary)
     paths.setdefault("results", f"{run_dir.rstrip('/')}/results.parquet")
     publish_artifacts(run_dir, paths)
+    emit_events(run_dir, paths, primary)
     get_run_logger().info("reports: %s", paths.get("report_html", paths.get("report_md")))
     return paths
 

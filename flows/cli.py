@@ -53,8 +53,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    args = _parser().parse_args(argv)
     from tasks.errors import UsageError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["alerts"]:  # its own small parser: notification block and automation
+        from flows.alerts import main as alerts_main
+
+        try:
+            return alerts_main(argv[1:])
+        except UsageError as exc:
+            print(f"vivek: {exc}", file=sys.stderr)
+            return 2
+    args = _parser().parse_args(argv)
 
     try:
         if args.command == "eval":

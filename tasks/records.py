@@ -37,7 +37,7 @@ STATUS_MEANINGS: dict[str, str] = {
     "oom": "the memory limit was reached",
     "generation_error": "the provider failed; the row carries error and error_kind",
     "sandbox_error": "Vivek's sandbox failed (infrastructure): excluded from scores",
-    "suite_error": "the task's own tests are broken: excluded from scores, reported as a suite problem",
+    "suite_error": "the task's own tests are broken: excluded from scores, reported as such",
 }
 # Rows that say nothing about the model: dropped from every score and mean.
 UNSCORED_STATUSES: frozenset[str] = frozenset({"sandbox_error", "suite_error"})

@@ -114,8 +114,8 @@ def test_degraded_run_when_too_many_cells_failed_to_generate():
 
 
 def test_rendered_automation_is_one_prefect_accepts():
-    from prefect.events.schemas.automations import AutomationCore
     import yaml
+    from prefect.events.schemas.automations import AutomationCore
 
     text = render_automation("6f1e0a4e-0000-4000-8000-000000000001")
     assert PLACEHOLDER not in text
