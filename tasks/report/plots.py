@@ -28,6 +28,8 @@ _STATUS_COLORS = {
     "no_code": "#757575",
     "generation_error": "#1565c0",
     "sandbox_error": "#b0bec5",
+    "module_error": "#00838f",
+    "suite_error": "#37474f",
 }
 
 

@@ -61,6 +61,8 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("n_no_code", _I, "Rows with status no_code."),
     ("n_generation_error", _I, "Rows with status generation_error."),
     ("n_sandbox_error", _I, "Rows with status sandbox_error (excluded from every score)."),
+    ("n_module_error", _I, "Rows with status module_error."),
+    ("n_suite_error", _I, "Rows with status suite_error (excluded from every score)."),
     ("prompt_tokens", _I, "Prompt tokens over all rows (sandbox errors too: they were paid)."),
     ("completion_tokens", _I, "Completion tokens over all rows."),
     ("cost_usd", _F, "Total cost; null when any row's price is unknown."),

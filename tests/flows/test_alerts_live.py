@@ -61,6 +61,7 @@ def run(stack: PrefectStack, args: list[str], name: str, timeout_s: float = 400.
 
 
 def test_a_regression_notifies_through_the_shipped_automation(tmp_path):
+    (tmp_path / "prefect").mkdir()
     stack = PrefectStack(tmp_path / "prefect")
     receiver = Receiver()
     try:
