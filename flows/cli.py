@@ -56,11 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tasks.errors import UsageError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["alerts"]:  # its own small parser: notification block and automation
-        from flows.alerts import main as alerts_main
+    if argv[:1] in (["alerts"], ["server"]):  # small commands with parsers of their own
+        from flows import alerts, server
 
         try:
-            return alerts_main(argv[1:])
+            return (alerts if argv[0] == "alerts" else server).main(argv[1:])
         except UsageError as exc:
             print(f"vivek: {exc}", file=sys.stderr)
             return 2
@@ -97,6 +97,11 @@ def _eval(args: argparse.Namespace) -> int:
         "dask_address": args.dask_address,
     }
     cfg = load_config(args.config, overrides)
+    from flows.server import ensure_server
+
+    server = ensure_server()  # before Prefect reads its settings
+    if server is not None:
+        print(f"Prefect UI: {server.ui_url} (kept for the next run; `vivek server stop` ends it)")
     from flows.evaluate import PROGRESS_LISTENERS, evaluate, new_run_id, prepare
 
     plan = prepare(cfg, new_run_id())  # validates everything before anything is written

@@ -11,6 +11,8 @@ os.environ["PREFECT_HOME"] = _HOME
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# `vivek eval` subprocesses use Prefect's temporary server, not a shared background one.
+os.environ.setdefault("VIVEK_SERVER", "ephemeral")
 
 import pytest  # noqa: E402
 
