@@ -29,6 +29,7 @@ BENCHMARKS = {
     "cached_rerun": "bench.cached_rerun",
     "embedded_model": "bench.embedded",
     "aggregation": "bench.aggregation",
+    "startup": "bench.startup",
 }
 OUT_DIR = Path(__file__).resolve().parent
 
