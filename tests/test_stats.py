@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from synthetic import synthetic_results
 
 from tasks.stats import (
     compare_runs,
@@ -16,7 +17,6 @@ from tasks.stats import (
     pass_at_k_array,
 )
 from tasks.stats.bootstrap import bootstrap_means, sign_floor
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import summarize
 
 

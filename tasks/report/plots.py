@@ -17,17 +17,20 @@ from tasks.stats.counts import task_matrix
 
 MAX_HEATMAP_TASKS = 150
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 60}}
-_STATUS_COLORS = {
+# One distinct colour per status (error orange vs import_error teal, not two yellows).
+STATUS_COLORS = {
     "pass": "#2e7d32",
     "fail": "#c62828",
     "error": "#ef6c00",
+    "module_error": "#283593",
+    "import_error": "#00838f",
+    "syntax_error": "#ad1457",
+    "no_code": "#757575",
     "timeout": "#6a1b9a",
     "oom": "#4e342e",
-    "syntax_error": "#ad1457",
-    "import_error": "#f9a825",
-    "no_code": "#757575",
-    "generation_error": "#1565c0",
+    "generation_error": "#64b5f6",
     "sandbox_error": "#b0bec5",
+    "suite_error": "#d7ccc8",
 }
 
 
@@ -64,7 +67,7 @@ def status_bars(summary: pa.Table) -> go.Figure:
     models = _col(summary, "model")
     fig = go.Figure(
         [
-            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=_STATUS_COLORS[s])
+            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=STATUS_COLORS[s])
             for s in STATUSES
         ]
     )

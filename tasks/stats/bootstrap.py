@@ -10,13 +10,18 @@ Tibshirani 1993, ch. 16): p = (1 + #{|d* - d| >= |d|}) / (1 + B). It works for
 per-task pass rates with several samples, where McNemar's test would need
 binary outcomes.
 
-Two small-sample guards keep it honest:
+Intervals are plain percentile intervals of the replicates, so they stay inside
+what is possible: a mean of values in [0, 1] gets an interval inside [0, 1], a
+difference of two such means one inside [-1, 1]. (An earlier version widened the
+replicates by sqrt(T / (T - 1)), which pushed intervals past those bounds.) For a
+proportion with one sample per task, :func:`wilson` gives the small-sample
+interval, which also stays inside [0, 1].
 
-* replicates are spread by sqrt(T / (T - 1)) around the observed mean, since the
-  plain bootstrap variance is the biased (divide-by-T) one;
-* the p-value is never below 2^(1 - k), k = tasks whose difference is non-zero:
-  the smallest p an exact sign test can give. With 3 tasks all in one direction
-  the bootstrap alone would claim p ~ 1/B.
+One small-sample guard keeps the test honest: the p-value is never below
+2^(1 - k), k = tasks whose difference is non-zero: the smallest p an exact sign
+test can give. With 3 tasks all in one direction the bootstrap alone would claim
+p ~ 1/B. :func:`min_tasks_for_significance` turns that floor around: the fewest
+shared tasks with which a comparison could be significant at all.
 
 All columns of one call share the same resamples of the task universe, and each
 column's replicate is the mean over its own tasks (its mask). So one pass of
@@ -81,11 +86,36 @@ def bootstrap_means(
     return out
 
 
-def spread(boot: np.ndarray, center: np.ndarray, n_rows: np.ndarray | int) -> np.ndarray:
-    """Scale replicates around ``center`` by sqrt(T / (T - 1)) (unbiased variance)."""
-    n = np.asarray(n_rows, dtype=np.float64)
-    factor = np.where(n >= 2, np.sqrt(n / np.maximum(n - 1, 1)), 1.0)
-    return center + (boot - center) * factor
+def wilson(successes: np.ndarray, trials: np.ndarray, level: float = 0.95):
+    """Wilson score interval of a proportion; (NaN, NaN) where ``trials`` is 0.
+
+    Always inside [0, 1], and not degenerate at 0/n or n/n as a bootstrap is.
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low = np.where(n > 0, np.clip(centre - half, 0.0, p), np.nan)
+    high = np.where(n > 0, np.clip(centre + half, p, 1.0), np.nan)
+    return low, high
+
+
+def min_tasks_for_significance(n_tests: int, alpha: float) -> int:
+    """Fewest tasks with which one of ``n_tests`` Holm-corrected comparisons can reach alpha.
+
+    With k differing tasks the p-value is at least 2^(1 - k) (the sign-test floor),
+    and Holm multiplies the smallest p by the number of tests, so significance needs
+    n_tests * 2^(1 - k) < alpha.
+    """
+    k = 1
+    while max(1, n_tests) * 2.0 ** (1 - k) >= alpha:
+        k += 1
+    return k
 
 
 def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +150,6 @@ def diff_stats(
     observed: np.ndarray, boot: np.ndarray, n_tasks: np.ndarray, nonzero: np.ndarray
 ) -> np.ndarray:
     """(K, 4) array of mean, ci_low, ci_high, p from raw replicates of differences."""
-    boot = spread(boot, observed, n_tasks)
     low, high = percentile_ci(boot)
     p = np.maximum(bootstrap_p_value(observed, boot), sign_floor(nonzero))
     out = np.stack([observed, low, high, p], axis=1)

@@ -15,7 +15,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.stats.bootstrap import bootstrap_means, diff_stats, holm, percentile_ci, spread
+from tasks.stats.bootstrap import (
+    bootstrap_means,
+    diff_stats,
+    holm,
+    min_tasks_for_significance,
+    percentile_ci,
+    wilson,
+)
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
 from tasks.stats.schema import COMPARISON_SCHEMA, HISTORY_SCHEMA
 
@@ -25,11 +32,15 @@ TEST = "paired_bootstrap"
 
 @dataclass(frozen=True)
 class Decision:
-    """Outcome of the winner rule. ``winner`` is None when there is a tie."""
+    """Outcome of the winner rule. ``winner`` is None on a tie or without a decision.
+
+    ``kind`` is ``winner``, ``tie`` or ``no_decision`` (for exit codes and badges).
+    """
 
     winner: str | None
     tie_group: tuple[str, ...]
     text: str
+    kind: str = "tie"
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,18 @@ def bootstrap_all(
 
 
 def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """95% task-bootstrap CI of each metric per model."""
-    n = tm.scored.sum(axis=1)
-    out = {}
-    for metric in METRICS:
-        v = np.where(tm.scored, tm.values(metric), 0.0).sum(axis=1) / np.maximum(n, 1)
-        out[metric] = percentile_ci(spread(reps.models[metric], v, n))
+    """95% interval of each metric per model: percentile task bootstrap, or Wilson.
+
+    pass@1 of a model with exactly one scored sample per task is a plain proportion
+    over tasks; its Wilson interval stays inside [0, 1] and is not degenerate at
+    0/T or T/T, where a bootstrap collapses to a point.
+    """
+    out = {metric: percentile_ci(reps.models[metric]) for metric in METRICS}
+    single = np.array([(tm.n[i][tm.scored[i]] == 1).all() for i in range(len(tm.models))])
+    if single.any():
+        low, high = out["pass@1"]
+        w_low, w_high = wilson(np.where(tm.scored, tm.c, 0).sum(axis=1), tm.scored.sum(axis=1))
+        out["pass@1"] = (np.where(single, w_low, low), np.where(single, w_high, high))
     return out
 
 
@@ -108,10 +125,13 @@ def _verdicts(diff: np.ndarray, p_holm: np.ndarray, alpha: float) -> list[str]:
 
 
 def rank_order(tm: TaskMatrix, primary: str) -> list[int]:
-    """Indices of scored models, best primary metric first (name breaks exact ties)."""
+    """Indices of evaluated models, best primary metric first (name breaks exact ties).
+
+    A model none of whose samples got a reply and was checked is not ranked.
+    """
     total = np.where(tm.scored, tm.values(primary), 0.0).sum(axis=1)
     means = total / np.maximum(tm.scored.sum(axis=1), 1)
-    scored = [i for i in range(len(tm.models)) if tm.scored[i].any()]
+    scored = [i for i in range(len(tm.models)) if tm.scored[i].any() and tm.evaluated[i]]
     return sorted(scored, key=lambda i: (-means[i], tm.models[i]))
 
 
@@ -126,6 +146,7 @@ def compare_models(
     rows: dict[str, list] = {name: [] for name in COMPARISON_SCHEMA.names}
     masks = [tm.scored[a] & tm.scored[b] for a, b in pairs]
     n_shared = np.array([mk.sum() for mk in masks], dtype=np.int64)
+    needed = min_tasks_for_significance(len(pairs), alpha)
     for metric in METRICS:
         v = tm.values(metric)
         diffs = [_pair_diffs(v, mk, a, b) for (a, b), mk in zip(pairs, masks, strict=True)]
@@ -145,6 +166,7 @@ def compare_models(
             rows["value_b"].append(float(v[b][mk].mean()) if shared else None)
             for name, x in zip(("diff", "ci_low", "ci_high", "p_value"), st, strict=True):
                 rows[name].append(None if np.isnan(x) else float(x))
+            rows["min_tasks_for_significance"].append(needed)
             rows["p_holm"].append(None if np.isnan(ph) else float(ph))
             rows["verdict"].append(verdict)
             rows["test"].append(TEST)
@@ -164,24 +186,51 @@ def fmt_p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _not_evaluated_text(not_evaluated: dict[str, str] | None) -> str:
+    if not not_evaluated:
+        return ""
+    listed = "; ".join(f"{m} ({why})" for m, why in sorted(not_evaluated.items()))
+    return f" Not evaluated: {listed}."
+
+
+def _power_text(rows: list[dict], alpha: float) -> str:
+    """What the number of shared tasks allows, when it rules significance out."""
+    short = [r for r in rows if r["n_tasks"] < r["min_tasks_for_significance"]]
+    if not short:
+        return ""
+    needed = short[0]["min_tasks_for_significance"]
+    family = "comparison" if len(rows) == 1 else "comparisons"
+    what = "no comparison" if len(short) == len(rows) else "some comparisons"
+    return (
+        f" Too few tasks: with {min(r['n_tasks'] for r in short)} shared task(s) {what} "
+        f"of the best model can reach significance (the paired test's p is at least the "
+        f"exact sign test's 2^(1-k) for k differing tasks, Holm-corrected over the "
+        f"{family}, alpha={alpha:g}); at least {needed} shared tasks are needed."
+    )
+
+
 def decide(
     ranked: list[str],
     comparisons: pa.Table,
     primary: str,
     values: dict[str, tuple[float, float, float]],
     alpha: float = ALPHA,
+    not_evaluated: dict[str, str] | None = None,
 ) -> Decision:
     """Apply the winner rule.
 
     Args:
-        ranked: scored models, best first.
+        ranked: evaluated models, best first.
         comparisons: the table from :func:`compare_models`.
         primary: the decision metric.
         values: model -> (value, ci_low, ci_high) of the primary metric.
         alpha: family-wise error rate (Holm).
+        not_evaluated: model -> reason, for models with no checked sample.
     """
+    skipped = _not_evaluated_text(not_evaluated)
     if not ranked:
-        return Decision(None, (), "No decision: no model has a scored task.")
+        text = "No decision: no model has a checked sample." + skipped
+        return Decision(None, (), text, "no_decision")
     best = ranked[0]
     v, lo, hi = values[best]
     head = f"{best}: {primary} {_fmt(v)} [95% CI {_fmt(lo)}, {_fmt(hi)}]"
@@ -189,8 +238,9 @@ def decide(
         return Decision(
             best,
             (best,),
-            f"Winner: {head}. Only one model was scored, so it wins trivially; "
-            "no comparison was made.",
+            f"Winner: {head}. Only one model was evaluated, so it wins trivially; "
+            "no comparison was made." + skipped,
+            "winner",
         )
     rows = comparisons.filter(
         pc.and_(pc.equal(comparisons["metric"], primary), pc.equal(comparisons["model_a"], best))
@@ -212,8 +262,9 @@ def decide(
             f"Winner: {head}; it beats every other model significantly ({how}). "
             + "; ".join(evidence)
             + "."
+            + skipped
         )
-        return Decision(best, (best,), text)
+        return Decision(best, (best,), text, "winner")
     behind = [m for m in ranked if m not in tied]
     text = (
         f"Tie: {', '.join(tied)}. No model beats all others significantly on {primary} ({how}); "
@@ -221,7 +272,8 @@ def decide(
     )
     if behind:
         text += f" Significantly behind: {', '.join(behind)}."
-    return Decision(None, tuple(tied), text)
+    text += _power_text([by_other[m] for m in tied[1:]], alpha) + skipped
+    return Decision(None, tuple(tied), text, "tie")
 
 
 def _run_ids(table: pa.Table) -> str:

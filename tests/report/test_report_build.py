@@ -3,11 +3,11 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+from synthetic import synthetic_results
 
 from tasks.report import build_reports, run_meta
 from tasks.results import write_table
 from tasks.stats import COMPARISON_SCHEMA, HISTORY_SCHEMA, SUMMARY_SCHEMA
-from tasks.stats_synthetic import synthetic_results
 
 
 def test_build_reports_writes_every_file(tmp_path, results):

@@ -4,10 +4,10 @@ import re
 
 import pyarrow as pa
 import pytest
+from synthetic import synthetic_results
 
 from tasks.report import render_html
 from tasks.report.plots import MAX_HEATMAP_TASKS, pass_heatmap
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import summarize
 
 _EXTERNAL = re.compile(
