@@ -9,7 +9,9 @@ than it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +26,9 @@ from tasks.stats.bootstrap import (
     wilson,
 )
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
+from tasks.stats.runs import run_settings, settings_differences
 from tasks.stats.schema import COMPARISON_SCHEMA, HISTORY_SCHEMA
+from tasks.upgrade import upgrade_results
 
 ALPHA = 0.05
 TEST = "paired_bootstrap"
@@ -290,13 +294,25 @@ def compare_runs(
     seed: int = 0,
     n_boot: int = 2000,
     alpha: float = ALPHA,
+    prev_meta: Mapping[str, Any] | None = None,
+    cur_meta: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """Change of ``primary`` per model present in both runs, paired over shared tasks.
 
     ``regression`` is set for a drop significant after Holm over the models compared.
+    Models present in one run only get a row with ``present_in`` saying which and no
+    values. ``settings_differ`` names every setting the two runs differ in (from the
+    results and, when given, each run's meta.json): such runs do not compare like
+    with like, and the first line of any report of this table says so.
     """
     check_metric(primary)
     rng = np.random.default_rng(seed)
+    prev_results, cur_results = upgrade_results(prev_results), upgrade_results(cur_results)
+    differ = "; ".join(
+        settings_differences(
+            run_settings(prev_results, prev_meta), run_settings(cur_results, cur_meta)
+        )
+    )
     prev, cur = task_matrix(prev_results), task_matrix(cur_results)
     models = sorted(set(prev.models) & set(cur.models))
     tasks = sorted(set(prev.tasks) & set(cur.tasks))
@@ -323,18 +339,19 @@ def compare_runs(
     else:
         stats = np.full((len(models), 4), np.nan)
     p_holm = holm(stats[:, 3])
-
+    needed = min_tasks_for_significance(len(models), alpha)
     prev_id, cur_id = _run_ids(prev_results), _run_ids(cur_results)
 
     def opt(x: float | None) -> float | None:
         return None if x is None or np.isnan(x) else float(x)
 
+    base = {"metric": primary, "prev_run_id": prev_id, "cur_run_id": cur_id}
+    base |= {"settings_differ": differ, "min_tasks_for_significance": needed}
     rows = [
         {
+            **base,
             "model": m,
-            "metric": primary,
-            "prev_run_id": prev_id,
-            "cur_run_id": cur_id,
+            "present_in": "both",
             "n_tasks": int(mask.sum()),
             "prev_value": opt(pm),
             "cur_value": opt(cm),
@@ -347,4 +364,12 @@ def compare_runs(
         }
         for m, mask, (pm, cm), st, ph in zip(models, masks, means, stats, p_holm, strict=True)
     ]
+    for where, names in (
+        ("previous only", set(prev.models) - set(cur.models)),
+        ("current only", set(cur.models) - set(prev.models)),
+    ):
+        rows += [
+            {**base, "model": m, "present_in": where, "n_tasks": 0, "regression": False}
+            for m in sorted(names)
+        ]
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)

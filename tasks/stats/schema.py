@@ -152,7 +152,18 @@ COMPARISON_COLUMNS: list[tuple[str, pa.DataType, str]] = [
 ]
 
 HISTORY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
-    ("model", pa.string(), "Model present in both runs."),
+    ("model", pa.string(), "A model of either run."),
+    (
+        "present_in",
+        pa.string(),
+        "both | previous only | current only; only 'both' rows carry values.",
+    ),
+    (
+        "settings_differ",
+        pa.string(),
+        "The settings the runs differ in ('samples: 1 -> 5; seed: 0 -> 1'); '' when the "
+        "runs compare like with like (same on every row).",
+    ),
     ("metric", pa.string(), "pass@1 or overall_score."),
     ("prev_run_id", pa.string(), "Run id(s) of the previous results."),
     ("cur_run_id", pa.string(), "Run id(s) of the current results."),
@@ -165,6 +176,7 @@ HISTORY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("p_value", _F, "Two-sided paired-bootstrap p-value for delta = 0."),
     ("p_holm", _F, "Holm-corrected over the models compared."),
     ("regression", pa.bool_(), "Significant drop: delta < 0 and p_holm < alpha."),
+    ("min_tasks_for_significance", pa.int32(), "Fewest shared tasks that can reach significance."),
 ]
 
 
