@@ -211,7 +211,8 @@ def _note_coercions(table: pa.Table, notes: list[tuple[int, str, str]]) -> pa.Ta
     log.warning("results: %d value(s) coerced in %d row(s)", len(notes), len(by_row))
     errors = table["error"].to_pylist()
     for i, items in by_row.items():
-        said = f"[invalid values: {'; '.join(items[:5])}]"
+        more = f"; and {len(items) - 8} more" if len(items) > 8 else ""
+        said = f"[invalid values: {'; '.join(items[:8])}{more}]"
         errors[i] = f"{errors[i]} {said}".strip() if errors[i] else said
     return table.set_column(
         COLUMN_NAMES.index("error"), SCHEMA.field("error"), pa.array(errors, pa.string())
