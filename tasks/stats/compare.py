@@ -111,7 +111,8 @@ def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[str, tuple[np.ndarray, n
     over tasks; its Wilson interval stays inside [0, 1] and is not degenerate at
     0/T or T/T, where a bootstrap collapses to a point.
     """
-    out = {metric: percentile_ci(reps.models[metric]) for metric in METRICS}
+    n = tm.scored.sum(axis=1)
+    out = {metric: percentile_ci(reps.models[metric], n_rows=n) for metric in METRICS}
     single = np.array([(tm.n[i][tm.scored[i]] == 1).all() for i in range(len(tm.models))])
     if single.any():
         low, high = out["pass@1"]
