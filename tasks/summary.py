@@ -30,7 +30,15 @@ from tasks.stats.compare import (
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
 from tasks.stats.pareto import pareto_front
 from tasks.stats.passk import pass_at_k_array
-from tasks.stats.rows import CHECK_COUNTS, MEANS, RATES, RATIOS, STATUS_COLUMNS, row_stats
+from tasks.stats.rows import (
+    CHECK_COUNTS,
+    MEANS,
+    RATES,
+    RATIOS,
+    STATUS_COLUMNS,
+    assembly_counts,
+    row_stats,
+)
 from tasks.stats.schema import COMPARISON_SCHEMA, SUMMARY_SCHEMA
 from tasks.upgrade import upgrade_results
 
@@ -201,6 +209,7 @@ def summarize(
         columns[CHECK_COUNTS[name]] = [0 if np.isnan(x) else int(x) for x in count]
     for name in STATUS_COLUMNS:
         columns[name] = rows[name].tolist()
+    columns["assembly_counts"] = assembly_counts(results, models)
     columns.update(
         {
             "prompt_tokens": [None if np.isnan(x) else int(x) for x in rows["prompt_tokens"]],

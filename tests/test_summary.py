@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -287,6 +288,13 @@ def test_suite_errors_are_unscored_like_sandbox_errors():
     row = summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()[0]
     assert row["pass_at_1"] == 1.0 and row["n_suite_error"] == 1
     assert row["n_tasks_dropped"] == 1 and row["dropped_tasks"] == ["t2"]
+
+
+def test_assembly_paths_are_counted_per_model():
+    rows = [_row("a", f"t{i}", 0, "pass", assembly="prompt+completion") for i in range(3)]
+    rows += [_row("a", "t3", 0, "pass", assembly="fence_rescued"), _gen_error("a", "t4")]
+    row = summarize(rows_to_table(rows), n_boot=20).summary.to_pylist()[0]
+    assert json.loads(row["assembly_counts"]) == {"fence_rescued": 1, "prompt+completion": 3}
 
 
 def test_empty_table():

@@ -143,6 +143,11 @@ def _statuses(rows: list[dict[str, Any]]) -> Section:
     notes = [f"{unscored} rows are excluded from every score and mean (not the model's fault)."]
     notes += [f"{s}: {meaning}." for s, meaning in STATUS_MEANINGS.items()]
     for r in rows:
+        paths = json.loads(r["assembly_counts"] or "{}")
+        if paths:
+            built = ", ".join(f"{k} {v}" for k, v in sorted(paths.items()))
+            notes.append(f"{r['model']}: programs built as {built}.")
+    for r in rows:
         if r["n_tasks_dropped"]:
             shown = ", ".join(r["dropped_tasks"][:10])
             more = " ..." if r["n_tasks_dropped"] > 10 else ""

@@ -138,6 +138,21 @@ def _status_counts(results: pa.Table, models: list[str]) -> dict[str, np.ndarray
     return {col: counts[:, j] for j, col in enumerate(STATUS_COLUMNS)}
 
 
+def assembly_counts(results: pa.Table, models: list[str]) -> list[str]:
+    """Per model, JSON ``{assembly path: rows}`` (how each program was built; '{}' if unknown)."""
+    import json
+
+    col = _column(results, "assembly")
+    table = pa.table({"model": results["model"], "assembly": col})
+    table = table.filter(pc.is_valid(table["assembly"]))
+    grouped = table.group_by(["model", "assembly"]).aggregate([("model", "count")])
+    out: dict[str, dict[str, int]] = {m: {} for m in models}
+    for r in grouped.to_pylist():
+        if r["model"] in out:
+            out[r["model"]][r["assembly"]] = r["model_count"]
+    return [json.dumps(out[m], sort_keys=True) for m in models]
+
+
 def _latency(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
     """p50/p95 latency and tokens per second over rows with a positive latency."""
     lat = pc.cast(_column(results, "latency_s"), pa.float64()).to_numpy(zero_copy_only=False)

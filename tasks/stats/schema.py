@@ -102,6 +102,12 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
     ]
     + [(f"n_{s}", _I, f"Rows with status {s}: {STATUS_MEANINGS[s]}.") for s in STATUSES]
     + [
+        (
+            "assembly_counts",
+            pa.string(),
+            'JSON {assembly path: rows}, e.g. {"prompt+completion": 160, "fence_rescued": 4}: '
+            "how each program was built from the reply (see results.assembly).",
+        ),
         ("prompt_tokens", _I, "Prompt tokens over all rows (sandbox errors too: they were paid)."),
         ("completion_tokens", _I, "Completion tokens over all rows."),
         (
