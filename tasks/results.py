@@ -114,13 +114,14 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     (
         "execution_time_ms",
         pa.float64(),
-        f"The solution's own CPU time under test, in milliseconds ({_SELF}); {_NOT_RUN}.",
+        f"The solution's own CPU time under test, in milliseconds ({_SELF}); {_NOT_RUN}, "
+        "or hit a limit (timeout, oom: the figure would be the limit).",
     ),
     (
         "peak_memory_mb",
         pa.float64(),
         "Increase of peak resident memory over the sandbox worker's baseline while under "
-        f"test, in MiB ({_SELF}); {_NOT_RUN}.",
+        f"test, in MiB ({_SELF}); null like execution_time_ms.",
     ),
     (
         "side_effects",
