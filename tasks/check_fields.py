@@ -59,6 +59,7 @@ class CheckInputs:
     reference: str
     entry_point: str
     prompt: str
+    extra_calls: tuple[str, ...]
     limits: dict[str, Any]
     weights: dict[str, float]
 

@@ -94,6 +94,15 @@ class Checker:
         self.weights = weights or Weights()
         self.store = store
         self._reference_outputs: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._calls: dict[tuple, tuple[str, ...]] = {}
+
+    def _extra_calls(self, task: Task) -> tuple[str, ...]:
+        """Differential inputs derived from the task (once per task)."""
+        key = (task.tests, task.reference or "", task.entry_point or "")
+        if key not in self._calls:
+            found = derive_calls(task.tests, task.entry_point) if task.reference else ()
+            self._calls[key] = tuple(found)
+        return self._calls[key]
 
     def _inputs(self, task: Task, code: str) -> CheckInputs:
         if self._limits is None:  # read from the sandbox once, not per item
@@ -105,6 +114,7 @@ class Checker:
             reference=task.reference or "",
             entry_point=task.entry_point or "",
             prompt=task.prompt,
+            extra_calls=self._extra_calls(task),
             limits=self._limits,
             weights=dataclasses.asdict(self.weights),
         )
@@ -156,7 +166,7 @@ class Checker:
             ref_key = (inp.tests, inp.reference, inp.entry_point)
             if ref_key in self._reference_outputs or ref_key in todo:
                 continue
-            calls = derive_calls(inp.tests, inp.entry_point or None) if inp.reference else ()
+            calls = inp.extra_calls
             if calls:
                 todo[ref_key] = (inp, calls)
             else:
