@@ -198,18 +198,18 @@ def _not_evaluated_text(not_evaluated: dict[str, str] | None) -> str:
     return f" Not evaluated: {listed}."
 
 
-def _power_text(rows: list[dict], alpha: float) -> str:
+def _power_text(rows: list[dict], n_pairs: int, alpha: float) -> str:
     """What the number of shared tasks allows, when it rules significance out."""
     short = [r for r in rows if r["n_tasks"] < r["min_tasks_for_significance"]]
     if not short:
         return ""
     needed = short[0]["min_tasks_for_significance"]
-    family = "comparison" if len(rows) == 1 else "comparisons"
+    family = "1 comparison" if n_pairs == 1 else f"{n_pairs} comparisons"
     what = "no comparison" if len(short) == len(rows) else "some comparisons"
     return (
         f" Too few tasks: with {min(r['n_tasks'] for r in short)} shared task(s) {what} "
         f"of the best model can reach significance (the paired test's p is at least the "
-        f"exact sign test's 2^(1-k) for k differing tasks, Holm-corrected over the "
+        f"exact sign test's 2^(1-k) for k differing tasks, Holm-corrected over "
         f"{family}, alpha={alpha:g}); at least {needed} shared tasks are needed."
     )
 
@@ -277,7 +277,8 @@ def decide(
     )
     if behind:
         text += f" Significantly behind: {', '.join(behind)}."
-    text += _power_text([by_other[m] for m in tied[1:]], alpha) + skipped
+    n_pairs = int(pc.sum(pc.equal(comparisons["metric"], primary)).as_py() or 0)
+    text += _power_text([by_other[m] for m in tied[1:]], n_pairs, alpha) + skipped
     return Decision(None, tuple(tied), text, "tie")
 
 
