@@ -126,22 +126,7 @@ async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
 
 
 def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
-    """``vivek compare``: each model's change from run A to run B, with significance."""
-    from tasks.stats.compare import compare_runs
+    """``vivek compare``: each model's change from run A to run B, headed by what differs."""
+    from tasks.stats.runs import compare_run_dirs as compare
 
-    prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
-    cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
-    table = compare_runs(prev, cur, primary=primary).to_pylist()
-    if not table:
-        return "No model appears in both runs."
-    header = f"{'model':32} {'n':>4} {'before':>7} {'after':>7} {'delta':>7}  95% CI"
-    lines = [header + " " * 12 + "p(Holm)  verdict"]
-    for r in table:
-        improved = r["p_holm"] is not None and r["p_holm"] < 0.05 and r["delta"] > 0
-        verdict = "REGRESSION" if r["regression"] else ("improved" if improved else "no change")
-        lines.append(
-            f"{r['model']:32} {r['n_tasks']:>4} {r['prev_value']:7.3f} {r['cur_value']:7.3f} "
-            f"{r['delta']:+7.3f}  [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]  "
-            f"{r['p_holm']:7.3f}  {verdict}"
-        )
-    return "\n".join(lines)
+    return compare(run_a, run_b, primary)

@@ -1,54 +1,42 @@
-"""The quality pipeline for a batch of completions: extract, analyse, run, score.
+"""The quality pipeline for a batch of completions: assemble, analyse, run, score.
 
 Cheap checks are batched (one ruff process per batch, one sandbox pool for all
-jobs) because a task per sample would swamp Prefect's API. Results are cached by
-content (code, tests, extra calls, checker version), so unchanged cells cost
-nothing on a rerun.
+jobs) because a task per sample would swamp Prefect's API. Results are cached
+under the hash of :class:`tasks.check_fields.CheckInputs` (code, tests, reference,
+entry point, prompt, limits, score weights, checker version), so unchanged cells
+cost nothing on a rerun and anything that would change a row changes the key.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.cache import CheckStore, content_key
-from tasks.extract import extract_for_task
+from tasks.cache import CheckStore
+from tasks.check_fields import (
+    CENSORED,
+    CHECKER_VERSION,
+    NULL_CHECKS,
+    CheckFields,
+    CheckInputs,
+    decide_status,
+)
+from tasks.extract import Assembly, assemble
 from tasks.quality.differential import compare, derive_calls
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
-from tasks.quality.style import ruff_batch
-from tasks.records import Task
+from tasks.quality.style import RuffReport, ruff_batch
+from tasks.records import UNSCORED_STATUSES, Task
 from tasks.sandbox.types import ExecResult, Job
 
-CHECKER_VERSION = "1"
+__all__ = ["CHECKER_VERSION", "EMPTY_CHECKS", "CheckItem", "Checker", "check_code"]
 
-# Columns a row has when there was nothing to run: filled, never null.
-EMPTY_CHECKS: dict[str, Any] = {
-    "code": "",
-    "syntax_valid": False,
-    "imports_resolved": False,
-    "missing_imports": [],
-    "runs_without_error": False,
-    "tests_passed": 0,
-    "tests_total": 0,
-    "tests_failed": 0,
-    "extra_tests_passed": 0,
-    "extra_tests_total": 0,
-    "coverage": 0.0,
-    "ruff_violations": 0,
-    "ruff_codes": [],
-    "follows_style_guide": False,
-    "type_hint_ratio": 0.0,
-    "docstring_ratio": 0.0,
-    "execution_time_ms": 0.0,
-    "peak_memory_mb": 0.0,
-    "side_effects": [],
-    "overall_score": 0.0,
-    "score_breakdown": "{}",
-}
+# Deprecated name kept for callers not yet moved to CheckFields: every check column
+# null ("not measured"), never a filled zero.
+EMPTY_CHECKS: dict[str, Any] = dict(NULL_CHECKS)
 
 
 @dataclass(frozen=True)
@@ -59,14 +47,22 @@ class CheckItem:
     completion: str
 
 
+def assembly_for(task: Task, completion: str) -> Assembly:
+    return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code)
+
+
 def code_for(task: Task, completion: str) -> str:
-    return extract_for_task(completion, task.prompt, task.entry_point, task.prompt_is_code)
+    """The program checked for a completion (the benchmark reads it)."""
+    return assembly_for(task, completion).code
 
 
 def count_tests(tests: str) -> int:
     import ast
 
-    tree = ast.parse(tests)
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return 0
     return sum(
         1
         for node in tree.body
@@ -74,12 +70,12 @@ def count_tests(tests: str) -> int:
     )
 
 
-def empty_row(status: str, error: str, task: Task, code: str = "") -> dict[str, Any]:
-    row = dict(EMPTY_CHECKS)
-    row.update(status=status, error=error, code=code)
-    with contextlib.suppress(SyntaxError):
-        row["tests_total"] = row["tests_failed"] = count_tests(task.tests)
-    return row
+@dataclass
+class _Pending:
+    index: int
+    inputs: CheckInputs
+    assembly: str
+    report: StaticReport
 
 
 class Checker:
@@ -94,142 +90,171 @@ class Checker:
     ):
         self.sandbox = sandbox
         # Known limits let cache hits skip starting the sandbox at all.
-        self._limits = json.dumps(dict(limits), sort_keys=True) if limits is not None else None
+        self._limits = dict(limits) if limits is not None else None
         self.weights = weights or Weights()
         self.store = store
-        self._reference_outputs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._reference_outputs: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._calls: dict[tuple, tuple[str, ...]] = {}
 
-    def _key(self, task: Task, code: str) -> str:
-        return content_key(
-            CHECKER_VERSION,
-            code,
-            task.tests,
-            task.reference or "",
-            task.entry_point or "",
-            self._limits_key(),
+    def _extra_calls(self, task: Task) -> tuple[str, ...]:
+        """Differential inputs derived from the task (once per task)."""
+        key = (task.tests, task.reference or "", task.entry_point or "")
+        if key not in self._calls:
+            found = derive_calls(task.tests, task.entry_point) if task.reference else ()
+            self._calls[key] = tuple(found)
+        return self._calls[key]
+
+    def _inputs(self, task: Task, code: str) -> CheckInputs:
+        if self._limits is None:  # read from the sandbox once, not per item
+            self._limits = dict(self.sandbox.config.get("limits", {}))
+        return CheckInputs(
+            checker_version=CHECKER_VERSION,
+            code=code,
+            tests=task.tests,
+            reference=task.reference or "",
+            entry_point=task.entry_point or "",
+            prompt=task.prompt,
+            extra_calls=self._extra_calls(task),
+            limits=self._limits,
+            weights=dataclasses.asdict(self.weights),
         )
 
-    def _limits_key(self) -> str:
-        # Read from the sandbox once, not per item, when the caller did not pass limits.
-        if self._limits is None:
-            self._limits = json.dumps(self.sandbox.config.get("limits", {}), sort_keys=True)
-        return self._limits
+    def _cached(self, key: str) -> CheckFields | None:
+        """A valid cache entry, or None: an entry that is not a check row counts as absent."""
+        if self.store is None:
+            return None
+        try:
+            return CheckFields.from_dict(self.store.get(key))
+        except Exception:  # an unreadable entry is an absent one
+            return None
+
+    def _put(self, key: str, fields: CheckFields) -> None:
+        if self.store is not None and fields.status not in UNSCORED_STATUSES:
+            self.store.put(key, fields.to_dict())
 
     def check(self, items: Sequence[CheckItem]) -> list[dict[str, Any]]:
         """Row fields (the check columns, ``status``, ``error``) for each item, in order."""
-        rows: list[dict[str, Any] | None] = [None] * len(items)
-        pending: list[tuple[int, CheckItem, str, StaticReport, str]] = []
+        return [f.to_dict() for f in self.check_fields(items)]
+
+    def check_fields(self, items: Sequence[CheckItem]) -> list[CheckFields]:
+        rows: list[CheckFields | None] = [None] * len(items)
+        pending: list[_Pending] = []
         for i, item in enumerate(items):
-            code = code_for(item.task, item.completion)
-            if not code.strip():
-                rows[i] = empty_row("no_code", "the reply contains no Python code", item.task)
+            built = assembly_for(item.task, item.completion)
+            if not built.code.strip():
+                rows[i] = CheckFields.no_code(built.path)
                 continue
-            key = self._key(item.task, code)
-            cached = self.store.get(key) if self.store else None
+            inputs = self._inputs(item.task, built.code)
+            cached = self._cached(inputs.key())
             if cached is not None:
-                rows[i] = cached
+                rows[i] = dataclasses.replace(cached, assembly=built.path)
                 continue
-            report = analyze(code)
+            report = analyze(built.code)
             if not report.syntax_valid:
-                row = empty_row(
-                    "syntax_error", report.syntax_error or "invalid syntax", item.task, code
-                )
-                row.update(report.row_fields())
-                rows[i] = row
-                if self.store:
-                    self.store.put(key, row)
+                rows[i] = CheckFields.syntax_error(built.code, built.path, report.syntax_error)
+                self._put(inputs.key(), rows[i])
                 continue
-            pending.append((i, item, code, report, key))
+            pending.append(_Pending(i, inputs, built.path, report))
         if pending:
             self._run(pending, rows)
         return [r for r in rows if r is not None]
 
-    def _prepare_references(self, tasks: Sequence[Task]) -> None:
+    def _prepare_references(self, inputs: Sequence[CheckInputs]) -> None:
         """Differential inputs per task and the reference's outputs, in one sandbox batch."""
-        todo: dict[str, tuple[Task, tuple[str, ...]]] = {}
-        for task in tasks:
-            if task.id in self._reference_outputs or task.id in todo:
+        todo: dict[tuple, tuple[CheckInputs, tuple[str, ...]]] = {}
+        for inp in inputs:
+            ref_key = (inp.tests, inp.reference, inp.entry_point)
+            if ref_key in self._reference_outputs or ref_key in todo:
                 continue
-            calls = derive_calls(task.tests, task.entry_point) if task.reference else ()
+            calls = inp.extra_calls
             if calls:
-                todo[task.id] = (task, calls)
+                todo[ref_key] = (inp, calls)
             else:
-                self._reference_outputs[task.id] = ((), ())
+                self._reference_outputs[ref_key] = ((), ())
         if not todo:
             return
         jobs = [
-            Job(code=t.reference or "", tests=t.tests, extra_calls=c, measure_coverage=False)
-            for t, c in todo.values()
+            Job(code=inp.reference, tests=inp.tests, extra_calls=c, measure_coverage=False)
+            for inp, c in todo.values()
         ]
-        for (task_id, (_, calls)), ref in zip(todo.items(), self.sandbox.run(jobs), strict=True):
+        for (ref_key, (_, calls)), ref in zip(todo.items(), self.sandbox.run(jobs), strict=True):
             ok = len(ref.extra_outputs) == len(calls)
-            self._reference_outputs[task_id] = (calls, ref.extra_outputs) if ok else ((), ())
+            self._reference_outputs[ref_key] = (calls, ref.extra_outputs) if ok else ((), ())
 
-    def _run(self, pending: list, rows: list) -> None:
-        self._prepare_references([item.task for _, item, _, _, _ in pending])
-        # Identical code for the same task is checked once per batch (temperature-0
-        # samples often repeat); every copy gets the same verdict.
-        unique: dict[str, int] = {}
-        for n, (_, _, _, _, key) in enumerate(pending):
-            unique.setdefault(key, n)
-        firsts = [pending[n] for n in unique.values()]
-        styles = ruff_batch([code for _, _, code, _, _ in firsts])
-        jobs = []
-        for _, item, code, _, _ in firsts:
-            calls, _ = self._reference_outputs[item.task.id]
-            jobs.append(Job(code=code, tests=item.task.tests, extra_calls=calls))
+    def _reference(self, inp: CheckInputs) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return self._reference_outputs[(inp.tests, inp.reference, inp.entry_point)]
+
+    def _run(self, pending: list[_Pending], rows: list) -> None:
+        self._prepare_references([p.inputs for p in pending])
+        # Identical inputs are checked once per batch (temperature-0 samples often
+        # repeat); every copy gets the same verdict.
+        firsts: dict[str, _Pending] = {}
+        for p in pending:
+            firsts.setdefault(p.inputs.key(), p)
+        styles = ruff_batch([p.inputs.code for p in firsts.values()])
+        jobs = [
+            Job(code=p.inputs.code, tests=p.inputs.tests, extra_calls=self._reference(p.inputs)[0])
+            for p in firsts.values()
+        ]
         results = self.sandbox.run(jobs)
         sandbox_cfg = json.dumps(self.sandbox.config, sort_keys=True, default=str)
-        by_key: dict[str, dict[str, Any]] = {}
-        for (_, item, code, report, key), style, res in zip(firsts, styles, results, strict=True):
-            ref_out = self._reference_outputs[item.task.id][1]
-            row = self._row(item.task, code, report, style, res, ref_out)
-            row["sandbox"] = sandbox_cfg
-            by_key[key] = row
-            if self.store and res.status != "sandbox_error":
-                self.store.put(key, row)
-        for i, _, _, _, key in pending:
-            rows[i] = dict(by_key[key])
+        by_key: dict[str, CheckFields] = {}
+        for (key, p), style, res in zip(firsts.items(), styles, results, strict=True):
+            fields = self._fields(p, style, res, sandbox_cfg)
+            by_key[key] = fields
+            self._put(key, fields)
+        for p in pending:
+            rows[p.index] = dataclasses.replace(by_key[p.inputs.key()], assembly=p.assembly)
 
-    def _row(self, task, code, report: StaticReport, style, res: ExecResult, ref_out) -> dict:
-        extra_passed, extra_total = (
-            compare(ref_out, res.extra_outputs) if ref_out and res.extra_outputs else (0, 0)
-        )
-        # Collection can fail before any test runs: the total is what the task defines.
-        total = res.tests_total or count_tests(task.tests)
-        status = res.status
-        if status == "import_error" or (status != "pass" and not res.runs_without_error):
-            status = (
-                "import_error" if report.missing_imports or status == "import_error" else status
-            )
-        row: dict[str, Any] = {
-            "status": status,
-            "error": "" if status == "pass" else res.error,
-            "code": code,
+    def _fields(
+        self, p: _Pending, style: RuffReport, res: ExecResult, sandbox_cfg: str
+    ) -> CheckFields:
+        inp, report = p.inputs, p.report
+        status = decide_status(inp.code, report.syntax_valid, res.status, report.missing_imports)
+        static = {
             **report.row_fields(),
-            "runs_without_error": res.runs_without_error,
-            "tests_passed": res.tests_passed,
-            "tests_total": total,
-            "tests_failed": total - res.tests_passed,
-            "extra_tests_passed": extra_passed,
-            "extra_tests_total": extra_total,
-            "coverage": res.coverage if res.coverage is not None else 0.0,
+            "missing_imports": tuple(report.missing_imports),
             "ruff_violations": style.violations,
-            "ruff_codes": list(style.codes),
+            "ruff_codes": tuple(style.codes),
             "follows_style_guide": style.violations == 0,
-            "execution_time_ms": res.execution_time_ms,
-            "peak_memory_mb": res.peak_memory_mb,
-            "side_effects": list(res.side_effects),
         }
-        overall, breakdown = score(_score_fields(row, report), self.weights)
-        row["overall_score"] = overall
-        row["score_breakdown"] = json.dumps(breakdown, sort_keys=True)
-        return row
+        error = "" if status == "pass" else (res.error or status)
+        if status != res.status and status == "sandbox_error":
+            error = f"unknown sandbox verdict {res.status!r}: {res.error}"[:300]
+        if status in UNSCORED_STATUSES:
+            return CheckFields(status, error, inp.code, p.assembly, **static, sandbox=sandbox_cfg)
+        ref_out = self._reference(inp)[1]
+        extra = compare(ref_out, res.extra_outputs) if ref_out and res.extra_outputs else None
+        # Collection can fail before any test runs: the total is what the task defines.
+        total = res.tests_total or count_tests(inp.tests)
+        measured = status not in CENSORED
+        fields = CheckFields(
+            status,
+            error,
+            inp.code,
+            p.assembly,
+            **static,
+            runs_without_error=res.runs_without_error,
+            tests_passed=res.tests_passed,
+            tests_total=total,
+            tests_failed=total - res.tests_passed,
+            extra_tests_passed=extra[0] if extra else None,
+            extra_tests_total=extra[1] if extra else None,
+            coverage=res.coverage,
+            execution_time_ms=res.execution_time_ms if measured else None,
+            peak_memory_mb=res.peak_memory_mb if measured else None,
+            side_effects=tuple(res.side_effects),
+            sandbox=sandbox_cfg,
+        )
+        overall, breakdown = score(_score_fields(fields, report), self.weights)
+        return dataclasses.replace(
+            fields, overall_score=overall, score_breakdown=json.dumps(breakdown, sort_keys=True)
+        )
 
 
-def _score_fields(row: Mapping[str, Any], report: StaticReport) -> dict[str, Any]:
+def _score_fields(fields: CheckFields, report: StaticReport) -> dict[str, Any]:
     return {
-        **row,
+        **fields.to_dict(),
         "dangerous_calls": list(report.dangerous_calls),
         "swallowed_exceptions": report.swallowed_exceptions,
         "print_calls": report.print_calls,

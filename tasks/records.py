@@ -37,7 +37,9 @@ STATUS_MEANINGS: dict[str, str] = {
     "oom": "the memory limit was reached",
     "generation_error": "the provider failed; the row carries error and error_kind",
     "sandbox_error": "Vivek's sandbox failed (infrastructure): excluded from scores",
-    "suite_error": "the task's own tests are broken: excluded from scores, reported as such",
+    "suite_error": (
+        "the task's own tests are broken: excluded from scores, reported as a suite problem"
+    ),
 }
 # Rows that say nothing about the model: dropped from every score and mean.
 UNSCORED_STATUSES: frozenset[str] = frozenset({"sandbox_error", "suite_error"})
@@ -101,6 +103,8 @@ class Generation:
     """What one model call returned, with its metrics.
 
     ``cost_usd`` is None when the price is unknown (never a silent 0).
+    ``temperature`` is what the run requested; ``temperature_sent`` what the provider
+    was actually sent (None when nothing was sent, e.g. the provider's default).
     """
 
     text: str
@@ -111,6 +115,7 @@ class Generation:
     cost_usd: float | None = 0.0
     timestamp: str = ""
     temperature: float | None = None
+    temperature_sent: float | None = None
     finish_reason: str | None = None
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)

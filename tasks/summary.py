@@ -1,10 +1,13 @@
 """Summarise a results table: one row per model, pairwise comparisons, the decision.
 
-Scores come from per-(model, task) counts; ``sandbox_error`` samples are dropped
-before anything is scored, and a task whose samples were all sandbox errors
-drops out for that model (``n_tasks_dropped``). Confidence intervals resample
-tasks; comparisons pair models over the tasks both scored. See
-``tasks.stats.compare`` for the winner rule.
+Scores come from per-(model, task) counts; unscored samples (``sandbox_error``,
+``suite_error``) are dropped before anything is scored, and a task whose samples
+were all unscored drops out for that model (``n_tasks_dropped``). A model none of
+whose samples got a reply and was checked is listed as not evaluated, with the
+reason, and is neither ranked nor compared. Intervals resample tasks (Wilson for
+pass@1 with one sample per task); comparisons pair models over the tasks both
+scored. Every check mean comes with the number of rows it is over (``n_<check>``).
+See ``tasks.stats.compare`` for the winner rule.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.stats.compare import (
     ALPHA,
@@ -26,8 +30,17 @@ from tasks.stats.compare import (
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
 from tasks.stats.pareto import pareto_front
 from tasks.stats.passk import pass_at_k_array
-from tasks.stats.rows import MEANS, RATES, RATIOS, STATUS_COLUMNS, row_stats
+from tasks.stats.rows import (
+    CHECK_COUNTS,
+    MEANS,
+    RATES,
+    RATIOS,
+    STATUS_COLUMNS,
+    assembly_counts,
+    row_stats,
+)
 from tasks.stats.schema import COMPARISON_SCHEMA, SUMMARY_SCHEMA
+from tasks.upgrade import upgrade_results
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class SummaryResult:
     ``summary`` has ``SUMMARY_SCHEMA`` (best model first); ``comparisons`` has
     ``COMPARISON_SCHEMA``. ``winner`` is None on a tie; ``tie_group`` then names
     the models tied at the top (with a winner it is just the winner).
+    ``decision_kind`` is ``winner``, ``tie`` or ``no_decision``.
     """
 
     summary: pa.Table
@@ -45,6 +59,23 @@ class SummaryResult:
     winner: str | None
     tie_group: tuple[str, ...]
     decision: str
+    decision_kind: str = "tie"
+
+
+def _not_evaluated(results: pa.Table, tm: TaskMatrix) -> dict[str, str]:
+    """Model -> why none of its samples was checked, for models never evaluated."""
+    out = {}
+    for i in np.flatnonzero(~tm.evaluated):
+        model = tm.models[i]
+        rows = results.filter(pc.equal(results["model"], model))
+        statuses = sorted(set(rows["status"].to_pylist()) - {None})
+        errors = [e for e in rows["error"].to_pylist() if e]
+        why = f"every sample was {' or '.join(statuses) or 'missing'}"
+        if errors:
+            common = max(set(errors), key=errors.count)
+            why += f"; most common error: {common[:120]}"
+        out[model] = why
+    return out
 
 
 def _mean_over_scored(tm: TaskMatrix, per_task: np.ndarray) -> np.ndarray:
@@ -97,14 +128,22 @@ def summarize(
     """
     check_metric(primary)
     rng = np.random.default_rng(seed)
+    results = upgrade_results(results)
     tm = task_matrix(results)
     models = list(tm.models)
     m = len(models)
-    metric_values = {k: _mean_over_scored(tm, tm.values(k)) for k in METRICS}
+    skipped = _not_evaluated(results, tm)
+    hide = ~tm.evaluated  # never evaluated: no metric, no interval, no rank
+    metric_values = {
+        k: np.where(hide, np.nan, _mean_over_scored(tm, tm.values(k))) for k in METRICS
+    }
     order = rank_order(tm, primary)
     pairs = pairs_of(order)
     reps = bootstrap_all(tm, pairs, n_boot, rng)
-    cis = model_cis(tm, reps)
+    cis = {
+        k: (np.where(hide, np.nan, lo), np.where(hide, np.nan, hi))
+        for k, (lo, hi) in model_cis(tm, reps).items()
+    }
     comparisons = compare_models(tm, pairs, reps, alpha)
     pv, (plo, phi) = metric_values[primary], cis[primary]
     decision = decide(
@@ -113,6 +152,7 @@ def summarize(
         primary,
         {models[i]: (_opt(pv[i]), _opt(plo[i]), _opt(phi[i])) for i in order},
         alpha,
+        skipped,
     )
     rows = row_stats(results, models)
     n_unknown = np.nan_to_num(rows["n_price_unknown"]).astype(np.int64)
@@ -125,7 +165,9 @@ def summarize(
     ranks = _ranks(order, pv, m)
     dropped = tm.attempted & ~tm.scored
     notes = [
-        "no scored task"
+        f"not evaluated: {skipped[models[i]]}"
+        if models[i] in skipped
+        else "no scored task"
         if np.isnan(pv[i])
         else "cost unknown: not placed on the front"
         if np.isnan(cost_per_sample[i])
@@ -141,6 +183,9 @@ def summarize(
         "primary_ci_low": [_opt(x) for x in plo],
         "primary_ci_high": [_opt(x) for x in phi],
         "is_winner": [name == decision.winner for name in models],
+        "decision_kind": [decision.kind] * m,
+        "evaluated": tm.evaluated.tolist(),
+        "not_evaluated_reason": [skipped.get(name, "") for name in models],
         "in_tie_group": [name in decision.tie_group for name in models],
         "tie_group": [list(decision.tie_group)] * m,
         "decision": [decision.text] * m,
@@ -152,16 +197,19 @@ def summarize(
         "pass_at_1": [_opt(x) for x in metric_values["pass@1"]],
         "pass_at_1_ci_low": [_opt(x) for x in cis["pass@1"][0]],
         "pass_at_1_ci_high": [_opt(x) for x in cis["pass@1"][1]],
-        "pass_at_5": [_opt(x) for x in _pass_at(tm, 5)],
-        "pass_at_10": [_opt(x) for x in _pass_at(tm, 10)],
+        "pass_at_5": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 5))],
+        "pass_at_10": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 10))],
         "overall_score": [_opt(x) for x in metric_values["overall_score"]],
         "overall_score_ci_low": [_opt(x) for x in cis["overall_score"][0]],
         "overall_score_ci_high": [_opt(x) for x in cis["overall_score"][1]],
     }
     for name in (*RATES, *RATIOS, *MEANS):
         columns[name] = [_opt(x) for x in rows[name]]
+        count = rows[CHECK_COUNTS[name]]
+        columns[CHECK_COUNTS[name]] = [0 if np.isnan(x) else int(x) for x in count]
     for name in STATUS_COLUMNS:
         columns[name] = rows[name].tolist()
+    columns["assembly_counts"] = assembly_counts(results, models)
     columns.update(
         {
             "prompt_tokens": [None if np.isnan(x) else int(x) for x in rows["prompt_tokens"]],
@@ -191,4 +239,5 @@ def summarize(
         winner=decision.winner,
         tie_group=decision.tie_group,
         decision=decision.text,
+        decision_kind=decision.kind,
     )

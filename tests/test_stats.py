@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
+from synthetic import synthetic_results
 
 from tasks.stats import (
     compare_runs,
@@ -16,7 +18,6 @@ from tasks.stats import (
     pass_at_k_array,
 )
 from tasks.stats.bootstrap import bootstrap_means, sign_floor
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import summarize
 
 
@@ -186,8 +187,10 @@ def test_compare_runs_flags_a_real_drop_only():
 
     worse = synthetic_results(3, 100, 3, seed=1, shifts=[0.1, -0.3, 0.0])  # model-2 is new
     out = compare_runs(prev, worse, seed=0, n_boot=1000)
-    assert out["model"].to_pylist() == ["fake:model-0", "fake:model-1"]
+    assert out["model"].to_pylist() == ["fake:model-0", "fake:model-1", "fake:model-2"]
+    assert out["present_in"].to_pylist() == ["both", "both", "current only"]
     rows = {r["model"]: r for r in out.to_pylist()}
+    assert rows["fake:model-2"]["delta"] is None and rows["fake:model-2"]["regression"] is False
     assert rows["fake:model-1"]["regression"] is True
     assert rows["fake:model-1"]["delta"] < -0.2
     assert rows["fake:model-1"]["ci_high"] < 0
@@ -202,4 +205,27 @@ def test_compare_runs_uses_shared_tasks_only():
     assert out["n_tasks"].to_pylist() == [50]
     assert out["metric"].to_pylist() == ["overall_score"]
     empty = compare_runs(prev, synthetic_results(1, 5, 1, 0).slice(0, 0), n_boot=10)
-    assert empty.num_rows == 0
+    assert empty["present_in"].to_pylist() == ["previous only"]
+
+
+def test_compare_runs_says_when_settings_differ_in_its_first_line(tmp_path):
+    from tasks.results import write_table
+    from tasks.stats.runs import compare_run_dirs
+
+    prev = synthetic_results(2, 30, 1, seed=1, run_id="a")
+    cur = synthetic_results(1, 30, 5, seed=1, run_id="b")  # 5 samples, model-1 gone
+    for name, table, meta in (
+        ("a", prev, {"suite_digest": "d1", "options": {"seed": 0}}),
+        ("b", cur, {"suite_digest": "d2", "options": {"seed": 0}}),
+    ):
+        (tmp_path / name).mkdir()
+        write_table(table, str(tmp_path / name / "results.parquet"))
+        (tmp_path / name / "meta.json").write_text(json.dumps(meta))
+    text = compare_run_dirs(str(tmp_path / "a"), str(tmp_path / "b"))
+    first = text.splitlines()[0]
+    assert first.startswith("NOT LIKE FOR LIKE") and "pass@1" in first
+    assert "samples: 1 -> 5" in first and "suite digest: d1 -> d2" in first
+    assert "options" not in first  # equal in both
+    assert "Only in the previous run: fake:model-1" in first
+    same = compare_run_dirs(str(tmp_path / "a"), str(tmp_path / "a"))
+    assert same.splitlines()[0].startswith("Comparing pass@1: same settings")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from synthetic import synthetic_results
 
 from tasks.errors import UsageError
 from tasks.results import SCHEMA, rows_to_table
 from tasks.stats import COMPARISON_SCHEMA, SUMMARY_SCHEMA
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import summarize
 
 
@@ -140,7 +141,8 @@ def test_model_with_only_sandbox_errors_is_unranked():
     result = summarize(rows_to_table(rows), n_boot=50)
     b = result.summary.to_pylist()[1]
     assert b["model"] == "b" and b["rank"] is None and b["primary_value"] is None
-    assert b["in_tie_group"] is False and b["pareto_note"] == "no scored task"
+    assert b["in_tie_group"] is False and b["evaluated"] is False
+    assert b["pareto_note"] == "not evaluated: every sample was sandbox_error"
     assert result.winner == "a"
 
 
@@ -180,6 +182,121 @@ def test_latency_tokens_and_status_counts():
     assert row["completion_tokens"] == 200
 
 
+_MEASURED = {
+    "coverage": 0.8,
+    "execution_time_ms": 12.0,
+    "peak_memory_mb": 3.0,
+    "ruff_violations": 2,
+    "type_hint_ratio": 0.5,
+    "docstring_ratio": 1.0,
+    "tests_passed": 4,
+    "tests_total": 4,
+    "tests_failed": 0,
+    "runs_without_error": True,
+    "imports_resolved": True,
+    "follows_style_guide": False,
+}
+_NOT_MEASURED = dict.fromkeys(_MEASURED)
+
+
+def _gen_error(model: str, task: str, **extra: Any) -> dict[str, Any]:
+    row = _row(model, task, 0, "generation_error", **_NOT_MEASURED, syntax_valid=None)
+    row.update(cost_usd=None, price_known=None, prompt_tokens=None, completion_tokens=None)
+    row.update(latency_s=None, overall_score=0.0, error="HTTP 503")
+    row.update(extra)
+    return row
+
+
+def test_means_are_over_measured_rows_only_and_say_how_many():
+    """Issue 14: failing to generate must not make a model look faster, leaner, cleaner."""
+    rows = [_row("steady", f"t{i}", 0, "pass", **_MEASURED) for i in range(4)]
+    rows += [_row("flaky", f"t{i}", 0, "pass", **_MEASURED) for i in range(2)]
+    rows += [_gen_error("flaky", f"t{i}") for i in (2, 3)]
+    by = {r["model"]: r for r in summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()}
+    steady, flaky = by["steady"], by["flaky"]
+    for mean, count in (
+        ("coverage_mean", "n_coverage"),
+        ("execution_time_ms_mean", "n_execution_time_ms"),
+        ("peak_memory_mb_mean", "n_peak_memory_mb"),
+        ("ruff_violations_mean", "n_ruff_violations"),
+        ("type_hint_ratio_mean", "n_type_hint_ratio"),
+        ("docstring_ratio_mean", "n_docstring_ratio"),
+        ("tests_pass_rate", "n_tests"),
+        ("runs_without_error_rate", "n_runs_without_error"),
+        ("imports_resolved_rate", "n_imports_resolved"),
+        ("follows_style_guide_rate", "n_follows_style_guide"),
+    ):
+        assert flaky[mean] == pytest.approx(steady[mean]), mean
+        assert (steady[count], flaky[count]) == (4, 2), count
+    assert flaky["pass_at_1"] == 0.5 and flaky["n_generation_error"] == 2
+    assert flaky["n_extra_tests"] == 0 and flaky["extra_tests_pass_rate"] is None
+    # Failed generations cost nothing and do not make the price unknown.
+    assert flaky["price_unknown"] is False and flaky["cost_usd"] == pytest.approx(0.02)
+    assert flaky["pareto_note"] == ""  # placed on the cost axis
+
+
+def test_old_results_with_zeros_for_not_measured_read_the_same():
+    """A results file written before checker version 2 (zeros, no assembly column)."""
+    zeros = {k: 0 for k in _MEASURED} | {"runs_without_error": False}
+    zeros |= {"imports_resolved": False, "follows_style_guide": False}
+    rows = [_row("flaky", f"t{i}", 0, "pass", **_MEASURED) for i in range(2)]
+    rows += [
+        _row("flaky", f"t{i}", 0, "generation_error", **zeros, cost_usd=None, price_known=True)
+        for i in (2, 3)
+    ]
+    loading = _MEASURED | {"coverage": 0.0, "runs_without_error": False, "tests_passed": 0}
+    rows += [_row("flaky", "t4", 0, "import_error", **loading, missing_imports=[])]
+    table = rows_to_table([r | {"checker_version": "1"} for r in rows])
+    table = table.drop_columns(["assembly", "temperature_sent"])
+    row = summarize(table, n_boot=50).summary.to_pylist()[0]
+    assert row["coverage_mean"] == pytest.approx(0.8) and row["n_coverage"] == 2
+    assert row["execution_time_ms_mean"] == pytest.approx(12.0)
+    assert row["n_tests"] == 3  # the old import_error ran its tests (all failed)
+    assert row["price_unknown"] is False
+    assert (row["n_import_error"], row["n_module_error"]) == (0, 1)
+
+
+def test_a_model_whose_server_was_down_is_not_evaluated_and_never_wins():
+    down = [_gen_error("down", f"t{i}") for i in range(3)]
+    alone = summarize(rows_to_table(down), n_boot=50)
+    assert alone.winner is None and alone.decision_kind == "no_decision"
+    assert "not evaluated" in alone.decision.lower() and "HTTP 503" in alone.decision
+    row = alone.summary.to_pylist()[0]
+    assert row["evaluated"] is False and row["pass_at_1"] is None and row["rank"] is None
+    assert "generation_error" in row["not_evaluated_reason"]
+    rows = down + [_row("up", f"t{i}", 0, "fail") for i in range(3)]
+    both = summarize(rows_to_table(rows), n_boot=50)
+    assert both.winner == "up" and "Not evaluated: down" in both.decision
+    assert both.comparisons.num_rows == 0
+
+
+def test_too_few_tasks_for_significance_is_said_with_the_number_needed():
+    rows = [_row("good", f"t{i}", 0, "pass") for i in range(3)]
+    rows += [_row("bad", f"t{i}", 0, "fail") for i in range(3)]
+    result = summarize(rows_to_table(rows), n_boot=200)
+    assert result.decision_kind == "tie"
+    assert "Too few tasks" in result.decision and "at least 6 shared tasks" in result.decision
+    comps = result.comparisons.to_pylist()
+    assert {c["min_tasks_for_significance"] for c in comps} == {6}
+    assert all(-1 <= c["ci_low"] <= c["ci_high"] <= 1 for c in comps)
+    six = [_row(m, f"t{i}", 0, s) for m, s in (("good", "pass"), ("bad", "fail")) for i in range(6)]
+    assert summarize(rows_to_table(six), n_boot=200).winner == "good"
+
+
+def test_suite_errors_are_unscored_like_sandbox_errors():
+    rows = [_row("a", "t1", 0, "pass"), _row("a", "t2", 0, "suite_error", overall_score=None)]
+    row = summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()[0]
+    assert row["pass_at_1"] == 1.0 and row["n_suite_error"] == 1
+    assert row["n_tasks_dropped"] == 1 and row["dropped_tasks"] == ["t2"]
+
+
+def test_assembly_paths_are_counted_per_model():
+    rows = [_row("a", f"t{i}", 0, "pass", assembly="prompt+completion") for i in range(3)]
+    rows += [_row("a", "t3", 0, "pass", assembly="fence_rescued"), _gen_error("a", "t4")]
+    row = summarize(rows_to_table(rows), n_boot=20).summary.to_pylist()[0]
+    assert json.loads(row["assembly_counts"]) == {"fence_rescued": 1, "prompt+completion": 3}
+
+
 def test_empty_table():
     result = summarize(SCHEMA.empty_table(), n_boot=10)
     assert result.summary.num_rows == 0 and result.winner is None
@@ -188,7 +305,9 @@ def test_empty_table():
 
 _MEMORY_SCRIPT = """
 import resource
-from tasks.stats_synthetic import synthetic_results
+import sys
+sys.path.insert(0, {tests!r})
+from synthetic import synthetic_results
 from tasks.summary import summarize
 table = synthetic_results(10, 10_000, 10, seed=0, sandbox_error_rate=0.01)
 assert table.num_rows == 1_000_000
@@ -200,11 +319,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 @pytest.mark.slow
 def test_a_million_rows_stay_under_1_5_gb():
+    import os
     import subprocess
     import sys
 
-    out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT], capture_output=True, text=True, check=True
-    )
+    script = _MEMORY_SCRIPT.format(tests=os.path.dirname(__file__))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
     assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB"

@@ -54,9 +54,11 @@ GATED = frozenset(
         "no_code",
         "generation_error",
         "import_error",
+        "module_error",
         "timeout",
         "oom",
         "sandbox_error",
+        "suite_error",
     }
 )
 _STATIC_KEYS = ("dangerous_calls", "swallowed_exceptions", "print_calls", "file_writes")

@@ -15,7 +15,9 @@ from tasks.report.html import render_html
 from tasks.report.markdown import render_markdown
 from tasks.results import read_table, write_table, write_text
 from tasks.stats.compare import compare_runs
+from tasks.stats.runs import read_meta
 from tasks.summary import summarize
+from tasks.upgrade import upgrade_results
 
 
 def _distinct(results: pa.Table, column: str) -> list[str]:
@@ -75,8 +77,10 @@ def build_reports(
         Name -> URL of every file written: summary, comparisons, markdown, html (, history).
     """
     base = run_dir_url.rstrip("/")
-    results = read_table(f"{base}/results.parquet")
-    facts = run_meta(results, **{**_read_json(f"{base}/meta.json"), **dict(meta or {})})
+    # Results of any Vivek version read with today's meanings (null = not measured).
+    results = upgrade_results(read_table(f"{base}/results.parquet"))
+    own_meta = {**_read_json(f"{base}/meta.json"), **dict(meta or {})}
+    facts = run_meta(results, **own_meta)
     result = summarize(results, primary=primary, seed=seed, n_boot=n_boot)
     history = None
     paths = {
@@ -87,7 +91,16 @@ def build_reports(
     }
     if history_prev_results_url:
         prev = read_table(history_prev_results_url)
-        history = compare_runs(prev, results, primary=primary, seed=seed, n_boot=n_boot)
+        prev_meta = read_meta(history_prev_results_url.rsplit("/", 1)[0])
+        history = compare_runs(
+            prev,
+            results,
+            primary=primary,
+            seed=seed,
+            n_boot=n_boot,
+            prev_meta=prev_meta,
+            cur_meta=own_meta,
+        )
         paths["history"] = f"{base}/history.parquet"
         write_table(history, paths["history"])
     write_table(result.summary, paths["summary"])

@@ -27,20 +27,22 @@ CSS = """
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
        margin: 0; background: #f5f7fa; line-height: 1.45; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; }
+main { max-width: 1320px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; }
 h2 { font-size: 1.2rem; margin: 36px 0 10px; border-bottom: 1px solid var(--line);
      padding-bottom: 4px; }
 .sub { color: var(--muted); margin: 0 0 18px; }
 .decision { border-left: 5px solid var(--accent); background: #edf7ee; padding: 12px 16px;
             border-radius: 4px; }
+.decision.tie { border-left-color: #f9a825; background: #fff8e1; }
+.decision.no_decision { border-left-color: #90a4ae; background: #eceff1; }
 .warning { border-left: 5px solid var(--warn); background: #fdecea; padding: 10px 16px;
            border-radius: 4px; margin: 8px 0; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left;
          white-space: nowrap; }
-th { background: #f0f4f8; font-weight: 600; }
+th { background: #f0f4f8; font-weight: 600; white-space: normal; vertical-align: bottom; }
 tr:nth-child(even) td { background: #fafbfc; }
 ul.notes { color: var(--muted); font-size: 0.85rem; margin: 6px 0 0; padding-left: 18px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; font-size: 0.88rem; }
@@ -84,7 +86,7 @@ class _Figures:
 def _plots_by_section(results: pa.Table, summary: pa.Table) -> dict[str, list[go.Figure]]:
     if summary.num_rows == 0:
         return {}
-    heatmap, _ = plots.pass_heatmap(results)
+    heatmap, _ = plots.pass_heatmap(results, summary["model"].to_pylist())
     return {
         "leaderboard": [plots.primary_ci(summary), heatmap],
         "statuses": [plots.status_bars(summary)],
@@ -119,7 +121,9 @@ def render_html(
         f'<div class="warning"><strong>Warning.</strong> {_e(w)}</div>'
         for w in regression_warnings(history)
     ]
-    parts.append(f'<h2>Decision</h2><div class="decision">{_e(decision_text(summary))}</div>')
+    kind = summary["decision_kind"][0].as_py() if summary.num_rows else "no_decision"
+    box = f'<div class="decision {_e(kind)}">{_e(decision_text(summary))}</div>'
+    parts.append(f"<h2>Decision</h2>{box}")
     for section in build_sections(summary, comparisons, history):
         parts.append(_table(section))
         parts += [figures.div(fig) for fig in by_section.get(section.key, [])]

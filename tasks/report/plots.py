@@ -17,20 +17,24 @@ from tasks.stats.counts import task_matrix
 
 MAX_HEATMAP_TASKS = 150
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 60}}
-_STATUS_COLORS = {
+# One distinct colour per status (error orange vs import_error teal, not two yellows).
+STATUS_COLORS = {
     "pass": "#2e7d32",
     "fail": "#c62828",
     "error": "#ef6c00",
+    "module_error": "#283593",
+    "import_error": "#00838f",
+    "syntax_error": "#ad1457",
+    "no_code": "#757575",
     "timeout": "#6a1b9a",
     "oom": "#4e342e",
-    "syntax_error": "#ad1457",
-    "import_error": "#f9a825",
-    "no_code": "#757575",
-    "generation_error": "#1565c0",
+    "generation_error": "#64b5f6",
     "sandbox_error": "#b0bec5",
-    "module_error": "#00838f",
-    "suite_error": "#37474f",
+    "suite_error": "#d7ccc8",
 }
+
+
+_RING = {"color": "#2e7d32", "width": 2}
 
 
 def _col(summary: pa.Table, name: str) -> list:
@@ -42,7 +46,9 @@ def primary_ci(summary: pa.Table) -> go.Figure:
     ok = [v is not None for v in _col(summary, "primary_value")]
     rows = [r for r, keep in zip(summary.to_pylist(), ok, strict=True) if keep]
     metric = rows[0]["primary_metric"] if rows else "pass@1"
-    colors = ["#2e7d32" if r["in_tie_group"] else "#90a4ae" for r in rows]
+    colors = [
+        "#2e7d32" if r["is_winner"] else "#f9a825" if r["in_tie_group"] else "#90a4ae" for r in rows
+    ]
     fig = go.Figure(
         go.Bar(
             x=[r["model"] for r in rows],
@@ -56,7 +62,8 @@ def primary_ci(summary: pa.Table) -> go.Figure:
             },
         )
     )
-    fig.update_layout(title=f"{metric} with 95% CI (green: tie group / winner)", **_LAYOUT)
+    title = f"{metric} with 95% CI (green: winner, amber: tied at the top)"
+    fig.update_layout(title=title, **_LAYOUT)
     fig.update_yaxes(title=metric, range=[0, 1.05])
     return fig
 
@@ -66,7 +73,7 @@ def status_bars(summary: pa.Table) -> go.Figure:
     models = _col(summary, "model")
     fig = go.Figure(
         [
-            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=_STATUS_COLORS[s])
+            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=STATUS_COLORS[s])
             for s in STATUSES
         ]
     )
@@ -97,9 +104,10 @@ def cost_quality(summary: pa.Table) -> go.Figure:
             go.Scatter(
                 x=[r["cost_per_sample_usd"] for r in front],
                 y=[r["primary_value"] for r in front],
-                mode="lines",
+                mode="lines+markers",  # a one-model front is a point: show it
                 name="Pareto front",
-                line={"color": "#2e7d32", "dash": "dash", "shape": "hv"},
+                line={"color": "#2e7d32", "dash": "dash", "shape": "hv", "width": 3},
+                marker={"size": 18, "color": "rgba(0,0,0,0)", "line": _RING},
             ),
         ]
     )
@@ -108,8 +116,14 @@ def cost_quality(summary: pa.Table) -> go.Figure:
     if unknown:
         title += f" (cost unknown, not shown: {', '.join(unknown)})"
     fig.update_layout(title=title, **_LAYOUT)
-    fig.update_xaxes(title="cost per sample (USD)")
-    fig.update_yaxes(title=metric)
+    costs = [r["cost_per_sample_usd"] for r in known]
+    top = max(costs, default=0.0)
+    # Never a negative cost axis; all-free (local) models get a small positive range.
+    fig.update_xaxes(
+        title="cost per sample (USD)" + (" - every model is free" if costs and top == 0 else ""),
+        range=[0, top * 1.15 if top > 0 else 1e-6],
+    )
+    fig.update_yaxes(title=metric, range=[0, 1.05])
     return fig
 
 
@@ -130,6 +144,7 @@ def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
         fig.add_trace(
             go.Box(
                 name=model,
+                x=[model],  # precomputed boxes need x, or the axis says "0"
                 q1=[q1],
                 median=[med],
                 q3=[q3],
@@ -143,10 +158,15 @@ def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
     return fig
 
 
-def pass_heatmap(results: pa.Table) -> tuple[go.Figure, int]:
-    """Pass rate per task x model; returns the figure and the number of tasks left out."""
+def pass_heatmap(results: pa.Table, order: list[str] | None = None) -> tuple[go.Figure, int]:
+    """Pass rate per task x model, models in ``order`` (the leaderboard's rank order).
+
+    Returns the figure and the number of tasks left out.
+    """
     tm = task_matrix(results.select(["model", "task_id", "status", "overall_score"]))
-    values = tm.values("pass@1")  # (models, tasks), NaN where unscored
+    names = [m for m in (order or []) if m in tm.models]
+    names += [m for m in tm.models if m not in names]
+    values = tm.values("pass@1")[[tm.model_index(m) for m in names]]  # NaN where unscored
     tasks = np.arange(len(tm.tasks))
     hidden = 0
     if tasks.size > MAX_HEATMAP_TASKS:
@@ -159,7 +179,7 @@ def pass_heatmap(results: pa.Table) -> tuple[go.Figure, int]:
     fig = go.Figure(
         go.Heatmap(
             z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
-            x=list(tm.models),
+            x=names,
             y=[tm.tasks[i] for i in tasks],
             colorscale="RdYlGn",
             zmin=0,
@@ -167,10 +187,11 @@ def pass_heatmap(results: pa.Table) -> tuple[go.Figure, int]:
             colorbar={"title": "pass rate"},
         )
     )
-    title = "Pass rate per task (blank: all samples were sandbox errors)"
+    title = "Pass rate per task, models by rank (blank: no scored sample)"
     if hidden:
         title += f"; {hidden} tasks with the least disagreement hidden"
     height = max(350, min(2400, 18 * tasks.size + 120))
     fig.update_layout(title=title, height=height, **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=names)
     return fig, hidden

@@ -14,8 +14,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.records import STATUSES
+from tasks.records import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
 from tasks.stats.compare import fmt_p
+from tasks.stats.rows import CHECK_COUNTS
+from tasks.stats.runs import first_line
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,12 @@ def usd(x: float | None) -> str:
 
 
 def regression_warnings(history: pa.Table | None) -> list[str]:
-    """One sentence per model whose primary metric dropped significantly."""
+    """Runs that differ in their settings, then one sentence per significant drop."""
     if history is None or history.num_rows == 0:
         return []
     out = []
+    if history["settings_differ"][0].as_py():
+        out.append(first_line(history, history["metric"][0].as_py()))
     for r in history.filter(pc.equal(history["regression"], True)).to_pylist():
         out.append(
             f"Regression: {r['model']} {r['metric']} fell from {num(r['prev_value'])} to "
@@ -73,7 +77,15 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
     primary = rows[0]["primary_metric"] if rows else "pass@1"
     body = []
     for r in rows:
-        mark = "winner" if r["is_winner"] else "tie group" if r["in_tie_group"] else ""
+        mark = (
+            "winner"
+            if r["is_winner"]
+            else "tie group"
+            if r["in_tie_group"]
+            else "not evaluated"
+            if not r["evaluated"]
+            else ""
+        )
         body.append(
             (
                 "" if r["rank"] is None else str(r["rank"]),
@@ -88,11 +100,17 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
             )
         )
     headers = ("Rank", "Model", "pass@1 [95% CI]", "pass@5", "pass@10")
-    headers += ("overall_score [95% CI]", "Tasks", "Samples", "")
+    headers += ("overall_score [95% CI]", "Tasks", "Samples", "Decision")
     notes = [
-        f"Ranked by {primary}. CIs are 95% percentile intervals of a bootstrap over tasks; "
-        "pass@k is the unbiased estimator, per task then averaged over tasks "
-        "(n/a when some task has fewer than k scored samples)."
+        f"Ranked by {primary}. Intervals are 95% percentile intervals of a bootstrap over "
+        "tasks, except pass@1 with one sample per task: a Wilson score interval. pass@k is "
+        "the unbiased estimator, per task then averaged over tasks (n/a when some task has "
+        "fewer than k scored samples)."
+    ]
+    notes += [
+        f"{r['model']} was not evaluated: {r['not_evaluated_reason']}."
+        for r in rows
+        if not r["evaluated"]
     ]
     return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
 
@@ -121,14 +139,21 @@ def _comparisons(comparisons: pa.Table, primary: str) -> Section:
 
 def _statuses(rows: list[dict[str, Any]]) -> Section:
     body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in STATUSES)) for r in rows)
-    notes = ["sandbox_error rows are excluded from every score (infrastructure, not the model)."]
+    unscored = " and ".join(sorted(UNSCORED_STATUSES))
+    notes = [f"{unscored} rows are excluded from every score and mean (not the model's fault)."]
+    notes += [f"{s}: {meaning}." for s, meaning in STATUS_MEANINGS.items()]
+    for r in rows:
+        paths = json.loads(r["assembly_counts"] or "{}")
+        if paths:
+            built = ", ".join(f"{k} {v}" for k, v in sorted(paths.items()))
+            notes.append(f"{r['model']}: programs built as {built}.")
     for r in rows:
         if r["n_tasks_dropped"]:
             shown = ", ".join(r["dropped_tasks"][:10])
             more = " ..." if r["n_tasks_dropped"] > 10 else ""
             notes.append(
-                f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample a "
-                f"sandbox_error: {shown}{more}."
+                f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample "
+                f"{unscored}: {shown}{more}."
             )
     return Section("statuses", "Status breakdown", ("Model", *STATUSES), body, tuple(notes))
 
@@ -147,10 +172,22 @@ def _checks(rows: list[dict[str, Any]]) -> Section:
         ("execution_time_ms_mean", "Exec ms", 1),
         ("peak_memory_mb_mean", "Peak MiB", 1),
     )
-    body = tuple((r["model"], *(num(r[c], d) for c, _, d in cols)) for r in rows)
-    notes = ("Means over scored samples where the check ran.",)
+    body = tuple(
+        (r["model"], *(_measured(r[c], r[CHECK_COUNTS[c]], d) for c, _, d in cols)) for r in rows
+    )
+    notes = (
+        "Each figure is a mean over the scored samples where the check ran; (n) is how many. "
+        "A sample that was never generated, has no code, or did not run is not counted as 0.",
+        "Coverage, Exec ms and Peak MiB are reported by the solution's own process under "
+        "test. Exec ms is the solution's CPU time; Peak MiB the increase over the sandbox "
+        "worker's baseline. Runs that hit a limit (timeout, oom) are left out of both.",
+    )
     headers = ("Model", *(h for _, h, _ in cols))
     return Section("checks", "Quality checks", headers, body, notes)
+
+
+def _measured(value: float | None, count: int, digits: int) -> str:
+    return "n/a (0)" if value is None else f"{value:.{digits}f} ({count})"
 
 
 def _cost(rows: list[dict[str, Any]]) -> Section:
@@ -199,14 +236,19 @@ def _history(history: pa.Table) -> Section:
             num(r["cur_value"]),
             ci(r["delta"], r["ci_low"], r["ci_high"], signed=True),
             fmt_p(r["p_holm"]),
-            "REGRESSION" if r["regression"] else "",
+            "REGRESSION" if r["regression"] else "no significant change",
             str(r["n_tasks"]),
         )
         for r in history.to_pylist()
+        if r["present_in"] == "both"
     )
     metric = history["metric"][0].as_py() if history.num_rows else "metric"
-    headers = ("Model", f"Previous {metric}", "Current", "Delta [95% CI]", "Holm p", "", "Tasks")
-    notes = ("Paired bootstrap over the tasks both runs scored; Holm over the models.",)
+    headers = ("Model", f"Previous {metric}", "Current", "Delta [95% CI]", "Holm p", "Verdict")
+    headers += ("Tasks",)
+    notes = (
+        first_line(history, metric),
+        "Paired bootstrap over the tasks both runs scored; Holm over the models.",
+    )
     return Section("history", "Compared with the previous run", headers, body, notes)
 
 

@@ -10,13 +10,20 @@ Tibshirani 1993, ch. 16): p = (1 + #{|d* - d| >= |d|}) / (1 + B). It works for
 per-task pass rates with several samples, where McNemar's test would need
 binary outcomes.
 
-Two small-sample guards keep it honest:
+Intervals are percentile intervals of the replicates, so their ends are replicate
+values and stay inside what is possible: a mean of values in [0, 1] gets an
+interval inside [0, 1], a difference of two such means one inside [-1, 1]. The
+small-sample correction (the plain bootstrap variance divides by T, not T - 1) is
+applied to the percentile *level* (Hesterberg's expanded percentile interval) and
+to the p-value, never to the replicates: an earlier version scaled the replicates
+by sqrt(T / (T - 1)), which pushed intervals past those bounds. For a proportion
+with one sample per task, :func:`wilson` gives the interval, also inside [0, 1].
 
-* replicates are spread by sqrt(T / (T - 1)) around the observed mean, since the
-  plain bootstrap variance is the biased (divide-by-T) one;
-* the p-value is never below 2^(1 - k), k = tasks whose difference is non-zero:
-  the smallest p an exact sign test can give. With 3 tasks all in one direction
-  the bootstrap alone would claim p ~ 1/B.
+One small-sample guard keeps the test honest: the p-value is never below
+2^(1 - k), k = tasks whose difference is non-zero: the smallest p an exact sign
+test can give. With 3 tasks all in one direction the bootstrap alone would claim
+p ~ 1/B. :func:`min_tasks_for_significance` turns that floor around: the fewest
+shared tasks with which a comparison could be significant at all.
 
 All columns of one call share the same resamples of the task universe, and each
 column's replicate is the mean over its own tasks (its mask). So one pass of
@@ -81,33 +88,87 @@ def bootstrap_means(
     return out
 
 
-def spread(boot: np.ndarray, center: np.ndarray, n_rows: np.ndarray | int) -> np.ndarray:
-    """Scale replicates around ``center`` by sqrt(T / (T - 1)) (unbiased variance)."""
-    n = np.asarray(n_rows, dtype=np.float64)
-    factor = np.where(n >= 2, np.sqrt(n / np.maximum(n - 1, 1)), 1.0)
-    return center + (boot - center) * factor
+def wilson(successes: np.ndarray, trials: np.ndarray, level: float = 0.95):
+    """Wilson score interval of a proportion; (NaN, NaN) where ``trials`` is 0.
 
+    Always inside [0, 1], and not degenerate at 0/n or n/n as a bootstrap is.
+    """
+    from statistics import NormalDist
 
-def percentile_ci(boot: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of each column of ``boot``; NaN replicates are ignored."""
-    tail = (1.0 - level) / 2.0 * 100.0
-    low = np.full(boot.shape[1], np.nan)
-    high = low.copy()
-    ok = ~np.isnan(boot).all(axis=0)
-    if ok.any():
-        part = boot[:, ok]
-        pct = np.nanpercentile if np.isnan(part).any() else np.percentile
-        low[ok], high[ok] = pct(part, [tail, 100.0 - tail], axis=0)
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low = np.where(n > 0, np.clip(centre - half, 0.0, p), np.nan)
+    high = np.where(n > 0, np.clip(centre + half, p, 1.0), np.nan)
     return low, high
 
 
-def bootstrap_p_value(observed: np.ndarray, boot: np.ndarray) -> np.ndarray:
-    """Two-sided p-value for mean = 0 per column, from the null-shifted bootstrap."""
+def min_tasks_for_significance(n_tests: int, alpha: float) -> int:
+    """Fewest tasks with which one of ``n_tests`` Holm-corrected comparisons can reach alpha.
+
+    With k differing tasks the p-value is at least 2^(1 - k) (the sign-test floor),
+    and Holm multiplies the smallest p by the number of tests, so significance needs
+    n_tests * 2^(1 - k) < alpha.
+    """
+    k = 1
+    while max(1, n_tests) * 2.0 ** (1 - k) >= alpha:
+        k += 1
+    return k
+
+
+def _widen(n_rows: np.ndarray | int | None, width: int) -> np.ndarray:
+    """sqrt(T / (T - 1)) per column: the plain bootstrap variance divides by T, not T - 1."""
+    if n_rows is None:
+        return np.ones(width)
+    n = np.broadcast_to(np.asarray(n_rows, dtype=np.float64), (width,))
+    return np.where(n >= 2, np.sqrt(n / np.maximum(n - 1, 1)), 1.0)
+
+
+def percentile_ci(
+    boot: np.ndarray, level: float = 0.95, n_rows: np.ndarray | int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of each column of ``boot``; NaN replicates are ignored.
+
+    With ``n_rows`` (tasks per column) it is the *expanded* percentile interval
+    (Hesterberg 2015): the percentile level is widened as if z were scaled by
+    sqrt(T / (T - 1)), instead of scaling the replicates. The ends are still
+    replicate values, so the interval never leaves the range of what is possible.
+    """
+    from statistics import NormalDist
+
+    norm = NormalDist()
+    z = norm.inv_cdf(0.5 + level / 2.0)
+    factors = _widen(n_rows, boot.shape[1])
+    low = np.full(boot.shape[1], np.nan)
+    high = low.copy()
+    ok = ~np.isnan(boot).all(axis=0)
+    for factor in np.unique(factors[ok]):
+        cols = ok & (factors == factor)
+        tail = norm.cdf(-z * factor) * 100.0
+        part = boot[:, cols]
+        pct = np.nanpercentile if np.isnan(part).any() else np.percentile
+        low[cols], high[cols] = pct(part, [tail, 100.0 - tail], axis=0)
+    return low, high
+
+
+def bootstrap_p_value(
+    observed: np.ndarray, boot: np.ndarray, n_rows: np.ndarray | int | None = None
+) -> np.ndarray:
+    """Two-sided p-value for mean = 0 per column, from the null-shifted bootstrap.
+
+    With ``n_rows`` the deviations are scaled by sqrt(T / (T - 1)) (unbiased variance);
+    that changes only the p-value, never an interval.
+    """
     observed = np.asarray(observed, dtype=np.float64)
     valid = ~np.isnan(boot)
+    dev = np.abs(boot - observed) * _widen(n_rows, boot.shape[1])
     # A tolerance so a replicate equal to the observed value up to rounding counts as extreme.
     with np.errstate(invalid="ignore"):
-        extreme = (np.abs(boot - observed) >= np.abs(observed) - 1e-12) & valid
+        extreme = (dev >= np.abs(observed) - 1e-12) & valid
     return (1.0 + extreme.sum(axis=0)) / (1.0 + valid.sum(axis=0))
 
 
@@ -120,9 +181,8 @@ def diff_stats(
     observed: np.ndarray, boot: np.ndarray, n_tasks: np.ndarray, nonzero: np.ndarray
 ) -> np.ndarray:
     """(K, 4) array of mean, ci_low, ci_high, p from raw replicates of differences."""
-    boot = spread(boot, observed, n_tasks)
-    low, high = percentile_ci(boot)
-    p = np.maximum(bootstrap_p_value(observed, boot), sign_floor(nonzero))
+    low, high = percentile_ci(boot, n_rows=n_tasks)
+    p = np.maximum(bootstrap_p_value(observed, boot, n_tasks), sign_floor(nonzero))
     out = np.stack([observed, low, high, p], axis=1)
     out[np.asarray(n_tasks) == 0] = np.nan
     return out

@@ -9,15 +9,26 @@ than it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.stats.bootstrap import bootstrap_means, diff_stats, holm, percentile_ci, spread
+from tasks.stats.bootstrap import (
+    bootstrap_means,
+    diff_stats,
+    holm,
+    min_tasks_for_significance,
+    percentile_ci,
+    wilson,
+)
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
+from tasks.stats.runs import run_settings, settings_differences
 from tasks.stats.schema import COMPARISON_SCHEMA, HISTORY_SCHEMA
+from tasks.upgrade import upgrade_results
 
 ALPHA = 0.05
 TEST = "paired_bootstrap"
@@ -25,11 +36,15 @@ TEST = "paired_bootstrap"
 
 @dataclass(frozen=True)
 class Decision:
-    """Outcome of the winner rule. ``winner`` is None when there is a tie."""
+    """Outcome of the winner rule. ``winner`` is None on a tie or without a decision.
+
+    ``kind`` is ``winner``, ``tie`` or ``no_decision`` (for exit codes and badges).
+    """
 
     winner: str | None
     tie_group: tuple[str, ...]
     text: str
+    kind: str = "tie"
 
 
 @dataclass(frozen=True)
@@ -90,12 +105,19 @@ def bootstrap_all(
 
 
 def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """95% task-bootstrap CI of each metric per model."""
+    """95% interval of each metric per model: percentile task bootstrap, or Wilson.
+
+    pass@1 of a model with exactly one scored sample per task is a plain proportion
+    over tasks; its Wilson interval stays inside [0, 1] and is not degenerate at
+    0/T or T/T, where a bootstrap collapses to a point.
+    """
     n = tm.scored.sum(axis=1)
-    out = {}
-    for metric in METRICS:
-        v = np.where(tm.scored, tm.values(metric), 0.0).sum(axis=1) / np.maximum(n, 1)
-        out[metric] = percentile_ci(spread(reps.models[metric], v, n))
+    out = {metric: percentile_ci(reps.models[metric], n_rows=n) for metric in METRICS}
+    single = np.array([(tm.n[i][tm.scored[i]] == 1).all() for i in range(len(tm.models))])
+    if single.any():
+        low, high = out["pass@1"]
+        w_low, w_high = wilson(np.where(tm.scored, tm.c, 0).sum(axis=1), tm.scored.sum(axis=1))
+        out["pass@1"] = (np.where(single, w_low, low), np.where(single, w_high, high))
     return out
 
 
@@ -108,10 +130,13 @@ def _verdicts(diff: np.ndarray, p_holm: np.ndarray, alpha: float) -> list[str]:
 
 
 def rank_order(tm: TaskMatrix, primary: str) -> list[int]:
-    """Indices of scored models, best primary metric first (name breaks exact ties)."""
+    """Indices of evaluated models, best primary metric first (name breaks exact ties).
+
+    A model none of whose samples got a reply and was checked is not ranked.
+    """
     total = np.where(tm.scored, tm.values(primary), 0.0).sum(axis=1)
     means = total / np.maximum(tm.scored.sum(axis=1), 1)
-    scored = [i for i in range(len(tm.models)) if tm.scored[i].any()]
+    scored = [i for i in range(len(tm.models)) if tm.scored[i].any() and tm.evaluated[i]]
     return sorted(scored, key=lambda i: (-means[i], tm.models[i]))
 
 
@@ -126,6 +151,7 @@ def compare_models(
     rows: dict[str, list] = {name: [] for name in COMPARISON_SCHEMA.names}
     masks = [tm.scored[a] & tm.scored[b] for a, b in pairs]
     n_shared = np.array([mk.sum() for mk in masks], dtype=np.int64)
+    needed = min_tasks_for_significance(len(pairs), alpha)
     for metric in METRICS:
         v = tm.values(metric)
         diffs = [_pair_diffs(v, mk, a, b) for (a, b), mk in zip(pairs, masks, strict=True)]
@@ -145,6 +171,7 @@ def compare_models(
             rows["value_b"].append(float(v[b][mk].mean()) if shared else None)
             for name, x in zip(("diff", "ci_low", "ci_high", "p_value"), st, strict=True):
                 rows[name].append(None if np.isnan(x) else float(x))
+            rows["min_tasks_for_significance"].append(needed)
             rows["p_holm"].append(None if np.isnan(ph) else float(ph))
             rows["verdict"].append(verdict)
             rows["test"].append(TEST)
@@ -164,24 +191,51 @@ def fmt_p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _not_evaluated_text(not_evaluated: dict[str, str] | None) -> str:
+    if not not_evaluated:
+        return ""
+    listed = "; ".join(f"{m} ({why})" for m, why in sorted(not_evaluated.items()))
+    return f" Not evaluated: {listed}."
+
+
+def _power_text(rows: list[dict], n_pairs: int, alpha: float) -> str:
+    """What the number of shared tasks allows, when it rules significance out."""
+    short = [r for r in rows if r["n_tasks"] < r["min_tasks_for_significance"]]
+    if not short:
+        return ""
+    needed = short[0]["min_tasks_for_significance"]
+    family = "1 comparison" if n_pairs == 1 else f"{n_pairs} comparisons"
+    what = "no comparison" if len(short) == len(rows) else "some comparisons"
+    return (
+        f" Too few tasks: with {min(r['n_tasks'] for r in short)} shared task(s) {what} "
+        f"of the best model can reach significance (the paired test's p is at least the "
+        f"exact sign test's 2^(1-k) for k differing tasks, Holm-corrected over "
+        f"{family}, alpha={alpha:g}); at least {needed} shared tasks are needed."
+    )
+
+
 def decide(
     ranked: list[str],
     comparisons: pa.Table,
     primary: str,
     values: dict[str, tuple[float, float, float]],
     alpha: float = ALPHA,
+    not_evaluated: dict[str, str] | None = None,
 ) -> Decision:
     """Apply the winner rule.
 
     Args:
-        ranked: scored models, best first.
+        ranked: evaluated models, best first.
         comparisons: the table from :func:`compare_models`.
         primary: the decision metric.
         values: model -> (value, ci_low, ci_high) of the primary metric.
         alpha: family-wise error rate (Holm).
+        not_evaluated: model -> reason, for models with no checked sample.
     """
+    skipped = _not_evaluated_text(not_evaluated)
     if not ranked:
-        return Decision(None, (), "No decision: no model has a scored task.")
+        text = "No decision: no model has a checked sample." + skipped
+        return Decision(None, (), text, "no_decision")
     best = ranked[0]
     v, lo, hi = values[best]
     head = f"{best}: {primary} {_fmt(v)} [95% CI {_fmt(lo)}, {_fmt(hi)}]"
@@ -189,8 +243,9 @@ def decide(
         return Decision(
             best,
             (best,),
-            f"Winner: {head}. Only one model was scored, so it wins trivially; "
-            "no comparison was made.",
+            f"Winner: {head}. Only one model was evaluated, so it wins trivially; "
+            "no comparison was made." + skipped,
+            "winner",
         )
     rows = comparisons.filter(
         pc.and_(pc.equal(comparisons["metric"], primary), pc.equal(comparisons["model_a"], best))
@@ -212,8 +267,9 @@ def decide(
             f"Winner: {head}; it beats every other model significantly ({how}). "
             + "; ".join(evidence)
             + "."
+            + skipped
         )
-        return Decision(best, (best,), text)
+        return Decision(best, (best,), text, "winner")
     behind = [m for m in ranked if m not in tied]
     text = (
         f"Tie: {', '.join(tied)}. No model beats all others significantly on {primary} ({how}); "
@@ -221,7 +277,9 @@ def decide(
     )
     if behind:
         text += f" Significantly behind: {', '.join(behind)}."
-    return Decision(None, tuple(tied), text)
+    n_pairs = int(pc.sum(pc.equal(comparisons["metric"], primary)).as_py() or 0)
+    text += _power_text([by_other[m] for m in tied[1:]], n_pairs, alpha) + skipped
+    return Decision(None, tuple(tied), text, "tie")
 
 
 def _run_ids(table: pa.Table) -> str:
@@ -238,13 +296,25 @@ def compare_runs(
     seed: int = 0,
     n_boot: int = 2000,
     alpha: float = ALPHA,
+    prev_meta: Mapping[str, Any] | None = None,
+    cur_meta: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """Change of ``primary`` per model present in both runs, paired over shared tasks.
 
     ``regression`` is set for a drop significant after Holm over the models compared.
+    Models present in one run only get a row with ``present_in`` saying which and no
+    values. ``settings_differ`` names every setting the two runs differ in (from the
+    results and, when given, each run's meta.json): such runs do not compare like
+    with like, and the first line of any report of this table says so.
     """
     check_metric(primary)
     rng = np.random.default_rng(seed)
+    prev_results, cur_results = upgrade_results(prev_results), upgrade_results(cur_results)
+    differ = "; ".join(
+        settings_differences(
+            run_settings(prev_results, prev_meta), run_settings(cur_results, cur_meta)
+        )
+    )
     prev, cur = task_matrix(prev_results), task_matrix(cur_results)
     models = sorted(set(prev.models) & set(cur.models))
     tasks = sorted(set(prev.tasks) & set(cur.tasks))
@@ -271,18 +341,19 @@ def compare_runs(
     else:
         stats = np.full((len(models), 4), np.nan)
     p_holm = holm(stats[:, 3])
-
+    needed = min_tasks_for_significance(len(models), alpha)
     prev_id, cur_id = _run_ids(prev_results), _run_ids(cur_results)
 
     def opt(x: float | None) -> float | None:
         return None if x is None or np.isnan(x) else float(x)
 
+    base = {"metric": primary, "prev_run_id": prev_id, "cur_run_id": cur_id}
+    base |= {"settings_differ": differ, "min_tasks_for_significance": needed}
     rows = [
         {
+            **base,
             "model": m,
-            "metric": primary,
-            "prev_run_id": prev_id,
-            "cur_run_id": cur_id,
+            "present_in": "both",
             "n_tasks": int(mask.sum()),
             "prev_value": opt(pm),
             "cur_value": opt(cm),
@@ -295,4 +366,12 @@ def compare_runs(
         }
         for m, mask, (pm, cm), st, ph in zip(models, masks, means, stats, p_holm, strict=True)
     ]
+    for where, names in (
+        ("previous only", set(prev.models) - set(cur.models)),
+        ("current only", set(cur.models) - set(prev.models)),
+    ):
+        rows += [
+            {**base, "model": m, "present_in": where, "n_tasks": 0, "regression": False}
+            for m in sorted(names)
+        ]
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)

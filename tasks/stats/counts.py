@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.errors import UsageError
+from tasks.records import UNSCORED_STATUSES
 
 METRICS = ("pass@1", "overall_score")
 
@@ -21,8 +22,10 @@ METRICS = ("pass@1", "overall_score")
 class TaskMatrix:
     """Counts per model (rows) and task (columns), sorted by name.
 
-    ``sandbox_error`` samples are not counted in ``n``, ``c`` or ``score``: the
-    sandbox failing is never the model's fault.
+    Unscored samples (``sandbox_error``, ``suite_error``) are not counted in ``n``,
+    ``c`` or ``score``: the sandbox or the suite failing is never the model's fault.
+    ``checked`` counts samples that got a reply and were checked (neither unscored
+    nor ``generation_error``): a model with none was never evaluated.
     """
 
     models: tuple[str, ...]
@@ -30,7 +33,13 @@ class TaskMatrix:
     n: np.ndarray  # scored samples
     c: np.ndarray  # passing samples
     score: np.ndarray  # sum of overall_score over scored samples (a null score counts 0)
-    attempted: np.ndarray  # the model has any row for the task, sandbox_error included
+    attempted: np.ndarray  # the model has any row for the task, unscored ones included
+    checked: np.ndarray  # samples with a reply that were checked
+
+    @property
+    def evaluated(self) -> np.ndarray:
+        """Per model: at least one sample got a reply and was checked."""
+        return self.checked.sum(axis=1) > 0
 
     @property
     def scored(self) -> np.ndarray:
@@ -60,8 +69,10 @@ def _index(values: pa.ChunkedArray, universe: list[str]) -> np.ndarray:
 def task_matrix(results: pa.Table) -> TaskMatrix:
     """Count scored and passing samples and sum scores per (model, task)."""
     status = results["status"]
-    sandbox = pc.fill_null(pc.equal(status, "sandbox_error"), False)
-    scored = pc.invert(sandbox)
+    unscored = pc.fill_null(pc.is_in(status, pa.array(sorted(UNSCORED_STATUSES))), False)
+    scored = pc.invert(unscored)
+    no_reply = pc.fill_null(pc.equal(status, "generation_error"), False)
+    checked = pc.and_(scored, pc.invert(no_reply))
     passed = pc.and_(pc.fill_null(pc.equal(status, "pass"), False), scored)
     score = pc.if_else(scored, pc.fill_null(results["overall_score"], 0.0), 0.0)
     models = sorted(pc.unique(results["model"]).to_pylist())
@@ -79,4 +90,5 @@ def task_matrix(results: pa.Table) -> TaskMatrix:
     c = total(pc.cast(passed, pa.int64())).astype(np.int64)
     s = total(score)
     attempted = total(None) > 0
-    return TaskMatrix(tuple(models), tuple(tasks), n, c, s, attempted)
+    k = total(pc.cast(checked, pa.int64())).astype(np.int64)
+    return TaskMatrix(tuple(models), tuple(tasks), n, c, s, attempted, k)

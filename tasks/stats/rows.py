@@ -1,7 +1,10 @@
 """Per-model aggregates over rows: check means, status counts, tokens, cost, latency.
 
-Check means skip sandbox_error rows (the checks never really ran) and rows where
-a check is null. Tokens and cost count every row: those calls were paid for.
+Every check mean is over the rows where that check ran: unscored rows
+(sandbox_error, suite_error) and rows where the check is null (not measured) are
+left out, and ``n_<check>`` says how many rows the mean is over. Tokens and cost
+count every row: those calls were paid for. A failed generation with no cost is
+not an unknown price: there was nothing to price.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.records import STATUSES
+from tasks.records import STATUSES, UNSCORED_STATUSES
 from tasks.results import SCHEMA
 
 # summary column -> results column; the mean of a boolean is a rate.
@@ -31,6 +34,21 @@ MEANS = {
 RATIOS = {
     "tests_pass_rate": ("tests_passed", "tests_total"),
     "extra_tests_pass_rate": ("extra_tests_passed", "extra_tests_total"),
+}
+# summary metric -> the column counting the rows it is computed over.
+CHECK_COUNTS = {
+    "syntax_valid_rate": "n_syntax_valid",
+    "imports_resolved_rate": "n_imports_resolved",
+    "runs_without_error_rate": "n_runs_without_error",
+    "follows_style_guide_rate": "n_follows_style_guide",
+    "tests_pass_rate": "n_tests",
+    "extra_tests_pass_rate": "n_extra_tests",
+    "coverage_mean": "n_coverage",
+    "type_hint_ratio_mean": "n_type_hint_ratio",
+    "docstring_ratio_mean": "n_docstring_ratio",
+    "ruff_violations_mean": "n_ruff_violations",
+    "execution_time_ms_mean": "n_execution_time_ms",
+    "peak_memory_mb_mean": "n_peak_memory_mb",
 }
 STATUS_COLUMNS = {f"n_{s}": s for s in STATUSES}
 _NULL_F = pa.scalar(None, pa.float64())
@@ -58,15 +76,17 @@ def _aligned(grouped: pa.Table, key: str, models: list[str], column: str) -> np.
 
 def row_stats(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
     """Aggregates per model, each an array aligned with ``models`` (NaN = unknown)."""
-    sandbox = pc.fill_null(pc.equal(results["status"], "sandbox_error"), False)
-    scored = pc.invert(sandbox)
+    status = results["status"]
+    unscored = pc.fill_null(pc.is_in(status, pa.array(sorted(UNSCORED_STATUSES))), False)
+    scored = pc.invert(unscored)
 
     def when_scored(name: str) -> pa.ChunkedArray:
         return pc.if_else(scored, pc.cast(_column(results, name), pa.float64()), _NULL_F)
 
     cost = _column(results, "cost_usd")
     price_known = pc.fill_null(_column(results, "price_known"), True)
-    unknown = pc.or_(pc.is_null(cost), pc.invert(price_known))
+    no_reply = pc.and_(pc.fill_null(pc.equal(status, "generation_error"), False), pc.is_null(cost))
+    unknown = pc.and_(pc.or_(pc.is_null(cost), pc.invert(price_known)), pc.invert(no_reply))
     data: dict[str, pa.ChunkedArray] = {"model": results["model"]}
     for out, src in {**RATES, **MEANS}.items():
         data[out] = when_scored(src)
@@ -78,7 +98,9 @@ def row_stats(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
     data["n_price_unknown"] = pc.cast(unknown, pa.int64())
     data["rows"] = pa.chunked_array([np.ones(results.num_rows, dtype=np.int64)])
     aggs = [(k, "mean") for k in (*RATES, *MEANS)]
+    aggs += [(k, "count") for k in (*RATES, *MEANS)]
     aggs += [(k, "sum") for pair in RATIOS.values() for k in pair]
+    aggs += [(den, "count") for _, den in RATIOS.values()]
     aggs += [(k, "sum") for k in ("prompt_tokens", "completion_tokens", "cost_known")]
     aggs += [("n_price_unknown", "sum"), ("rows", "sum")]
     grouped = pa.table(data).group_by("model").aggregate(aggs)
@@ -86,6 +108,9 @@ def row_stats(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
     stats: dict[str, np.ndarray] = {}
     for out in (*RATES, *MEANS):
         stats[out] = _aligned(grouped, "model", models, f"{out}_mean")
+        stats[CHECK_COUNTS[out]] = _aligned(grouped, "model", models, f"{out}_count")
+    for out, (_, den) in RATIOS.items():
+        stats[CHECK_COUNTS[out]] = _aligned(grouped, "model", models, f"{den}_count")
     for out, (num, den) in RATIOS.items():
         top = _aligned(grouped, "model", models, f"{num}_sum")
         bottom = _aligned(grouped, "model", models, f"{den}_sum")
@@ -111,6 +136,21 @@ def _status_counts(results: pa.Table, models: list[str]) -> dict[str, np.ndarray
     ok = (mi >= 0) & (si >= 0)
     counts[mi[ok], si[ok]] = grouped["model_count"].to_numpy()[ok]
     return {col: counts[:, j] for j, col in enumerate(STATUS_COLUMNS)}
+
+
+def assembly_counts(results: pa.Table, models: list[str]) -> list[str]:
+    """Per model, JSON ``{assembly path: rows}`` (how each program was built; '{}' if unknown)."""
+    import json
+
+    col = _column(results, "assembly")
+    table = pa.table({"model": results["model"], "assembly": col})
+    table = table.filter(pc.is_valid(table["assembly"]))
+    grouped = table.group_by(["model", "assembly"]).aggregate([("model", "count")])
+    out: dict[str, dict[str, int]] = {m: {} for m in models}
+    for r in grouped.to_pylist():
+        if r["model"] in out:
+            out[r["model"]][r["assembly"]] = r["model_count"]
+    return [json.dumps(out[m], sort_keys=True) for m in models]
 
 
 def _latency(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:

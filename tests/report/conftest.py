@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from synthetic import synthetic_results
 
 from tasks.stats import compare_runs
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import SummaryResult, summarize
 
 

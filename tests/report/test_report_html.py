@@ -4,10 +4,10 @@ import re
 
 import pyarrow as pa
 import pytest
+from synthetic import synthetic_results
 
 from tasks.report import render_html
 from tasks.report.plots import MAX_HEATMAP_TASKS, pass_heatmap
-from tasks.stats_synthetic import synthetic_results
 from tasks.summary import summarize
 
 _EXTERNAL = re.compile(
@@ -59,3 +59,36 @@ def test_heatmap_keeps_the_most_disputed_tasks():
     assert len(fig.data[0].y) == MAX_HEATMAP_TASKS
     small, none_hidden = pass_heatmap(synthetic_results(2, 5, 1, seed=0))
     assert none_hidden == 0 and len(small.data[0].y) == 5
+
+
+def test_report_fixes_of_issue_16_point_9(results, summary, page):
+    from tasks.records import STATUS_MEANINGS
+    from tasks.report import plots
+    from tasks.report.sections import build_sections
+
+    table = summary.summary
+    models = table["model"].to_pylist()
+    # Every status has its own colour, and the names are the taxonomy's.
+    assert set(plots.STATUS_COLORS) == set(STATUS_MEANINGS)
+    assert len(set(plots.STATUS_COLORS.values())) == len(plots.STATUS_COLORS)
+    # Latency boxes are labelled with the model, not "0".
+    boxes = plots.latency_boxes(results, models)
+    assert [list(t.x) for t in boxes.data] == [[m] for m in models]
+    # Free models: a cost axis from 0, and a visible one-point Pareto front.
+    free = table.set_column(
+        table.schema.get_field_index("cost_per_sample_usd"),
+        table.schema.field("cost_per_sample_usd"),
+        pa.array([0.0] * table.num_rows),
+    )
+    fig = plots.cost_quality(free)
+    assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis.range[1] > 0
+    assert "markers" in fig.data[1].mode
+    # The heatmap orders models by rank, like the leaderboard.
+    heat, _ = plots.pass_heatmap(results, models)
+    assert list(heat.data[0].x) == models
+    # Tie and winner do not share one box; no table has an empty header.
+    assert 'class="decision tie"' in page
+    for section in build_sections(table, summary.comparisons):
+        assert all(h.strip() for h in section.headers), section.key
+    statuses = next(s for s in build_sections(table, summary.comparisons) if s.key == "statuses")
+    assert list(statuses.headers[1:]) == list(STATUS_MEANINGS)

@@ -1,4 +1,7 @@
-"""Synthetic results tables with known truth, for tests and the benchmark.
+"""Synthetic results tables with known truth, for tests and the benchmark (test helper).
+
+Lives under tests/: it is not part of the product. Tests import it as ``synthetic``
+(tests/ is on sys.path through its conftest); bench/aggregation.py loads it by path.
 
 Each task has a base pass probability drawn from U(0.1, 0.85); model m passes a
 sample with probability ``clip(base + shift[m], 0, 1)``, so the true pass@1 gap
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from tasks.check_fields import CHECKER_VERSION
 from tasks.results import SCHEMA
 
 _FAIL_STATUSES = np.array(["fail", "fail", "fail", "error", "timeout", "syntax_error", "no_code"])
@@ -97,6 +101,7 @@ def synthetic_results(
         "latency_s": pa.array(latency, pa.float64()),
         "cost_usd": pa.array(cost, pa.float64(), mask=~known),
         "price_known": pa.array(known, pa.bool_()),
+        "checker_version": pa.array(np.full(n, CHECKER_VERSION), pa.string()),
     }
     arrays = [columns.get(f.name, pa.nulls(n, f.type)) for f in SCHEMA]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

@@ -1,0 +1,155 @@
+"""Like with like: the settings of two runs, what differs, and the comparison in words.
+
+A run's settings come from its results table (suite, checker version, requested
+options, samples, task set) and, when given, its ``meta.json`` (suite digest,
+task limit, options, sandbox limits, score weights). Two runs compare like with
+like only when every setting both record is equal; otherwise the comparison says
+so in its first line. :func:`compare_run_dirs` is what ``vivek compare`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Settings read from the results table: name -> column (distinct values joined).
+_FROM_RESULTS = {
+    "suite": "suite",
+    "checker version": "checker_version",
+    "temperature": "temperature",
+    "temperature sent": "temperature_sent",
+    "max tokens": "max_tokens",
+    "seed": "seed",
+    "system prompt": "system_prompt",
+}
+# Settings read from meta.json: name -> key path.
+_FROM_META = {
+    "suite digest": ("suite_digest",),
+    "samples": ("samples",),
+    "task limit": ("task_limit",),
+    "tasks": ("tasks",),
+    "options": ("options",),
+    "sandbox limits": ("sandbox", "limits"),
+    "score weights": ("score_weights",),
+    "checker version": ("checker_version",),
+}
+
+
+def _distinct(results: pa.Table, column: str) -> str | None:
+    if column not in results.column_names or results.num_rows == 0:
+        return None
+    values = pc.unique(results[column]).to_pylist()
+    return ", ".join(sorted({"null" if v is None else str(v) for v in values}))
+
+
+def _lookup(meta: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = meta
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def run_settings(results: pa.Table, meta: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Every setting the run records, as text; settings it does not record are absent."""
+    out: dict[str, str] = {}
+    for name, column in _FROM_RESULTS.items():
+        value = _distinct(results, column)
+        if value is not None:
+            out[name] = value
+    if results.num_rows and "sample" in results.column_names:
+        out["samples"] = str((pc.max(results["sample"]).as_py() or 0) + 1)
+        out["tasks"] = str(pc.count_distinct(results["task_id"]).as_py())
+    for name, path in _FROM_META.items():
+        value = _lookup(meta or {}, path)
+        if value is not None:
+            out[name] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return out
+
+
+def settings_differences(prev: Mapping[str, str], cur: Mapping[str, str]) -> list[str]:
+    """``"samples: 1 -> 5"`` for each setting both runs record and that differs."""
+    out = []
+    for name in sorted(set(prev) & set(cur)):
+        if prev[name] != cur[name]:
+            a, b = (v if len(v) <= 60 else v[:57] + "..." for v in (prev[name], cur[name]))
+            out.append(f"{name}: {a} -> {b}")
+    return out
+
+
+def first_line(history: pa.Table, metric: str) -> str:
+    """The comparison's headline: like with like or not, models in one run, the metric."""
+    rows = history.to_pylist()
+    differ = rows[0]["settings_differ"] if rows else ""
+    only_prev = [r["model"] for r in rows if r["present_in"] == "previous only"]
+    only_cur = [r["model"] for r in rows if r["present_in"] == "current only"]
+    if differ:
+        line = (
+            f"NOT LIKE FOR LIKE: the runs differ in {differ}; changes in {metric} below mix "
+            "these differences with any change in the models."
+        )
+    else:
+        line = f"Comparing {metric}: same settings in both runs (as far as both record them)."
+    if only_prev:
+        line += f" Only in the previous run: {', '.join(only_prev)}."
+    if only_cur:
+        line += f" Only in the current run: {', '.join(only_cur)}."
+    return line
+
+
+def format_comparison(history: pa.Table, metric: str, alpha: float = 0.05) -> str:
+    """The text ``vivek compare`` prints: the headline, then one line per model in both runs."""
+    lines = [first_line(history, metric)]
+    both = [r for r in history.to_pylist() if r["present_in"] == "both"]
+    if not both:
+        lines.append("No model appears in both runs.")
+        return "\n".join(lines)
+    header = f"{'model':32} {'n':>4} {'before':>7} {'after':>7} {'delta':>7}  95% CI"
+    lines.append(f"{metric}:")
+    lines.append(header + " " * 12 + "p(Holm)  verdict")
+
+    def f(x: float | None, spec: str) -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    for r in both:
+        p = r["p_holm"]
+        improved = p is not None and p < alpha and (r["delta"] or 0) > 0
+        verdict = "REGRESSION" if r["regression"] else ("improved" if improved else "no change")
+        lines.append(
+            f"{r['model']:32} {r['n_tasks']:>4} {f(r['prev_value'], '7.3f'):>7} "
+            f"{f(r['cur_value'], '7.3f'):>7} {f(r['delta'], '+7.3f'):>7}  "
+            f"[{f(r['ci_low'], '+.3f')}, {f(r['ci_high'], '+.3f')}]  "
+            f"{f(p, '7.3f'):>7}  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def read_meta(run_dir_url: str) -> dict[str, Any]:
+    """A run directory's meta.json, or {} when it has none (or it is not JSON)."""
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(f"{run_dir_url.rstrip('/')}/meta.json")
+    try:
+        with fs.open(path, "r", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
+    """``vivek compare RUN_A RUN_B``: each model's change, headed by what differs."""
+    from tasks.results import read_table
+    from tasks.stats.compare import compare_runs
+
+    prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
+    cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
+    table = compare_runs(
+        prev, cur, primary=primary, prev_meta=read_meta(run_a), cur_meta=read_meta(run_b)
+    )
+    return format_comparison(table, primary)

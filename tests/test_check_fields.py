@@ -1,0 +1,157 @@
+"""The typed record: the status rule, null for "not measured", the cache key, cache validation.
+
+A fake sandbox stands in for the real one, so these run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from dataclasses import fields
+
+import pyarrow as pa
+import pytest
+
+from tasks.cache import CheckStore
+from tasks.check_fields import CHECK_COLUMNS, CheckFields, decide_status
+from tasks.checks import Checker, CheckItem
+from tasks.generate import CellOutcome
+from tasks.quality.score import Weights
+from tasks.quality.static import analyze
+from tasks.records import Generation, GenerationOptions, Task
+from tasks.results import COLUMNS, SCHEMA, rows_to_table
+from tasks.rows import Row
+from tasks.sandbox.types import ExecResult
+
+TASK = Task(
+    id="add",
+    prompt="Write add(a, b).",
+    tests="from solution import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    entry_point="add",
+)
+GOOD = "```python\ndef add(a, b):\n    return a + b\n```"
+
+
+class FakeSandbox:
+    """Answers every job with ``verdict`` and counts the jobs it ran."""
+
+    config = {"limits": {"cpu_s": 1.0}}
+
+    def __init__(self, verdict: ExecResult | None = None) -> None:
+        self.verdict = verdict or ExecResult(
+            "pass", 1, 1, 0, True, coverage=1.0, execution_time_ms=2.0, peak_memory_mb=0.5
+        )
+        self.jobs = 0
+
+    def run(self, jobs):
+        self.jobs += len(jobs)
+        return [self.verdict for _ in jobs]
+
+
+@pytest.mark.parametrize(
+    ("code", "sandbox", "missing", "expected"),
+    [
+        ("", None, (), "no_code"),
+        ("   \n", None, (), "no_code"),
+        ("def f(:\n", None, (), "syntax_error"),
+        ("if True:\n\tx = 1\n        y = 2\n", None, (), "syntax_error"),  # TabError
+        ("x = 1\n", "module_error", ("numpyy",), "import_error"),
+        ("x = 1\n", "module_error", (), "module_error"),
+        ("x = 1\n", "import_error", (), "module_error"),  # an older sandbox's name
+        ("x = 1\n", "pass", (), "pass"),
+        ("x = 1\n", "suite_error", (), "suite_error"),
+        ("x = 1\n", "exploded", (), "sandbox_error"),
+    ],
+)
+def test_the_status_is_decided_in_one_place(code, sandbox, missing, expected):
+    assert decide_status(code, analyze(code).syntax_valid, sandbox, missing) == expected
+
+
+_ARROW = {str: pa.string(), int: (pa.int32(), pa.int64()), float: pa.float64(), bool: pa.bool_()}
+
+
+def test_the_row_record_is_the_results_schema():
+    hints = typing.get_type_hints(Row)
+    assert [f.name for f in fields(Row)] == [name for name, _, _ in COLUMNS]
+    assert set(CHECK_COLUMNS) <= set(hints)
+    for name, typ, _ in COLUMNS:
+        base = [a for a in typing.get_args(hints[name]) if a is not type(None)] or [hints[name]]
+        if typing.get_origin(base[0]) is list:
+            assert typ == pa.list_(pa.string()), name
+        else:
+            allowed = _ARROW[base[0]]
+            assert typ in (allowed if isinstance(allowed, tuple) else (allowed,)), name
+
+
+def _outcome(text: str | None, **kw) -> CellOutcome:
+    gen = None if text is None else Generation(text=text, model="m:x", cost_usd=None, **kw)
+    return CellOutcome("m:x", "m", "add", 0, "k", GenerationOptions(), generation=gen)
+
+
+def test_each_outcome_has_a_constructor_and_nulls_what_it_did_not_measure():
+    failed = Row.generation_failed("r", "s", _outcome(None))
+    assert failed.status == "generation_error" and failed.overall_score == 0.0
+    assert failed.coverage is None and failed.execution_time_ms is None
+    assert failed.tests_total is None and failed.ruff_violations is None
+    assert failed.price_known is None and failed.cost_usd is None
+    broken = Row.sandbox_failed("r", "s", _outcome("x"), "checks failed: OSError")
+    assert broken.status == "sandbox_error" and broken.overall_score is None
+    unpriced = Row.checked("r", "s", _outcome("x", temperature_sent=0.3), CheckFields.no_code())
+    assert unpriced.price_known is False and unpriced.temperature_sent == 0.3
+    assert unpriced.temperature == GenerationOptions().temperature
+    table = rows_to_table([failed.to_dict(), broken.to_dict(), unpriced.to_dict()])
+    assert table.schema == SCHEMA and table.num_rows == 3
+
+
+def test_an_empty_completion_is_no_code_not_a_generation_error():
+    [row] = Checker(FakeSandbox()).check([CheckItem(TASK, "")])
+    assert row["status"] == "no_code" and row["assembly"] == "none"
+    assert row["tests_total"] is None and row["coverage"] is None
+
+
+def test_suite_errors_are_unscored_and_censored_runs_have_no_time():
+    suite = FakeSandbox(ExecResult("suite_error", error="no tests found"))
+    [row] = Checker(suite).check([CheckItem(TASK, GOOD)])
+    assert row["status"] == "suite_error" and row["overall_score"] is None
+    assert row["tests_total"] is None and row["execution_time_ms"] is None
+    assert row["syntax_valid"] is True  # static facts were still measured
+    slow = FakeSandbox(ExecResult("timeout", 1, 0, 1, execution_time_ms=1000.0))
+    [row] = Checker(slow).check([CheckItem(TASK, GOOD)])
+    assert row["status"] == "timeout" and row["execution_time_ms"] is None
+    assert row["tests_total"] == 1 and row["overall_score"] == 0.0
+
+
+def test_a_missing_package_is_an_import_error_any_other_load_failure_a_module_error():
+    load = FakeSandbox(ExecResult("module_error", 1, 0, 1, error="ModuleNotFoundError"))
+    missing = "```python\nimport numpyy_not_here\ndef add(a, b):\n    return a + b\n```"
+    rows = Checker(load).check([CheckItem(TASK, missing), CheckItem(TASK, GOOD)])
+    assert [r["status"] for r in rows] == ["import_error", "module_error"]
+
+
+def test_changing_score_weights_changes_the_score_on_a_cached_rerun(tmp_path):
+    store = CheckStore(str(tmp_path))
+    first = FakeSandbox()
+    [a] = Checker(first, Weights(), store).check([CheckItem(TASK, GOOD)])
+    again = FakeSandbox()
+    [b] = Checker(again, Weights(), store).check([CheckItem(TASK, GOOD)])
+    assert again.jobs == 0 and b == a  # a cache hit
+    heavier = FakeSandbox()
+    [c] = Checker(heavier, Weights(typing=0.9), store).check([CheckItem(TASK, GOOD)])
+    assert heavier.jobs == 1 and c["overall_score"] < a["overall_score"]
+
+
+@pytest.mark.parametrize("entry", [[], {"status": "pass"}, {"x": 1}, "text", None])
+def test_a_cache_entry_that_is_not_a_check_row_is_treated_as_absent(tmp_path, entry):
+    store = CheckStore(str(tmp_path))
+    [first] = Checker(FakeSandbox(), Weights(), store).check([CheckItem(TASK, GOOD)])
+    for path in tmp_path.rglob("*.json"):
+        path.write_text(json.dumps(entry))
+    sandbox = FakeSandbox()
+    [row] = Checker(sandbox, Weights(), store).check([CheckItem(TASK, GOOD)])
+    assert sandbox.jobs == 1 and row == first
+
+
+def test_check_fields_round_trip_through_json():
+    [row] = Checker(FakeSandbox()).check([CheckItem(TASK, GOOD)])
+    back = CheckFields.from_dict(json.loads(json.dumps(row)))
+    assert back is not None and back.to_dict() == row
