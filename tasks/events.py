@@ -26,8 +26,6 @@ DEGRADED = "vivek.run.degraded"
 ALERTS = (REGRESSED, WINNER_CHANGED, DEGRADED)
 # Statuses that say the cell was never judged on its answer.
 FAILED_INFRA = ("generation_error", "sandbox_error")
-# Columns whose values must match for two runs to be compared at all.
-SETTINGS = ("temperature", "max_tokens", "seed", "system_prompt", "checker_version")
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,7 @@ class RunFacts:
     results: pa.Table
     summary: pa.Table
     report: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,26 +55,13 @@ def _distinct(table: pa.Table, column: str) -> list[Any]:
     return sorted(pc.unique(table[column]).to_pylist(), key=repr)
 
 
-def _samples(table: pa.Table) -> int:
-    if not table.num_rows or "sample" not in table.column_names:
-        return 0
-    return int(pc.max(table["sample"]).as_py()) + 1
+def differences(prev: RunFacts, cur: RunFacts) -> list[str]:
+    """Why two runs cannot be compared like with like ([] when they can)."""
+    from tasks.stats.runs import run_settings, settings_differences
 
-
-def differences(prev: pa.Table, cur: pa.Table) -> list[str]:
-    """Why two runs' results cannot be compared like with like ([] when they can)."""
-    out = []
-    if _distinct(prev, "suite") != _distinct(cur, "suite"):
-        out.append(f"suite {_distinct(prev, 'suite')} vs {_distinct(cur, 'suite')}")
-    prev_tasks, cur_tasks = set(_distinct(prev, "task_id")), set(_distinct(cur, "task_id"))
-    if prev_tasks != cur_tasks:
-        out.append(f"tasks differ ({len(prev_tasks)} vs {len(cur_tasks)})")
-    if _samples(prev) != _samples(cur):
-        out.append(f"samples {_samples(prev)} vs {_samples(cur)}")
-    for column in SETTINGS:
-        if _distinct(prev, column) != _distinct(cur, column):
-            out.append(f"{column} {_distinct(prev, column)} vs {_distinct(cur, column)}")
-    return out
+    return settings_differences(
+        run_settings(prev.results, prev.meta), run_settings(cur.results, cur.meta)
+    )
 
 
 def decision(summary: pa.Table) -> tuple[str | None, tuple[str, ...]]:
@@ -115,7 +101,7 @@ def run_events(
     where = cur.report or cur.run_dir
     suite = (_distinct(cur.results, "suite") or [""])[0]
     base = {"run_id": cur.run_id, "run_dir": cur.run_dir, "report": where, "suite": suite}
-    why_not = differences(prev.results, cur.results) if prev else ["no earlier run of this suite"]
+    why_not = differences(prev, cur) if prev else ["no earlier run of this suite"]
     comparable = prev is not None and not why_not
     events: list[RunEvent] = []
     if comparable and prev is not None:
@@ -213,6 +199,7 @@ def _jsonable(value: Any) -> Any:
 def load_facts(run_dir: str, report: str = "") -> RunFacts | None:
     """A run's facts from its folder, or None when its tables are missing or unreadable."""
     from tasks.results import read_table
+    from tasks.stats.runs import read_meta
 
     run_dir = run_dir.rstrip("/")
     try:
@@ -220,4 +207,5 @@ def load_facts(run_dir: str, report: str = "") -> RunFacts | None:
         summary = read_table(f"{run_dir}/summary.parquet")
     except (OSError, ValueError, pa.ArrowException):
         return None
-    return RunFacts(run_dir.rsplit("/", 1)[-1], run_dir, results, summary, report)
+    meta = read_meta(run_dir)
+    return RunFacts(run_dir.rsplit("/", 1)[-1], run_dir, results, summary, report, meta)

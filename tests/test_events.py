@@ -101,7 +101,7 @@ def test_runs_with_other_settings_are_not_compared():
     events = run_events(cur, prev)
     assert _names(events) == [COMPLETED]
     assert "seed" in events[0].payload["not_compared_because"]
-    assert differences(prev.results, prev.results) == []
+    assert differences(prev, prev) == []
 
 
 def test_degraded_run_when_too_many_cells_failed_to_generate():
