@@ -16,7 +16,7 @@ from typing import Any
 
 from tasks.cache import CheckStore, content_key
 from tasks.extract import extract_for_task
-from tasks.quality.differential import compare, derive_calls
+from tasks.quality.differential import compare, declared_atol, derive_calls
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
 from tasks.quality.style import ruff_batch
@@ -150,7 +150,11 @@ class Checker:
         for task in tasks:
             if task.id in self._reference_outputs or task.id in todo:
                 continue
-            calls = derive_calls(task.tests, task.entry_point) if task.reference else ()
+            calls = (
+                derive_calls(task.tests, task.entry_point, reference=task.reference)
+                if task.reference
+                else ()
+            )
             if calls:
                 todo[task.id] = (task, calls)
             else:
@@ -193,7 +197,9 @@ class Checker:
 
     def _row(self, task, code, report: StaticReport, style, res: ExecResult, ref_out) -> dict:
         extra_passed, extra_total = (
-            compare(ref_out, res.extra_outputs) if ref_out and res.extra_outputs else (0, 0)
+            compare(ref_out, res.extra_outputs, atol=declared_atol(task.tests))
+            if ref_out and res.extra_outputs
+            else (0, 0)
         )
         # Collection can fail before any test runs: the total is what the task defines.
         total = res.tests_total or count_tests(task.tests)
