@@ -157,7 +157,8 @@ def _visible_calls(tree: ast.Module, entry_point: str | None) -> list[Call]:
     if entry_point:
         names = {k: v for k, v in names.items() if v == entry_point}
         names.setdefault(entry_point, entry_point)
-    wanted = {k: v for k, v in names.items() if not v[:1].isupper()}
+    # Without an entry point, capitalised names are taken for classes and skipped.
+    wanted = names if entry_point else {k: v for k, v in names.items() if not v[:1].isupper()}
     wanted.update(_parameter_aliases(tree, wanted))
     calls: list[Call] = []
     seen: set[str] = set()

@@ -220,3 +220,9 @@ def test_declared_extra_inputs_are_used_as_they_are():
     assert declared_atol(TESTS) == 0.0
     assert compare(["1.0"], ["1.0005"], atol=1e-3) == (1, 1)
     assert compare(["1.0"], ["1.0005"]) == (0, 1)
+
+
+def test_a_capitalised_entry_point_is_still_the_function_under_test():
+    tests = HUMANEVAL_TESTS.replace("add", "Strongest_Extension")
+    calls = derive_calls(tests, "Strongest_Extension")
+    assert calls and all(c.startswith("Strongest_Extension(") for c in calls)
