@@ -86,7 +86,33 @@ def _str_fits(value: str, same: list[str]) -> bool:
     if not value:
         return any(not s for s in same)
     alphabet = set("".join(same))
-    return set(value) <= alphabet and len(value) <= 2 * max(len(s) for s in same) + 2
+    if not set(value) <= alphabet or len(value) > 2 * max(len(s) for s in same) + 2:
+        return False
+    # Structure every visible string shares: balanced brackets, one skeleton around numbers.
+    for pair in _PAIRS:
+        kept = set(pair) & alphabet and all(_balanced(s, pair) for s in same)
+        if kept and not _balanced(value, pair):
+            return False
+    skeletons = {_skeleton(s) for s in same if s}
+    if len(same) >= 2 and len(skeletons) == 1 and any(c.isdigit() for c in "".join(same)):
+        return _skeleton(value) in skeletons
+    return True
+
+
+_PAIRS = ("()", "[]", "{}", "<>")
+
+
+def _balanced(text: str, pair: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == pair[0]) - (ch == pair[1])
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _skeleton(text: str) -> str:
+    return re.sub(r"[0-9]+", "#", text)
 
 
 def _seq_fits(value: Any, same: list[Any]) -> bool:

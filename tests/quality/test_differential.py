@@ -193,6 +193,10 @@ def test_reference_constants_are_tried_as_boundaries():
         ([], [[1]], False),
         ([2.5], [[1.0, 2.0]], True),
         ("1", [1], False),  # types never change
+        (")(", ["(())", "()"], False),  # every visible string is balanced
+        ("()(", ["(()", "()"], True),
+        ("6 apples and 0 pears", ["5 apples and 6 pears", "0 apples and 1 pears"], True),
+        ("6 apples 0 and pears", ["5 apples and 6 pears", "0 apples and 1 pears"], False),
     ],
 )
 def test_fits_keeps_the_visible_preconditions(value, seen, ok):
