@@ -36,7 +36,7 @@ MAX_DECLARED = 200
 def derive_calls(
     tests: str,
     entry_point: str | None,
-    max_calls: int = 40,
+    max_calls: int = 60,
     seed: int = 0,
     *,
     reference: str | None = None,
