@@ -19,6 +19,7 @@ import ast
 import builtins
 import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,17 +40,22 @@ def evalplus_cache() -> Path:
 
 
 def evalplus_file(name: str) -> Path:
-    """The newest cached EvalPlus file for ``humaneval+`` or ``mbpp+``."""
+    """The newest cached EvalPlus release for ``humaneval+`` or ``mbpp+`` (not Mini variants)."""
     stem = EVALPLUS_NAMES[name]
     folder = evalplus_cache()
-    found = sorted(folder.glob(f"{stem}*.jsonl*")) if folder.is_dir() else []
+    pattern = re.compile(rf"{stem}-v(\d+(?:\.\d+)*)\.jsonl(?:\.gz)?")
+    found = []
+    for path in folder.glob(f"{stem}-v*") if folder.is_dir() else []:
+        match = pattern.fullmatch(path.name)
+        if match:
+            found.append((tuple(int(x) for x in match.group(1).split(".")), path))
     if not found:
         raise SuiteError(
             f"Suite {name!r} needs EvalPlus's {stem}-v*.jsonl in {folder} "
             f"(run `python -c 'import evalplus.data as d; d.get_{_getter(name)}()'` once, "
             "or pass the file's path to --suite)."
         )
-    return found[-1]
+    return max(found)[1]
 
 
 def _getter(name: str) -> str:

@@ -177,10 +177,12 @@ def test_gzipped_jsonl_and_the_evalplus_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(SuiteError, match=r"HumanEvalPlus-v\*\.jsonl in .*evalplus"):
         load_suite("humaneval+")
-    (tmp_path / "evalplus").mkdir()
-    (tmp_path / "evalplus" / "HumanEvalPlus-v0.1.10.jsonl").write_bytes(
-        (DATA / "humanevalplus_slice.jsonl").read_bytes()
-    )
+    cache = tmp_path / "evalplus"
+    cache.mkdir()
+    slice_bytes = (DATA / "humanevalplus_slice.jsonl").read_bytes()
+    (cache / "HumanEvalPlus-v0.1.10.jsonl").write_bytes(slice_bytes)
+    (cache / "HumanEvalPlus-v0.1.9.jsonl").write_text("not json\n")  # older: not read
+    (cache / "HumanEvalPlus-Mini-v0.1.10.jsonl").write_text("not json\n")  # a variant
     assert len(load_suite("humaneval+", limit=2).tasks) == 2
 
 
