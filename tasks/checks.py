@@ -25,7 +25,7 @@ from tasks.check_fields import (
     decide_status,
 )
 from tasks.extract import Assembly, assemble
-from tasks.quality.differential import compare, derive_calls
+from tasks.quality.differential import compare, declared_atol, derive_calls
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
 from tasks.quality.style import RuffReport, ruff_batch
@@ -100,7 +100,11 @@ class Checker:
         """Differential inputs derived from the task (once per task)."""
         key = (task.tests, task.reference or "", task.entry_point or "")
         if key not in self._calls:
-            found = derive_calls(task.tests, task.entry_point) if task.reference else ()
+            found = (
+                derive_calls(task.tests, task.entry_point, reference=task.reference)
+                if task.reference
+                else ()
+            )
             self._calls[key] = tuple(found)
         return self._calls[key]
 
@@ -224,7 +228,11 @@ class Checker:
         if status in UNSCORED_STATUSES:
             return CheckFields(status, error, inp.code, p.assembly, **static, sandbox=sandbox_cfg)
         ref_out = self._reference(inp)[1]
-        extra = compare(ref_out, res.extra_outputs) if ref_out and res.extra_outputs else None
+        extra = (
+            compare(ref_out, res.extra_outputs, atol=declared_atol(inp.tests))
+            if ref_out and res.extra_outputs
+            else None
+        )
         # Collection can fail before any test runs: the total is what the task defines.
         total = res.tests_total or count_tests(inp.tests)
         measured = status not in CENSORED

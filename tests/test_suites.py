@@ -1,8 +1,13 @@
+import gzip
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
+from tasks import suites as suites_module
 from tasks.errors import SuiteError, UsageError
+from tasks.quality.differential import declared_atol, derive_calls
 from tasks.suites import load_suite
 
 GOOD = """
@@ -120,3 +125,120 @@ def test_builtin_basic_suite_is_large_enough():
     suite = load_suite("basic")
     assert len(suite.tasks) >= 25
     assert all(t.reference for t in suite.tasks)
+
+
+# -- MBPP and EvalPlus JSONL (issue 11, point 5) ----------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_mbpp_jsonl_loads_as_tasks():
+    suite = load_suite(str(DATA / "mbpp_slice.jsonl"))
+    assert suite.name == "mbpp_slice" and len(suite.tasks) == 10
+    by_id = {t.id: t for t in suite.tasks}
+    shared = by_id["mbpp/902"]
+    assert shared.entry_point == "shared_items"  # found inside set(...), a builtin
+    assert not shared.prompt_is_code and "assert set(shared_items(" in shared.prompt
+    assert shared.reference.startswith("def shared_items")
+    assert "(1,), (1,)" not in shared.tests  # challenge tests are not run
+    circle = by_id["mbpp/904"]
+    assert circle.tests.startswith("from solution import *\nimport math\n")
+    for task in suite.tasks:
+        compile(task.tests, task.id, "exec")
+        assert task.tests.count("\ndef test_") == task.prompt.count("assert ")
+
+
+def test_evalplus_jsonl_loads_with_declared_extra_inputs():
+    suite = load_suite(str(DATA / "humanevalplus_slice.jsonl"))
+    running = suite.tasks[0]
+    assert running.id == "HumanEval/900" and running.prompt_is_code
+    assert (
+        running.reference
+        == running.prompt
+        + "    out, total = [], 0\n"
+        + (running.reference.split("out, total = [], 0\n", 1)[1])
+    )
+    assert running.tests.count("\ndef test_base_") == 3
+    assert derive_calls(running.tests, "running_sum") == (
+        "running_sum([0])",
+        "running_sum([-1, -2])",
+        "running_sum([10, 20, 30, 40])",
+    )
+    assert declared_atol(suite.tasks[1].tests) == 1e-6
+    plus = load_suite(str(DATA / "mbppplus_slice.jsonl"))
+    assert [t.prompt_is_code for t in plus.tasks] == [False, False]
+    assert plus.tasks[1].entry_point == "hypot2"
+
+
+def test_gzipped_jsonl_and_the_evalplus_cache(tmp_path, monkeypatch):
+    gz = tmp_path / "mbpp.jsonl.gz"
+    gz.write_bytes(gzip.compress((DATA / "mbpp_slice.jsonl").read_bytes()))
+    assert len(load_suite(str(gz)).tasks) == 10
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(SuiteError, match=r"HumanEvalPlus-v\*\.jsonl in .*evalplus"):
+        load_suite("humaneval+")
+    cache = tmp_path / "evalplus"
+    cache.mkdir()
+    slice_bytes = (DATA / "humanevalplus_slice.jsonl").read_bytes()
+    (cache / "HumanEvalPlus-v0.1.10.jsonl").write_bytes(slice_bytes)
+    (cache / "HumanEvalPlus-v0.1.9.jsonl").write_text("not json\n")  # older: not read
+    (cache / "HumanEvalPlus-Mini-v0.1.10.jsonl").write_text("not json\n")  # a variant
+    assert len(load_suite("humaneval+", limit=2).tasks) == 2
+
+
+def _mbpp_record(**changes):
+    record = json.loads((DATA / "mbpp_slice.jsonl").read_text().splitlines()[0])
+    record.update(changes)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def _evalplus_record(**changes):
+    record = json.loads((DATA / "humanevalplus_slice.jsonl").read_text().splitlines()[0])
+    record.update(changes)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("record", "fragment"),
+    [
+        (_mbpp_record(text=None), "field 'text' is missing"),
+        (_mbpp_record(code=3), "field 'code' must be of type str"),
+        (_mbpp_record(code="def f(:"), "field 'code' is not valid Python"),
+        (_mbpp_record(test_list="assert f()"), "field 'test_list' must be of type list"),
+        (_mbpp_record(test_list=[1]), "field 'test_list' must be a list of strings"),
+        (_mbpp_record(test_list=[]), "field 'test_list' must hold at least one assert"),
+        (_mbpp_record(test_list=["assert g(1) == 1"]), "calls no function"),
+        (_mbpp_record(test_list=["assert f(1) ==="]), "field 'test_list[0]' is not valid"),
+        (_mbpp_record(test_setup_code=["x"]), "field 'test_setup_code' must be of type str"),
+        (_evalplus_record(entry_point="nope"), "field 'entry_point' names no function"),
+        (_evalplus_record(base_input=[]), "field 'base_input' must hold at least one"),
+        (_evalplus_record(plus_input=[3]), "field 'plus_input' must be a list of argument"),
+        (_evalplus_record(atol=-1), "field 'atol' must be a non-negative number"),
+        (_evalplus_record(atol="0"), "field 'atol' must be of type int or float"),
+        (_evalplus_record(canonical_solution="    return (\n"), "'canonical_solution' is not"),
+    ],
+)
+def test_malformed_benchmark_line_names_file_line_and_field(tmp_path, record, fragment):
+    good = (DATA / "mbpp_slice.jsonl").read_text().splitlines()[1]
+    if "base_input" in record:
+        good = (DATA / "humanevalplus_slice.jsonl").read_text().splitlines()[1]
+    path = write(tmp_path, "bench.jsonl", good + "\n\n" + json.dumps(record) + "\n")
+    with pytest.raises(SuiteError) as info:
+        load_suite(str(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}: line 3") and fragment in message, message
+    assert "\n" not in message and isinstance(info.value, UsageError)
+
+
+def test_a_line_that_is_not_an_object(tmp_path):
+    good = (DATA / "mbpp_slice.jsonl").read_text().splitlines()[0]
+    path = write(tmp_path, "bench.jsonl", good + "\n[1, 2]\n")
+    with pytest.raises(SuiteError, match=r"line 2 must be a JSON object"):
+        load_suite(str(path))
+
+
+def test_builtin_suites_ship_inside_the_wheel():
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["force-include"]["data/suites"] == "tasks/builtin_suites"
+    assert (suites_module.SUITES_DIR / "basic.yaml").is_file()

@@ -1,6 +1,10 @@
 import ast
+import random
 
-from tasks.quality.differential import compare, derive_calls
+import pytest
+
+from tasks.quality.differential import compare, declared_atol, derive_calls
+from tasks.quality.mutate import fits, mutate
 
 TESTS = """
 from solution import add, User
@@ -40,7 +44,7 @@ def run_calls(code: str, calls: tuple[str, ...]) -> tuple[str, ...]:
 
 def test_calls_are_new_literal_and_parse():
     calls = derive_calls(TESTS, "add")
-    assert 0 < len(calls) <= 20
+    assert 0 < len(calls) <= 60
     assert len(set(calls)) == len(calls)
     visible = {"add(1, 2)", "add(-1, 1)", "add(a=2.5, b=0.5)", "add(10, 5)"}
     assert not visible & set(calls)
@@ -78,10 +82,11 @@ def test_mutations_cover_each_type():
         "from solution import f\n"
         "def test():\n"
         "    f('abc', [3, 1, 2], {'k': 1}, (1, 2), True, {1, 2}, None, [1, 'a'])\n"
+        "    f('', [], {}, (), False, set(), None, [])\n"
     )
-    calls = derive_calls(tests, "f", max_calls=200)
+    calls = derive_calls(tests, "f", max_calls=400)
     joined = "\n".join(calls)
-    for fragment in ("f(''", "'cba'", "[1, 2, 3]", "{}", "(2, 1)", "False", "set()"):
+    for fragment in ("f(''", "'cba'", "[1, 2, 3]", "{}", "(2,)", "False", "set()"):
         assert fragment in joined
 
 
@@ -104,3 +109,124 @@ def test_compare_counts_missing_or_raising_candidate_outputs_as_failures():
     assert compare(["!E"], []) == (0, 0)
     assert compare(["1.5", "{'a': 1.0}", "nan"], ["'1.5'", "{'a': 1.0000000001}", "nan"]) == (2, 3)
     assert compare(["float('nan')"], ["float('nan')"]) == (1, 1)
+
+
+# -- the entry point under any name the tests use (issue 11, point 4) -----------------
+
+HUMANEVAL_TESTS = """
+from solution import *
+from solution import add
+
+def check(candidate):
+    assert candidate(2, 3) == 5
+    assert candidate(x=7, y=1) == 8
+    assert abs(candidate(1.5, 2.0) - 3.5) < 1e-6
+
+def test_check():
+    check(add)
+"""
+
+
+def test_calls_through_a_parameter_name_reach_the_entry_point():
+    calls = derive_calls(HUMANEVAL_TESTS, "add")
+    assert len(calls) >= 10
+    assert all(c.startswith("add(") for c in calls)
+    assert not any(c.startswith("candidate(") for c in calls)
+
+
+def test_keyword_parameter_alias_and_mbpp_asserts():
+    keyword = HUMANEVAL_TESTS.replace("check(add)", "check(candidate=add)")
+    assert derive_calls(keyword, "add")
+    mbpp = "from solution import *\n\ndef test_a():\n    assert remove_odd([1, 2, 3]) == [2]\n"
+    calls = derive_calls(mbpp, "remove_odd")
+    assert calls and all(c.startswith("remove_odd([") for c in calls)
+
+
+def test_typed_inputs_when_the_tests_show_no_literal_call():
+    tests = (
+        "from solution import decode\nimport random\n\ndef test_d():\n"
+        "    s = ''.join(random.choice('ab') for _ in range(5))\n    assert decode(s) == s\n"
+    )
+    assert derive_calls(tests, "decode") == ()
+    reference = (
+        "from typing import List\n\ndef decode(s: str, n: List[int]) -> str:\n    return s\n"
+    )
+    calls = derive_calls(tests, "decode", reference=reference)
+    assert len(calls) == 60
+    for call in calls:
+        node = ast.parse(call, mode="eval").body
+        s, n = (ast.literal_eval(a) for a in node.args)
+        assert isinstance(s, str) and isinstance(n, list) and all(type(x) is int for x in n)
+    untyped = "def decode(s, n):\n    return s\n"
+    assert derive_calls(tests, "decode", reference=untyped) == ()
+
+
+def test_equal_arguments_are_tried():
+    tests = "from solution import eat\n\ndef test_e():\n    assert eat(5, 6, 10) == [11, 4]\n"
+    assert {"eat(6, 6, 10)", "eat(5, 10, 10)"} & set(derive_calls(tests, "eat", max_calls=60))
+
+
+def test_reference_constants_are_tried_as_boundaries():
+    tests = "from solution import grade\n\ndef test_g():\n    assert grade(3.5) == 'A'\n"
+    reference = "def grade(g):\n    return 'A' if g > 2.7 else 'B'\n"
+    assert "grade(2.7)" in derive_calls(tests, "grade", max_calls=60, reference=reference)
+
+
+# -- inputs stay inside what the visible tests show ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seen", "ok"),
+    [
+        (0, [1, 5, 9], False),  # every visible int is positive
+        (-1, [0, 3], False),
+        (4, [1, 5, 9], True),
+        (-3, [-2, 3], True),
+        (5, [1, 3], False),  # at most one above the largest
+        ("abc", ["cab", "bb"], True),
+        ("abd", ["cab", "bb"], False),  # a character the tests never use
+        ("", ["ab"], False),  # empty only when a visible one is empty
+        ("", ["ab", ""], True),
+        ([3, 1], [[1, 2, 3], [4, 5]], False),  # every visible list is sorted
+        ([1, 3], [[1, 2, 3], [4, 5]], True),
+        ([1, 1, 2], [[1, 2, 3], [2, 4, 5]], False),  # every visible list is distinct
+        ([], [[1]], False),
+        ([2.5], [[1.0, 2.0]], True),
+        ("1", [1], False),  # types never change
+        (")(", ["(())", "()"], False),  # every visible string is balanced
+        ("()(", ["(()", "()"], True),
+        ("6 apples and 0 pears", ["5 apples and 6 pears", "0 apples and 1 pears"], True),
+        ("6 apples 0 and pears", ["5 apples and 6 pears", "0 apples and 1 pears"], False),
+    ],
+)
+def test_fits_keeps_the_visible_preconditions(value, seen, ok):
+    assert fits(value, seen) is ok
+
+
+def test_mutants_of_a_value_fit_what_was_seen():
+    rng = random.Random(0)
+    seen = ["(()())", "()", "((()))"]
+    for value in seen:
+        for m in mutate(value, seen, rng):
+            assert set(m) <= {"(", ")"} and m
+
+
+# -- declared extra inputs (EvalPlus's plus_input) -------------------------------------
+
+
+def test_declared_extra_inputs_are_used_as_they_are():
+    tests = (
+        "from solution import add\nEXTRA_INPUTS = [[1, 2], [3, 4], [1, 2]]\nEXTRA_ATOL = 1e-3\n"
+        "def test_a():\n    assert add(0, 0) == 0\n"
+    )
+    assert derive_calls(tests, "add") == ("add(1, 2)", "add(3, 4)")
+    assert declared_atol(tests) == 1e-3
+    assert declared_atol(TESTS) == 0.0
+    assert compare(["1.0"], ["1.0005"], atol=1e-3) == (1, 1)
+    assert compare(["1.0"], ["1.0005"]) == (0, 1)
+
+
+def test_a_capitalised_entry_point_is_still_the_function_under_test():
+    tests = HUMANEVAL_TESTS.replace("add", "Strongest_Extension")
+    calls = derive_calls(tests, "Strongest_Extension")
+    assert calls and all(c.startswith("Strongest_Extension(") for c in calls)

@@ -1,0 +1,290 @@
+"""Suites in other benchmarks' JSONL formats: MBPP and EvalPlus (HumanEval+, MBPP+).
+
+MBPP (google-research/mbpp): ``task_id``, ``text``, ``code``, ``test_list`` (assert
+statements), ``test_setup_code``, optional ``challenge_test_list`` (not run, as in
+the paper's protocol). Each assert becomes one test.
+
+EvalPlus: ``task_id``, ``prompt``, ``entry_point``, ``canonical_solution``,
+``base_input``, ``plus_input``, ``atol``. The base inputs are the visible tests (the
+canonical solution, embedded in the test module, gives the expected output); the plus
+inputs are declared as the task's extra inputs (``EXTRA_INPUTS``), compared with the
+canonical solution within ``atol`` by the differential check.
+
+A malformed line raises SuiteError naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import SuiteError
+from tasks.records import Suite, Task
+
+EVALPLUS_NAMES = {"humaneval+": "HumanEvalPlus", "mbpp+": "MbppPlus"}
+# Plus inputs kept per task: at most this many, each at most this long as a literal.
+MAX_PLUS_INPUTS = 200
+MAX_INPUT_CHARS = 2000
+
+
+def evalplus_cache() -> Path:
+    """EvalPlus's download folder (``~/.cache/evalplus``, or under ``$XDG_CACHE_HOME``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "evalplus"
+
+
+def evalplus_file(name: str) -> Path:
+    """The newest cached EvalPlus release for ``humaneval+`` or ``mbpp+`` (not Mini variants)."""
+    stem = EVALPLUS_NAMES[name]
+    folder = evalplus_cache()
+    pattern = re.compile(rf"{stem}-v(\d+(?:\.\d+)*)\.jsonl(?:\.gz)?")
+    found = []
+    for path in folder.glob(f"{stem}-v*") if folder.is_dir() else []:
+        match = pattern.fullmatch(path.name)
+        if match:
+            found.append((tuple(int(x) for x in match.group(1).split(".")), path))
+    if not found:
+        raise SuiteError(
+            f"Suite {name!r} needs EvalPlus's {stem}-v*.jsonl in {folder} "
+            f"(run `python -c 'import evalplus.data as d; d.get_{_getter(name)}()'` once, "
+            "or pass the file's path to --suite)."
+        )
+    return max(found)[1]
+
+
+def _getter(name: str) -> str:
+    return "human_eval_plus" if name == "humaneval+" else "mbpp_plus"
+
+
+def detect_format(first: dict[str, Any]) -> str | None:
+    """``mbpp``, ``evalplus`` or None (Vivek's own format) from a record's fields."""
+    if "test_list" in first and "text" in first:
+        return "mbpp"
+    if "base_input" in first and "canonical_solution" in first:
+        return "evalplus"
+    return None
+
+
+def mbpp_suite(path: Path, records: list[tuple[int, Any]]) -> Suite:
+    """MBPP records (line number, parsed JSON) as a Suite."""
+    return Suite(
+        name=_name(path), tasks=tuple(_mbpp_task(path, n, r) for n, r in records), source=str(path)
+    )
+
+
+def evalplus_suite(path: Path, records: list[tuple[int, Any]]) -> Suite:
+    """EvalPlus records (line number, parsed JSON) as a Suite."""
+    return Suite(
+        name=_name(path),
+        tasks=tuple(_evalplus_task(path, n, r) for n, r in records),
+        source=str(path),
+    )
+
+
+def _name(path: Path) -> str:
+    return path.name.split(".jsonl")[0]
+
+
+class _Fields:
+    """Typed access to one record, raising SuiteError that names the file, line and field."""
+
+    def __init__(self, path: Path, lineno: int, record: Any):
+        self.where = f"{path}: line {lineno}"
+        if not isinstance(record, dict):
+            raise SuiteError(f"{self.where} must be a JSON object.")
+        self.record = record
+
+    def fail(self, field: str, what: str) -> SuiteError:
+        return SuiteError(f"{self.where}: field {field!r} {what}.")
+
+    def get(self, field: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if field not in self.record:
+            if default is not ...:
+                return default
+            raise self.fail(field, "is missing")
+        value = self.record[field]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            raise self.fail(field, f"must be of type {names}")
+        return value
+
+    def strings(self, field: str, default: Any = ...) -> list[str]:
+        value = self.get(field, list, default)
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(field, "must be a list of strings")
+        return value
+
+    def code(self, field: str, text: str) -> str:
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError) as exc:
+            raise self.fail(field, f"is not valid Python ({getattr(exc, 'msg', exc)})") from exc
+        return text
+
+
+# -- MBPP ------------------------------------------------------------------------------
+
+
+def _mbpp_task(path: Path, lineno: int, record: Any) -> Task:
+    f = _Fields(path, lineno, record)
+    task_id = f.get("task_id", (int, str))
+    text = f.get("text", str).strip()
+    code = f.code("code", f.get("code", str))
+    asserts = f.strings("test_list")
+    if not asserts:
+        raise f.fail("test_list", "must hold at least one assert")
+    setup = f.code("test_setup_code", f.get("test_setup_code", str, ""))
+    f.strings("challenge_test_list", [])
+    for i, line in enumerate(asserts):
+        f.code(f"test_list[{i}]", line)
+    entry = _called_function(code, asserts)
+    if entry is None:
+        raise f.fail("test_list", "calls no function that field 'code' defines")
+    tests = "from solution import *\n"
+    if setup.strip():
+        tests += setup.rstrip() + "\n"
+    for i, line in enumerate(asserts):
+        tests += f"\n\ndef test_{i}():\n    {line.strip()}\n"
+    prompt = (
+        f"You are an expert Python programmer, and here is your task: {text} "
+        "Your code should pass these tests:\n\n" + "\n".join(asserts) + "\n"
+    )
+    return Task(
+        id=f"mbpp/{task_id}",
+        prompt=prompt,
+        tests=tests,
+        reference=code,
+        tags=("mbpp",),
+        entry_point=entry,
+    )
+
+
+def _called_function(code: str, asserts: list[str]) -> str | None:
+    """The first function the asserts call that the reference defines at top level."""
+    defined = {
+        n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.ClassDef)
+    }
+    for line in asserts:
+        for node in ast.walk(ast.parse(line)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                name = node.func.id
+                if name in defined and not hasattr(builtins, name):
+                    return name
+    return None
+
+
+# -- EvalPlus --------------------------------------------------------------------------
+
+
+def _evalplus_task(path: Path, lineno: int, record: Any) -> Task:
+    f = _Fields(path, lineno, record)
+    task_id = f.get("task_id", str)
+    prompt = f.get("prompt", str)
+    entry = f.get("entry_point", str)
+    if not entry.isidentifier():
+        raise f.fail("entry_point", "must be a Python identifier")
+    canonical = f.get("canonical_solution", str)
+    reference = f.code("canonical_solution", prompt + canonical)
+    base = f.get("base_input", list)
+    plus = f.get("plus_input", list, [])
+    atol = f.get("atol", (int, float), 0)
+    for field, inputs in (("base_input", base), ("plus_input", plus)):
+        if not all(isinstance(args, list) for args in inputs):
+            raise f.fail(field, "must be a list of argument lists")
+    if not base:
+        raise f.fail("base_input", "must hold at least one input")
+    if not (isinstance(atol, int | float) and atol >= 0 and math.isfinite(atol)):
+        raise f.fail("atol", "must be a non-negative number")
+    defines = any(
+        isinstance(n, ast.FunctionDef) and n.name == entry for n in ast.parse(reference).body
+    )
+    if not defines:
+        raise f.fail("entry_point", "names no function that the canonical solution defines")
+    prompt_is_code = f"def {entry}(" in prompt
+    return Task(
+        id=task_id,
+        prompt=prompt,
+        tests=_evalplus_tests(entry, reference, base, plus, float(atol)),
+        reference=reference,
+        tags=("evalplus",),
+        entry_point=entry,
+        prompt_is_code=prompt_is_code,
+    )
+
+
+def _evalplus_tests(
+    entry: str, reference: str, base: list[list[Any]], plus: list[list[Any]], atol: float
+) -> str:
+    """A test module: one test per base input against the embedded canonical solution."""
+    extra = [lit for lit in (_literal(args) for args in plus) if _extra_ok(lit)]
+    lines = [
+        "import copy",
+        "import math",
+        "",
+        "from solution import *",
+        f"from solution import {entry}",
+        "",
+        f"REFERENCE = {reference!r}",
+        f"EXTRA_INPUTS = [{', '.join(extra[:MAX_PLUS_INPUTS])}]",
+        f"EXTRA_ATOL = {atol!r}",
+        "_NAMESPACE = {}",
+        'exec(compile(REFERENCE, "reference", "exec"), _NAMESPACE)',
+        "",
+        "",
+        "def _same(got, want):",
+        "    number = isinstance(got, int | float) and not isinstance(got, bool)",
+        "    if isinstance(want, float) and number:",
+        "        if math.isnan(want) and math.isnan(got):",
+        "            return True",
+        "        return math.isclose(got, want, rel_tol=1e-6, abs_tol=max(EXTRA_ATOL, 1e-9))",
+        "    if isinstance(want, list | tuple) and isinstance(got, list | tuple):",
+        "        return type(got) is type(want) and len(got) == len(want) and all(",
+        "            _same(g, w) for g, w in zip(got, want)",
+        "        )",
+        "    return got == want",
+        "",
+        "",
+        "def _check(args):",
+        f"    want = _NAMESPACE[{entry!r}](*copy.deepcopy(args))",
+        f"    got = {entry}(*copy.deepcopy(args))",
+        '    assert _same(got, want), f"{args!r}: expected {want!r}, got {got!r}"',
+    ]
+    for i, args in enumerate(base):
+        lines += ["", "", f"def test_base_{i}():", f"    _check({_literal(args)})"]
+    return "\n".join(lines) + "\n"
+
+
+def _extra_ok(literal: str) -> bool:
+    return len(literal) <= MAX_INPUT_CHARS and "float(" not in literal
+
+
+def _literal(value: Any) -> str:
+    """Python source for a JSON value; non-finite floats as ``float('inf')`` and so on."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def iter_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) for each non-blank line; SuiteError on bad JSON."""
+    import json
+
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SuiteError(f"{path}: line {lineno} is not valid JSON ({exc.msg}).") from exc
