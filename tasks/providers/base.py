@@ -46,6 +46,8 @@ class Provider(ABC):
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
         self.model = model
         self.config = config or ProviderConfig()
+        self.reached = False  # a call got through in this run
+        self.unreachable: str | None = None  # why later calls fail at once
 
     @property
     def label(self) -> str:
@@ -77,14 +79,25 @@ class Provider(ABC):
 
     def metered(
         self,
-        text: str,
-        prompt_tokens: int | None,
-        completion_tokens: int | None,
+        text: Any,
+        prompt_tokens: Any,
+        completion_tokens: Any,
         latency_s: float,
         **fields: Any,
     ) -> Generation:
-        """A Generation with the call's metrics and its cost (None when the price is unknown)."""
+        """A Generation with the call's metrics and its cost (None when the price is unknown).
+
+        ``text`` and the token counts may be anything the server sent: they are cleaned
+        here (:mod:`tasks.providers.wire`), and a count that is not one becomes None.
+        """
         from tasks.providers.prices import cost_usd
+        from tasks.providers.wire import reply_text, token_count
+
+        text = reply_text(text)
+        prompt_tokens, completion_tokens = (
+            token_count(prompt_tokens),
+            token_count(completion_tokens),
+        )
 
         cost = cost_usd(
             self.name, self.model, prompt_tokens, completion_tokens, self.config.price_per_mtok

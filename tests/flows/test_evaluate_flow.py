@@ -95,9 +95,7 @@ def test_provider_failures_are_rows_and_the_run_goes_on(tmp_path, replay):
     assert all(r["status"] == "generation_error" and r["error_kind"] == "transient" for r in failed)
     assert all(r["attempts"] >= 2 for r in failed)
     empty = [r for r in rows if r["model"] == "mock:empty"]
-    assert all(
-        r["status"] == "generation_error" and r["error"] == "empty completion" for r in empty
-    )
+    assert all(r["status"] == "no_code" and r["error_kind"] == "" for r in empty)
     assert any(r["status"] == "pass" for r in rows if r["model"] == "replay:ref_model")
 
 
