@@ -235,18 +235,24 @@ async def generate_with_retry(
         now = loop.time()
         if cell_deadline is None:
             cell_deadline = now + policy.max_total_s
-        budget = min(provider.config.timeout_s, cell_deadline - now)
+        timeout = provider.config.timeout_s
+        budget = min(timeout, cell_deadline - now)
+        out_of_time = ProviderError(
+            f"{provider.label}: no complete reply within max_total_s={policy.max_total_s:g} s "
+            f"(each attempt at most timeout_s={timeout:g} s)",
+            kind="permanent",
+        )
         if budget <= 0:
-            raise ProviderError(
-                f"{provider.label}: no reply within max_total_s={policy.max_total_s:g} s",
-                kind="permanent",
-            )
+            raise out_of_time
         try:
             async with asyncio.timeout(budget):
                 generation = await provider.generate(request)
         except TimeoutError as exc:
+            if budget < timeout:
+                raise out_of_time from exc
             raise ProviderError(
-                f"{provider.label}: no complete reply within {budget:.3g} s", kind="transient"
+                f"{provider.label}: no complete reply within timeout_s={timeout:g} s",
+                kind="transient",
             ) from exc
         except ProviderError as exc:
             if exc.unreachable and not provider.reached:
