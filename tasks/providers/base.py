@@ -122,8 +122,14 @@ class Provider(ABC):
 
 
 def _secret_block(name: str) -> str | None:
-    # Only consulted when the env var is absent; any failure means "no key".
+    # Only consulted when the env var is absent and a Prefect server is configured: with
+    # none, looking a block up would start a temporary server (20-30 s) to find nothing.
+    # Any failure means "no key".
     try:
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            return None
         from prefect.blocks.system import Secret
 
         return Secret.load(name, _sync=True).get()  # type: ignore[call-arg]

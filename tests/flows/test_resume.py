@@ -43,7 +43,7 @@ def answer(prompt: str) -> str:
 
 def cell_keys(base_url: str, config: Path) -> dict[str, tuple[str, int]]:
     """generation key -> (task id, sample), computed exactly as the run will."""
-    from flows.evaluate import prepare
+    from tasks.plan import prepare
 
     overrides = {
         "models": [MODEL],

@@ -1,0 +1,144 @@
+"""A Prefect API server that a ``vivek`` command starts, owns, and never leaves behind.
+
+When no ``PREFECT_API_URL`` is configured, Prefect would start its own temporary server
+on first use; killed with SIGKILL, the CLI would orphan it (233 MB under init). Instead
+the CLI starts the same server (Prefect's own app, run by uvicorn exactly as Prefect's
+temporary server runs it) as a child that the kernel signals when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and points Prefect at it for the whole command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: ask for SIGTERM when the parent dies (Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class OwnedServer:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @classmethod
+    def start(cls, timeout_s: float) -> OwnedServer:
+        from prefect.settings import get_current_settings
+
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        port = _free_port()
+        cmd = [
+            sys.executable, "-m", "uvicorn",
+            "--app-dir", str(Path(spec.origin).parent.parent),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on",
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        parent = os.getpid()
+        process = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.DEVNULL, preexec_fn=lambda: _die_with_parent(parent)
+        )
+        server = cls(process, port)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200:
+                    return server
+            time.sleep(0.1)
+        server.stop()
+        raise RuntimeError(f"the Prefect server did not answer within {timeout_s:g} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _drain_prefect_workers() -> None:
+    """Send buffered logs and events before the server goes away."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        with contextlib.suppress(Exception):
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        with contextlib.suppress(Exception):
+            result = EventsWorker.drain_all()
+            if inspect.isawaitable(result):
+                await result
+
+    with contextlib.suppress(Exception):
+        run_coro_as_sync(drain())
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[OwnedServer | None]:
+    """Use the configured Prefect API, or start one this process owns for the block."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
+
+    if PREFECT_API_URL.value():
+        yield None
+        return
+    server = OwnedServer.start(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    os.environ["PREFECT_API_URL"] = server.api_url  # also for child processes (Dask)
+    refresh_global_settings_context()
+    try:
+        yield server
+    finally:
+        _drain_prefect_workers()
+        server.stop()
+        os.environ.pop("PREFECT_API_URL", None)
+        refresh_global_settings_context()
