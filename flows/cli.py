@@ -21,11 +21,16 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
+# Logs go to the Prefect API at INFO (the flow run's Logs tab); the terminal shows only
+# Vivek's own warnings, the progress bar and the result, never Prefect's chatter.
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "vivek,tasks",
 }
+VIVEK_LOGGERS = ("vivek", "tasks")
 CLI_ONLY = ("config", "no_progress")
 
 
@@ -99,14 +104,22 @@ class _Terminated(Exception):
     """SIGTERM arrived (a worker or ``kill`` stopping the run)."""
 
 
-def _stop_quietly(signum: int, frame: Any) -> None:
-    """Silence the tracebacks of the stop (Prefect logs a crash), then unwind."""
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Inside a flow run Prefect's own handler takes over and raises TerminationSignal.
+    raise _Terminated
+
+
+def _terminal_logging() -> None:
+    """Vivek's warnings, one line each, on stderr (Prefect's console handler is muted)."""
     import logging
 
-    logging.disable(logging.CRITICAL)
-    if signum == signal.SIGTERM:
-        raise _Terminated
-    raise KeyboardInterrupt
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("vivek: %(levelname)s: %(message)s"))
+    for name in VIVEK_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,9 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vivek: interrupted; finished cells are cached, rerun to resume.", file=sys.stderr)
         return 130
-    except _Terminated:
+    except BaseException as exc:  # Prefect's TerminationSignal is a BaseException
+        if not _is_termination(exc):
+            raise
         print("vivek: terminated; finished cells are cached, rerun to resume.", file=sys.stderr)
         return 143
+
+
+def _is_termination(exc: BaseException) -> bool:
+    if isinstance(exc, _Terminated):
+        return True
+    from prefect.exceptions import TerminationSignal
+
+    return isinstance(exc, TerminationSignal)
 
 
 def _eval(args: argparse.Namespace, fields: list[str]) -> int:
@@ -152,7 +175,8 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
 
         runner = DaskTaskRunner(address=cfg.dask_address) if cfg.dask_address else DaskTaskRunner()
         flow = evaluate.with_options(task_runner=runner)
-    previous = {s: signal.signal(s, _stop_quietly) for s in (signal.SIGINT, signal.SIGTERM)}
+    _terminal_logging()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     bar = None
     try:
         with prefect_api():
@@ -163,8 +187,7 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     finally:
         if bar:
             bar.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGTERM, previous)
     _print_paths(paths)
     return 0
 

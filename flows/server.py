@@ -73,8 +73,14 @@ class OwnedServer:
             "PREFECT__SERVER_FINAL": "1",
         }
         parent = os.getpid()
+        # Its own process group: a Ctrl-C at the terminal reaches the CLI, which stops the
+        # run and then the server, instead of killing the server under the run's last calls.
         process = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.DEVNULL, preexec_fn=lambda: _die_with_parent(parent)
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=lambda: _die_with_parent(parent),
         )
         server = cls(process, port)
         deadline = time.monotonic() + timeout_s
