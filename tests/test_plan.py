@@ -192,3 +192,49 @@ def test_any_replay_file_gives_one_row_per_cell_or_one_sentence(tmp_path, lines)
         return
     rows = rows_of(asyncio.run(run_plan(plan, FakeChecks())))
     assert len(rows) == plan.cells == 6
+
+
+def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Issue 13.7: the Parquet temp file is removed when the write fails."""
+    import pyarrow.parquet
+
+    def full(table, where, **kw):
+        where.write(b"PAR1" + b"x" * 1000)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyarrow.parquet, "write_table", full)
+    plan = plan_for(tmp_path, ["mock:x"])
+    with pytest.raises(OSError, match="No space"):
+        asyncio.run(run_plan(plan, FakeChecks()))
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    assert len(list((tmp_path / "out" / ".cache" / "generations").rglob("*.json"))) == 3
+
+
+def test_an_interrupted_aggregation_is_recognisable_and_report_finishes_it(tmp_path, capsys):
+    """Issue 13.8: results without reports say state "results"; ``vivek report`` completes."""
+    from flows.aggregate import read_index
+    from flows.cli import main
+
+    plan = plan_for(tmp_path, ["mock:x"])
+    paths = asyncio.run(run_plan(plan, FakeChecks()))  # killed here, before the aggregation
+    meta = tmp_path / "out" / plan.run_id / "meta.json"
+    assert json.loads(meta.read_text())["state"] == "results"
+    assert read_index(str(tmp_path / "out")) == []
+    assert main(["report", paths["run_dir"]]) == 0
+    assert json.loads(meta.read_text())["state"] == "complete"
+    assert [e["run_id"] for e in read_index(str(tmp_path / "out"))] == [plan.run_id]
+    assert (tmp_path / "out" / plan.run_id / "report.html").exists()
+
+
+def test_run_index_survives_concurrent_writers(tmp_path):
+    """Issue 14.7: one file per run; every entry of 40 concurrent writers is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.aggregate import add_to_index, read_index
+
+    out = str(tmp_path)
+    (tmp_path / "index.jsonl").write_text(json.dumps({"run_id": "0-old", "suite": "s"}) + "\n")
+    entries = [{"run_id": f"run-{i:03d}", "suite": "s"} for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda e: add_to_index(out, e), entries))
+    assert [e["run_id"] for e in read_index(out)] == ["0-old"] + [e["run_id"] for e in entries]
