@@ -153,9 +153,9 @@ def test_nightly_is_deployed_with_its_cron_schedule(stack):
         assert dep.work_pool_name == POOL
         assert dep.entrypoint == "flows/evaluate.py:evaluate"
         assert dep.parameters["config"] == "data/config/nightly.toml"
-    assert "run" not in nightly.parameters
-    assert adhoc.parameters["run"] == {"task_limit": 3, "samples": 1}  # small by default
         (step,) = dep.pull_steps
         # `prefect deploy` resolved {{ $VIVEK_PROJECT_DIR }} from its own environment.
         directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
         assert directory == str(ROOT)
+    assert "run" not in nightly.parameters
+    assert adhoc.parameters["run"] == {"task_limit": 3, "samples": 1}  # small by default
