@@ -80,6 +80,7 @@ class AnthropicProvider(Provider):
             field(usage, "output_tokens"),
             watch.elapsed,
             temperature=self.config.options.get("temperature"),
+            temperature_sent=self.config.options.get("temperature"),
             finish_reason=field(reply, "stop_reason"),
         )
 

@@ -46,5 +46,6 @@ class MockProvider(Provider):
             cost_usd=0.0,
             timestamp=now_iso(),
             temperature=request.options.temperature,
+            temperature_sent=request.options.temperature,
             finish_reason="stop",
         )

@@ -113,6 +113,7 @@ class OllamaProvider(Provider):
             reply.get("eval_count"),
             watch.elapsed,
             temperature=request.options.temperature,
+            temperature_sent=self.config.options.get("temperature", request.options.temperature),
             finish_reason=reply.get("done_reason"),
             extra={
                 k: reply[k]

@@ -105,6 +105,7 @@ class OpenAIProvider(Provider):
             field(usage, "completion_tokens"),
             watch.elapsed,
             temperature=request.options.temperature,
+            temperature_sent=request.options.temperature,
             finish_reason=field(choice, "finish_reason"),
             extra={"served_model": short_text(served)} if served != self.model else {},
         )

@@ -114,6 +114,7 @@ def clean_generation(gen: Any) -> Generation:
         cost_usd=number(gen.cost_usd),
         timestamp=short_text(gen.timestamp) or "",
         temperature=number(gen.temperature, high=100.0),
+        temperature_sent=number(getattr(gen, "temperature_sent", None), high=100.0),
         finish_reason=short_text(gen.finish_reason),
         attempts=min(attempts, 1_000_000),
         extra=gen.extra if isinstance(gen.extra, dict) else {},

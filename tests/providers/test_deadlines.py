@@ -91,7 +91,7 @@ async def test_a_trickling_server_cannot_hold_a_cell(kind):
     # 0.4 s per attempt inside 1 s for the cell: about three attempts, never ten (on a
     # loaded machine the last may be cut short by max_total_s, or the first run long).
     assert "no complete reply within" in out.error
-    assert 1 <= out.attempts <= 4 and server.requests == out.attempts
+    assert 1 <= out.attempts <= 4 and 1 <= server.requests <= out.attempts
 
 
 def closed_port() -> int:

@@ -185,3 +185,20 @@ async def test_replay_odd_lines_cost_only_their_own_cell(tmp_path):
         await one("b")
     with pytest.raises(ProviderError, match=r"line.* skipped"):
         await one("d")
+
+
+@pytest.mark.anyio
+async def test_temperature_sent_is_what_the_provider_sent():
+    """Anthropic is sent no temperature: ``temperature_sent`` is None, not the request's."""
+    provider = resolve("anthropic:claude-3-5-sonnet-latest")
+    with respx.mock(using="httpx2") as api:
+        api.post(ANTHROPIC).mock(return_value=raw(anthropic_message()))
+        gen = await generate_with_retry(provider, REQUEST, policy=ONE_TRY)
+    await provider.aclose()
+    assert gen.temperature_sent is None
+    provider = resolve("openai:gpt-4o")
+    with respx.mock(using="httpx2") as api:
+        api.post(OPENAI).mock(return_value=raw(openai_completion()))
+        gen = await generate_with_retry(provider, REQUEST, policy=ONE_TRY)
+    await provider.aclose()
+    assert gen.temperature_sent == REQUEST.options.temperature
