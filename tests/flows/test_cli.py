@@ -115,3 +115,19 @@ def test_options_come_from_run_config():
     flags = {a.dest for a in eval_parser._actions} - {"help", "config", "no_progress"}
     tables = {"providers", "model_settings", "sandbox", "retry", "score_weights"}
     assert flags == set(fields) == set(RunConfig.model_fields) - tables
+
+
+def test_missing_key_is_reported_without_starting_a_server(tmp_path, capsys, monkeypatch):
+    """Issue 16.7: no PREFECT_API_URL means no Secret block to find: no server is started."""
+    from prefect.blocks.system import Secret
+
+    looked_up = []
+    monkeypatch.setattr(Secret, "load", lambda *a, **k: looked_up.append(a))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        code = main(["eval", "--models", "openai:gpt-4o", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "OPENAI_API_KEY" in err and looked_up == []
