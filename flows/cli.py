@@ -166,7 +166,9 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     cfg = load_config(args.config, {name: getattr(args, name) for name in fields})
     plan = prepare(cfg, new_run_id())  # validates everything before anything is generated
     logging.getLogger("distributed").setLevel(logging.WARNING)
-    from flows.evaluate import LOCAL_PLAN, LOCAL_PROGRESS, evaluate
+    from flows.evaluate import evaluate
+    from flows.local import PLAN as LOCAL_PLAN
+    from flows.local import PROGRESS as LOCAL_PROGRESS
     from flows.server import prefect_api
 
     flow = evaluate

@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from contextvars import ContextVar
 
 from prefect import flow, get_run_logger
 
+from flows import local
 from tasks.config import RunConfig, merge
 from tasks.pipeline import PrefectRunner
-from tasks.plan import Plan, ProgressListener, prepare, run_plan
+from tasks.plan import prepare, run_plan
 from tasks.progress import Progress
-
-# What a local caller (the CLI) hands to the flow it calls in-process: the plan it has
-# already validated, and a listener for its progress bar. Scoped to that call.
-LOCAL_PLAN: ContextVar[Plan | None] = ContextVar("vivek_local_plan", default=None)
-LOCAL_PROGRESS: ContextVar[ProgressListener | None] = ContextVar(
-    "vivek_local_progress", default=None
-)
 
 
 class _ProgressArtifact:
@@ -74,11 +67,13 @@ async def evaluate(
         config: A TOML or YAML config file (a path on the machine that runs the flow).
         run_id: The run's identifier (default: UTC time and a random suffix).
     """
-    plan = LOCAL_PLAN.get()
+    # Through the module, not a global of this file: Dask pickles this function by value,
+    # and a ContextVar cannot be pickled.
+    plan = local.PLAN.get()
     if plan is None or (run_id is not None and plan.run_id != run_id):
         plan = prepare(merge(config, run), run_id)
     progress = Progress(plan.cells)
-    listener = LOCAL_PROGRESS.get()
+    listener = local.PROGRESS.get()
     if listener is not None:
         progress.listeners.append(listener)
     artifact = _ProgressArtifact(progress)
