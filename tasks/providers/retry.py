@@ -133,7 +133,8 @@ def connection_error(
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     unreachable = any(type(c).__name__ in ("ConnectError", "ConnectionRefusedError") for c in chain)
-    reason = str(exc.__cause__ or exc) or type(exc).__name__
+    cause = exc.__cause__ or exc
+    reason = str(cause) or type(cause).__name__  # a reset often has an empty message
     where = f" ({url})" if url else ""
     return ProviderError(
         redact(f"{label}: connection failed: {reason}{where}", secrets)[:400],

@@ -115,3 +115,28 @@ async def test_refused_first_connection_fails_the_providers_cells_fast(kind):
     assert [o.attempts for o in out] == [1, 1, 1]
     assert all(f"127.0.0.1:{port}" in o.error and o.error_kind == "permanent" for o in out)
     assert "not retried" in out[-1].error
+
+
+@pytest.mark.anyio
+async def test_a_reset_connection_has_a_reason():
+    """Issue 13.9: a connection reset by the server gives a non-empty reason."""
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def reset() -> None:
+        conn, _ = sock.accept()
+        conn.recv(65536)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        conn.close()  # RST instead of FIN
+
+    thread = threading.Thread(target=reset, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    provider = resolve("openai-compatible:m", ProviderConfig(base_url=base))
+    (out,) = await generate_cells(
+        provider, TASKS[:1], 1, GenerationOptions(), policy=RetryPolicy(max_attempts=1)
+    )
+    await provider.aclose()
+    thread.join(timeout=5)
+    sock.close()
+    assert "connection failed: " in out.error and not out.error.endswith(": ")
+    assert base in out.error
