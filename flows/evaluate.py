@@ -48,7 +48,9 @@ class _ProgressArtifact:
         if self.id is not None:
             # A lost progress update must never break a run.
             with contextlib.suppress(Exception):
-                await aupdate_progress_artifact(self.id, progress=round(self.progress.percent, 1))
+                progress = round(self.progress.percent, 1)
+                line = self.progress.line
+                await aupdate_progress_artifact(self.id, progress=progress, description=line)
 
     async def stop(self) -> None:
         if self._task:

@@ -17,6 +17,7 @@ import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" m
 from tasks.config import RunConfig
 from tasks.errors import UsageError
 from tasks.plan import LocalRunner, check_writable, prepare, run_plan
+from tasks.progress import Progress
 from tasks.results import COLUMN_NAMES
 from tasks.suites import load_suite
 
@@ -62,8 +63,11 @@ def test_one_row_per_cell_without_prefect(tmp_path):
         ],
     )
     plan = plan_for(tmp_path, [f"replay:{path}", "mock:fail"], samples=2)
-    paths = asyncio.run(run_plan(plan, FakeChecks()))
+    progress = Progress(plan.cells)
+    paths = asyncio.run(run_plan(plan, FakeChecks(), progress))
     rows = rows_of(paths)
+    # Progress counts, as the CLI bar and the Prefect progress artifact show them.
+    assert progress.line == "generated 12/12 (0 cached), checked 12/12, not passing 12"
     assert len(rows) == plan.cells == 2 * 3 * 2
     by = {(r["model"], r["task_id"], r["sample"]): r for r in rows}
     assert by[("replay:model", t0, 0)]["completion"] == "```python\nx = '\ufffd'\n```"
