@@ -97,6 +97,12 @@ def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
     c = sub.add_parser("compare", help="compare each model between two runs", allow_abbrev=False)
     c.add_argument("run_a")
     c.add_argument("run_b")
+    s = sub.add_parser(
+        "server",
+        help="start or stop a local Prefect server that later runs reuse (fast starts)",
+        allow_abbrev=False,
+    )
+    s.add_argument("action", choices=["start", "stop", "status"])
     return p, fields
 
 
@@ -134,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args, fields)
         if args.command == "report":
             return _report(args)
+        if args.command == "server":
+            return _server(args)
         return _compare(args)
     except UsageError as exc:
         print(f"vivek: {exc}", file=sys.stderr)
@@ -191,6 +199,22 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
             bar.close()
         signal.signal(signal.SIGTERM, previous)
     _print_paths(paths)
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    from flows.server import shared_server_url, start_shared, stop_shared
+
+    if args.action == "start":
+        url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+        print(f"Prefect server for vivek runs: {url} (stop it with `vivek server stop`)")
+    elif args.action == "stop":
+        print("stopped" if stop_shared() else "no vivek server was running")
+    else:
+        url = shared_server_url()
+        print(f"running: {url}" if url else "not running")
     return 0
 
 

@@ -5,6 +5,10 @@ on first use; killed with SIGKILL, the CLI would orphan it (233 MB under init). 
 the CLI starts the same server (Prefect's own app, run by uvicorn exactly as Prefect's
 temporary server runs it) as a child that the kernel signals when its parent dies
 (``prctl(PR_SET_PDEATHSIG)``), and points Prefect at it for the whole command.
+
+For fast ad hoc runs, ``vivek server start`` leaves one such server running in the
+background (state in ``$PREFECT_HOME/vivek-server.json``); later commands with the same
+``PREFECT_HOME`` find and reuse it, and ``vivek server stop`` stops it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -52,7 +57,8 @@ class OwnedServer:
         return f"http://127.0.0.1:{self.port}/api"
 
     @classmethod
-    def start(cls, timeout_s: float) -> OwnedServer:
+    def start(cls, timeout_s: float, *, detached: bool = False) -> OwnedServer:
+        """Start the server; ``detached`` (``vivek server start``) outlives this process."""
         from prefect.settings import get_current_settings
 
         spec = importlib.util.find_spec("prefect")
@@ -75,12 +81,16 @@ class OwnedServer:
         parent = os.getpid()
         # Its own process group: a Ctrl-C at the terminal reaches the CLI, which stops the
         # run and then the server, instead of killing the server under the run's last calls.
+        quiet = subprocess.DEVNULL if detached else None
         process = subprocess.Popen(
             cmd,
             env=env,
             stdin=subprocess.DEVNULL,
-            process_group=0,
-            preexec_fn=lambda: _die_with_parent(parent),
+            stdout=quiet,
+            stderr=quiet,
+            start_new_session=detached,
+            process_group=None if detached else 0,
+            preexec_fn=None if detached else (lambda: _die_with_parent(parent)),
         )
         server = cls(process, port)
         deadline = time.monotonic() + timeout_s
@@ -126,9 +136,53 @@ def _drain_prefect_workers() -> None:
         run_coro_as_sync(drain())
 
 
+def _state_file() -> Path:
+    from prefect.settings import PREFECT_HOME
+
+    return Path(PREFECT_HOME.value()) / "vivek-server.json"
+
+
+def shared_server_url() -> str | None:
+    """The API URL of a server started by ``vivek server start``, if it answers."""
+    try:
+        state = json.loads(_state_file().read_text())
+        url = f"http://127.0.0.1:{int(state['port'])}/api"
+        if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            return url
+    except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError):
+        pass
+    return None
+
+
+def start_shared(timeout_s: float) -> str:
+    """``vivek server start``: a server for later runs (same PREFECT_HOME) to reuse."""
+    url = shared_server_url()
+    if url:
+        return url
+    server = OwnedServer.start(timeout_s, detached=True)
+    _state_file().write_text(json.dumps({"pid": server.process.pid, "port": server.port}))
+    return server.api_url
+
+
+def stop_shared() -> bool:
+    """``vivek server stop``: stop the shared server; False when none was running."""
+    path = _state_file()
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    path.unlink(missing_ok=True)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def prefect_api() -> Iterator[OwnedServer | None]:
-    """Use the configured Prefect API, or start one this process owns for the block."""
+    """The configured Prefect API; else a shared server (``vivek server start``); else one
+    this process starts and owns for the block."""
     from prefect.context import refresh_global_settings_context
     from prefect.settings import (
         PREFECT_API_URL,
@@ -137,6 +191,17 @@ def prefect_api() -> Iterator[OwnedServer | None]:
 
     if PREFECT_API_URL.value():
         yield None
+        return
+    shared = shared_server_url()
+    if shared:
+        os.environ["PREFECT_API_URL"] = shared
+        refresh_global_settings_context()
+        try:
+            yield None
+        finally:
+            _drain_prefect_workers()
+            os.environ.pop("PREFECT_API_URL", None)
+            refresh_global_settings_context()
         return
     server = OwnedServer.start(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
     os.environ["PREFECT_API_URL"] = server.api_url  # also for child processes (Dask)
