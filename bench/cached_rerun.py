@@ -20,18 +20,21 @@ TARGET = 0.15
 
 def run_once(base_url: str, task_limit: int, samples: int, out: Path) -> tuple[float, dict]:
     from flows.evaluate import evaluate
+    from tasks.config import RunConfig
     from tasks.pipeline import close_sandboxes
 
     close_sandboxes()  # each run starts its own sandbox pool, as a fresh process would
     with stopwatch() as t:
         paths = asyncio.run(
             evaluate(
-                models=["openai-compatible:fake"],
-                suite="humaneval",
-                task_limit=task_limit,
-                samples=samples,
-                base_url=base_url,
-                out=str(out),
+                run=RunConfig(
+                    models=["openai-compatible:fake"],
+                    suite="humaneval",
+                    task_limit=task_limit,
+                    samples=samples,
+                    base_url=base_url,
+                    out=str(out),
+                )
             )
         )
     close_sandboxes()

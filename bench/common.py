@@ -112,7 +112,7 @@ def chunks(seq: Sequence, size: int) -> list[list]:
 
 
 def flow_chunk_tasks(samples: int) -> int:
-    """Tasks per check chunk, exactly as ``flows.evaluate.run_plan`` chunks them."""
+    """Tasks per check chunk, exactly as ``tasks.plan.run_plan`` chunks them."""
     from tasks.config import RunConfig
 
     return RunConfig(samples=samples).tasks_per_chunk

@@ -30,17 +30,20 @@ WRONG_EVERY = 5  # every 5th sample is a wrong solution, so not every row passes
 
 def run_flow(replay: Path, samples: int, task_limit: int | None, out: Path) -> tuple[float, dict]:
     from flows.evaluate import evaluate
+    from tasks.config import RunConfig
     from tasks.pipeline import close_sandboxes
 
     close_sandboxes()  # the flow starts its own pool, as a fresh CLI process would
     with stopwatch() as t:
         paths = asyncio.run(
             evaluate(
-                models=[f"replay:{replay}"],
-                suite="humaneval",
-                samples=samples,
-                task_limit=task_limit,
-                out=str(out),
+                run=RunConfig(
+                    models=[f"replay:{replay}"],
+                    suite="humaneval",
+                    samples=samples,
+                    task_limit=task_limit,
+                    out=str(out),
+                )
             )
         )
     close_sandboxes()

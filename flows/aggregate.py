@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from datetime import UTC, datetime
@@ -26,15 +27,33 @@ def _url(path: str) -> str:
 
 
 def run_index_path(out: str) -> str:
+    """The index of runs before one file per run (read, never written)."""
     return f"{out.rstrip('/')}/index.jsonl"
 
 
+def run_index_dir(out: str) -> str:
+    """One small JSON file per run: concurrent runs never rewrite each other's entries."""
+    return f"{out.rstrip('/')}/.index"
+
+
 def read_index(out: str) -> list[dict[str, Any]]:
-    fs, path = fsspec.core.url_to_fs(run_index_path(out))
-    if not fs.exists(path):
-        return []
-    with fs.open(path, "r", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """Every indexed run, sorted by run id: the per-run files, then the old index.jsonl."""
+    fs, folder = fsspec.core.url_to_fs(run_index_dir(out))
+    entries: dict[str, dict[str, Any]] = {}
+    _, legacy = fsspec.core.url_to_fs(run_index_path(out))
+    if fs.exists(legacy):
+        with fs.open(legacy, "r", encoding="utf-8") as fh:
+            for line in fh:
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    if isinstance(entry, dict) and isinstance(entry.get("run_id"), str):
+                        entries[entry["run_id"]] = entry
+    for path in fs.glob(f"{folder}/*.json") if fs.exists(folder) else []:
+        with contextlib.suppress(OSError, ValueError), fs.open(path, "r", encoding="utf-8") as fh:
+            entry = json.load(fh)
+            if isinstance(entry, dict) and isinstance(entry.get("run_id"), str):
+                entries[entry["run_id"]] = entry
+    return [entries[k] for k in sorted(entries)]
 
 
 def previous_run(out: str, suite: str, run_id: str) -> dict[str, Any] | None:
@@ -44,9 +63,19 @@ def previous_run(out: str, suite: str, run_id: str) -> dict[str, Any] | None:
 
 
 def add_to_index(out: str, entry: dict[str, Any]) -> None:
-    entries = [r for r in read_index(out) if r["run_id"] != entry["run_id"]] + [entry]
-    entries.sort(key=lambda r: r["run_id"])
-    write_text(run_index_path(out), "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    """Write this run's entry as its own file (atomically: temp file, then rename)."""
+    write_text(f"{run_index_dir(out)}/{entry['run_id']}.json", json.dumps(entry, sort_keys=True))
+
+
+def mark_complete(run_dir: str) -> None:
+    """Last write of a run: ``meta.json`` says ``"state": "complete"``."""
+    fs, path = fsspec.core.url_to_fs(f"{run_dir}/meta.json")
+    meta: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError), fs.open(path, "r", encoding="utf-8") as fh:
+        loaded = json.load(fh)
+        meta = loaded if isinstance(loaded, dict) else {}
+    meta["state"] = "complete"
+    write_text(f"{run_dir}/meta.json", json.dumps(meta, indent=2, sort_keys=True))
 
 
 def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
@@ -74,6 +103,7 @@ def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
+    mark_complete(run_dir)
     return paths
 
 

@@ -4,50 +4,128 @@
     vivek report RUN_DIR
     vivek compare RUN_A RUN_B
 
-Bad input gets one sentence on stderr and exit code 2, with nothing written.
+``eval``'s options are generated from :class:`tasks.config.RunConfig`'s fields (the one
+list of options). Bad input gets one sentence on stderr and exit code 2, before any
+generation and with nothing written. Ctrl-C (SIGINT) and SIGTERM end with one line and
+exit codes 130 and 143; finished generations and checks are kept in the cache.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import types
+import typing
 from collections.abc import Sequence
+from typing import Any
 
+# Logs go to the Prefect API at INFO (the flow run's Logs tab); the terminal shows only
+# Vivek's own warnings, the progress bar and the result, never Prefect's chatter.
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "vivek,tasks",
 }
+VIVEK_LOGGERS = ("vivek", "tasks")
+CLI_ONLY = ("config", "no_progress")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vivek", description="Evaluate code-generating LLMs.")
-    sub = p.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("eval", help="generate, check and compare models on a suite")
-    e.add_argument(
-        "--models", help="comma-separated PROVIDER:MODEL list (default llamacpp:smollm2)"
+def _option(annotation: Any) -> dict[str, Any] | None:
+    """argparse keywords for a RunConfig field's type; None for tables (config file only)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if annotation in (str, int, float):
+        return {"type": annotation}
+    if origin is typing.Literal:
+        return {"choices": list(typing.get_args(annotation))}
+    if origin is list and typing.get_args(annotation) == (str,):
+        return {"type": lambda text: [m.strip() for m in text.split(",") if m.strip()]}
+    return None
+
+
+def config_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Add one ``--flag`` per scalar RunConfig field; return the field names added."""
+    from tasks.config import RunConfig
+
+    names = []
+    for name, field in RunConfig.model_fields.items():
+        kwargs = _option(field.annotation)
+        if kwargs is None:
+            continue
+        default = field.get_default(call_default_factory=True)
+        help_ = field.description or ""
+        if default not in (None, False, []):
+            shown = ",".join(default) if isinstance(default, list) else default
+            help_ += f" (default {shown})"
+        parser.add_argument(f"--{name.replace('_', '-')}", default=None, help=help_, **kwargs)
+        names.append(name)
+    return names
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one sentence, like every other bad input (exit code 2)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help).\n")
+
+
+def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
+    p = _Parser(prog="vivek", description="Evaluate code-generating LLMs.", allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    e = sub.add_parser(
+        "eval", help="generate, check and compare models on a suite", allow_abbrev=False
     )
-    e.add_argument("--suite", help="built-in suite name (basic, humaneval) or a .yaml/.jsonl path")
-    e.add_argument("--samples", type=int, help="samples per task (default 1)")
-    e.add_argument("--out", help="output folder or fsspec URL (default data/results)")
+    fields = config_options(e)
     e.add_argument("--config", help="TOML or YAML config file; flags override it")
-    e.add_argument("--base-url", help="base URL for openai-compatible models")
-    e.add_argument("--task-limit", type=int, help="only the first N tasks of the suite")
-    e.add_argument("--temperature", type=float)
-    e.add_argument("--max-tokens", type=int)
-    e.add_argument("--seed", type=int)
-    e.add_argument("--fresh", action="store_true", default=None, help="ignore cached generations")
-    e.add_argument("--task-runner", choices=["thread", "dask"], help="where checks run")
-    e.add_argument("--dask-address", help="scheduler address of an existing Dask cluster")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
-    r = sub.add_parser("report", help="rebuild summary and reports of a run from its Parquet files")
+    r = sub.add_parser(
+        "report",
+        help="rebuild summary and reports of a run from its Parquet files (finishes a "
+        "run interrupted during aggregation)",
+        allow_abbrev=False,
+    )
     r.add_argument("run_dir")
     r.add_argument("--primary", choices=["pass@1", "overall_score"], default="pass@1")
-    c = sub.add_parser("compare", help="compare each model between two runs")
+    c = sub.add_parser("compare", help="compare each model between two runs", allow_abbrev=False)
     c.add_argument("run_a")
     c.add_argument("run_b")
-    return p
+    s = sub.add_parser(
+        "server",
+        help="start or stop a local Prefect server that later runs reuse (fast starts)",
+        allow_abbrev=False,
+    )
+    s.add_argument("action", choices=["start", "stop", "status"])
+    return p, fields
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived (a worker or ``kill`` stopping the run)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # Inside a flow run Prefect's own handler takes over and raises TerminationSignal.
+    raise _Terminated
+
+
+def _terminal_logging() -> None:
+    """Vivek's warnings, one line each, on stderr (Prefect's console handler is muted)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("vivek: %(levelname)s: %(message)s"))
+    for name in VIVEK_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,72 +134,97 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tasks.errors import UsageError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] in (["alerts"], ["server"]):  # small commands with parsers of their own
-        from flows import alerts, server
+    if argv[:1] == ["alerts"]:  # notification block and automation: a parser of its own
+        from flows import alerts
 
         try:
-            return (alerts if argv[0] == "alerts" else server).main(argv[1:])
+            return alerts.main(argv[1:])
         except UsageError as exc:
             print(f"vivek: {exc}", file=sys.stderr)
             return 2
-    args = _parser().parse_args(argv)
+    parser, fields = _parser()
+    args = parser.parse_args(argv)
 
     try:
         if args.command == "eval":
-            return _eval(args)
+            return _eval(args, fields)
         if args.command == "report":
             return _report(args)
+        if args.command == "server":
+            return _server(args)
         return _compare(args)
     except UsageError as exc:
         print(f"vivek: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("vivek: interrupted; finished cells are cached, rerun to resume.", file=sys.stderr)
+        return 130
+    except BaseException as exc:  # Prefect's TerminationSignal is a BaseException
+        if not _is_termination(exc):
+            raise
+        print("vivek: terminated; finished cells are cached, rerun to resume.", file=sys.stderr)
+        return 143
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _is_termination(exc: BaseException) -> bool:
+    if isinstance(exc, _Terminated):
+        return True
+    from prefect.exceptions import TerminationSignal
+
+    return isinstance(exc, TerminationSignal)
+
+
+def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     import asyncio
+    import logging
 
     from tasks.config import load_config
+    from tasks.plan import new_run_id, prepare
 
-    overrides = {
-        "models": [m for m in args.models.split(",") if m.strip()] if args.models else None,
-        "suite": args.suite,
-        "samples": args.samples,
-        "out": args.out,
-        "base_url": args.base_url,
-        "task_limit": args.task_limit,
-        "temperature": args.temperature,
-        "max_tokens": args.max_tokens,
-        "seed": args.seed,
-        "fresh": args.fresh,
-        "task_runner": args.task_runner,
-        "dask_address": args.dask_address,
-    }
-    cfg = load_config(args.config, overrides)
-    from flows.server import ensure_server
+    cfg = load_config(args.config, {name: getattr(args, name) for name in fields})
+    plan = prepare(cfg, new_run_id())  # validates everything before anything is generated
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    from flows.evaluate import evaluate
+    from flows.local import PLAN as LOCAL_PLAN
+    from flows.local import PROGRESS as LOCAL_PROGRESS
+    from flows.server import prefect_api
 
-    server = ensure_server()  # before Prefect reads its settings
-    if server is not None:
-        print(f"Prefect UI: {server.ui_url} (kept for the next run; `vivek server stop` ends it)")
-    from flows.evaluate import PROGRESS_LISTENERS, evaluate, new_run_id, prepare
-
-    plan = prepare(cfg, new_run_id())  # validates everything before anything is written
     flow = evaluate
     if cfg.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
 
         runner = DaskTaskRunner(address=cfg.dask_address) if cfg.dask_address else DaskTaskRunner()
         flow = evaluate.with_options(task_runner=runner)
-    bar = None if args.no_progress else _ProgressBar()
-    if bar:
-        PROGRESS_LISTENERS.append(bar.update)
+    _terminal_logging()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    bar = None
     try:
-        params = {k: v for k, v in overrides.items() if k not in ("task_runner", "dask_address")}
-        paths = asyncio.run(flow(config=args.config, run_id=plan.run_id, **params))
+        with prefect_api():
+            bar = None if args.no_progress else _ProgressBar()
+            LOCAL_PLAN.set(plan)
+            LOCAL_PROGRESS.set(bar.update if bar else None)
+            paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
     finally:
         if bar:
             bar.close()
-            PROGRESS_LISTENERS.remove(bar.update)
+        signal.signal(signal.SIGTERM, previous)
     _print_paths(paths)
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    from flows.server import shared_server_url, start_shared, stop_shared
+
+    if args.action == "start":
+        url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+        print(f"Prefect server for vivek runs: {url} (stop it with `vivek server stop`)")
+    elif args.action == "stop":
+        print("stopped" if stop_shared() else "no vivek server was running")
+    else:
+        url = shared_server_url()
+        print(f"running: {url}" if url else "not running")
     return 0
 
 

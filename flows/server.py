@@ -1,21 +1,22 @@
-"""A local Prefect server that ad hoc runs share, so a run does not pay a server start.
+"""A Prefect API server that a ``vivek`` command starts, owns, and never leaves behind.
 
-Without ``PREFECT_API_URL``, every Prefect run starts a temporary server (13-17 s here) and
-throws it away. ``vivek eval`` instead finds the server an earlier run left in the
-background (``PREFECT_HOME/vivek-server.json``), or starts one that later runs find again;
-``vivek server stop`` ends it. The server listens on 127.0.0.1 only, in its own session,
-so neither Ctrl-C nor the end of the run kills it, and no run leaves an orphan behind: the
-one server is recorded and stoppable. ``VIVEK_SERVER=ephemeral`` keeps Prefect's own
-temporary server instead.
+When no ``PREFECT_API_URL`` is configured, Prefect would start its own temporary server
+on first use; killed with SIGKILL, the CLI would orphan it (233 MB under init). Instead
+the CLI starts the same server (Prefect's own app, run by uvicorn exactly as Prefect's
+temporary server runs it) as a child that the kernel signals when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and points Prefect at it for the whole command.
 
-Nothing here imports Prefect: the API URL must be in the environment before Prefect
-reads its settings.
+For fast ad hoc runs, the first ``vivek eval`` (or ``vivek server start``) leaves one
+server running in the background (state in ``$PREFECT_HOME/vivek-server.json``); later
+commands with the same ``PREFECT_HOME`` find and reuse it, and ``vivek server stop`` stops
+it. ``VIVEK_SERVER=ephemeral`` gives each command a server of its own that dies with it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import ctypes
+import importlib.util
 import json
 import os
 import signal
@@ -23,167 +24,202 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import UsageError
+import httpx
 
-START_TIMEOUT_S = 180.0
-PREFERRED_PORT = 4200
+PR_SET_PDEATHSIG = 1
 
 
-@dataclass(frozen=True)
-class ServerState:
-    """The background server a run left: enough to find it again, or to stop it."""
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: ask for SIGTERM when the parent dies (Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
-    pid: int
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class OwnedServer:
+    process: subprocess.Popen
     port: int
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    @property
-    def ui_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    @classmethod
+    def start(cls, timeout_s: float, *, detached: bool = False) -> OwnedServer:
+        """Start the server; ``detached`` (``vivek server start``) outlives this process."""
+        from prefect.settings import get_current_settings
+
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        port = _free_port()
+        cmd = [
+            sys.executable, "-m", "uvicorn",
+            "--app-dir", str(Path(spec.origin).parent.parent),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on",
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        parent = os.getpid()
+        # Its own process group: a Ctrl-C at the terminal reaches the CLI, which stops the
+        # run and then the server, instead of killing the server under the run's last calls.
+        quiet = subprocess.DEVNULL if detached else None
+        process = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=quiet,
+            stderr=quiet,
+            start_new_session=detached,
+            process_group=None if detached else 0,
+            preexec_fn=None if detached else (lambda: _die_with_parent(parent)),
+        )
+        server = cls(process, port)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200:
+                    return server
+            time.sleep(0.1)
+        server.stop()
+        raise RuntimeError(f"the Prefect server did not answer within {timeout_s:g} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
-def prefect_home() -> Path:
-    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+def _drain_prefect_workers() -> None:
+    """Send buffered logs and events before the server goes away."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        with contextlib.suppress(Exception):
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        with contextlib.suppress(Exception):
+            result = EventsWorker.drain_all()
+            if inspect.isawaitable(result):
+                await result
+
+    with contextlib.suppress(Exception):
+        run_coro_as_sync(drain())
 
 
-def state_path() -> Path:
-    return prefect_home() / "vivek-server.json"
+def _state_file() -> Path:
+    from prefect.settings import PREFECT_HOME
+
+    return Path(PREFECT_HOME.value()) / "vivek-server.json"
 
 
-def read_state() -> ServerState | None:
+def shared_server_url() -> str | None:
+    """The API URL of a server started by ``vivek server start``, if it answers."""
     try:
-        data = json.loads(state_path().read_text(encoding="utf-8"))
-        return ServerState(pid=int(data["pid"]), port=int(data["port"]))
+        state = json.loads(_state_file().read_text())
+        url = f"http://127.0.0.1:{int(state['port'])}/api"
+        if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            return url
+    except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError):
+        pass
+    return None
+
+
+def start_shared(timeout_s: float) -> str:
+    """``vivek server start``: a server for later runs (same PREFECT_HOME) to reuse."""
+    url = shared_server_url()
+    if url:
+        return url
+    server = OwnedServer.start(timeout_s, detached=True)
+    _state_file().write_text(json.dumps({"pid": server.process.pid, "port": server.port}))
+    return server.api_url
+
+
+def stop_shared() -> bool:
+    """``vivek server stop``: stop the shared server; False when none was running."""
+    path = _state_file()
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def healthy(state: ServerState, timeout_s: float = 2.0) -> bool:
-    """The server answers ``/api/health`` (and so is not some other program on the port)."""
-    try:
-        with urllib.request.urlopen(f"{state.api_url}/health", timeout=timeout_s) as resp:
-            return resp.status == 200 and resp.read().strip() == b"true"
-    except (OSError, ValueError):
         return False
-
-
-def _alive(pid: int) -> bool:
+    path.unlink(missing_ok=True)
     try:
-        os.kill(pid, 0)
+        os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
     return True
-
-
-def _port() -> int:
-    """4200 (Prefect's usual port) when free, else any free loopback port."""
-    for port in (PREFERRED_PORT, 0):
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise UsageError("No free port on 127.0.0.1 for a local Prefect server.")
 
 
 @contextlib.contextmanager
-def _locked():
-    """One run at a time decides whether to start the server (no two servers)."""
-    home = prefect_home()
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "vivek-server.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def prefect_api() -> Iterator[OwnedServer | None]:
+    """The configured Prefect API; else a shared server (``vivek server start``); else one
+    this process starts and owns for the block."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
+
+    if PREFECT_API_URL.value():
+        yield None
+        return
+    shared = shared_server_url()
+    if not shared and os.environ.get("VIVEK_SERVER", "shared") == "shared":
+        # Ad hoc runs share one background server: the first run starts it, later runs
+        # find it (no 13-17 s start each); `vivek server stop` ends it.
+        shared = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+        print(
+            f"Prefect server for vivek runs: {shared.removesuffix('/api')} "
+            "(kept for the next run; `vivek server stop` ends it)",
+            file=sys.stderr,
+        )
+    if shared:
+        os.environ["PREFECT_API_URL"] = shared
+        refresh_global_settings_context()
         try:
-            yield
+            yield None
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _start(timeout_s: float) -> ServerState:
-    port = _port()
-    log = prefect_home() / "vivek-server.log"
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-           "--port", str(port)]  # fmt: skip
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,  # outlives this run by design; `vivek server stop` ends it
-        )  # fmt: skip
-    state = ServerState(pid=proc.pid, port=port)
-    deadline = time.monotonic() + timeout_s
-    while not healthy(state):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            raise UsageError(f"The local Prefect server did not start; see {log}.")
-        time.sleep(0.2)
-    state_path().write_text(json.dumps(asdict(state)), encoding="utf-8")
-    return state
-
-
-def ensure_server(timeout_s: float = START_TIMEOUT_S) -> ServerState | None:
-    """Point this process at the shared local server, starting it if needed.
-
-    Returns None (and changes nothing) when ``PREFECT_API_URL`` is set already or
-    ``VIVEK_SERVER=ephemeral``.
-    """
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("VIVEK_SERVER") == "ephemeral":
-        return None
-    with _locked():
-        state = read_state()
-        if state is None or not healthy(state):
-            if state is not None and _alive(state.pid):
-                stop_server()  # alive but not answering: replace it
-            state = _start(timeout_s)
-    os.environ["PREFECT_API_URL"] = state.api_url
-    return state
-
-
-def stop_server() -> bool:
-    """Stop the recorded server (its whole process group); True when one was running."""
-    state = read_state()
-    with contextlib.suppress(OSError):
-        state_path().unlink()
-    if state is None or not _alive(state.pid):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10.0
-    while _alive(state.pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(state.pid, os.WNOHANG)
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(state.pid, signal.SIGKILL)
-    return True
-
-
-def main(argv: list[str]) -> int:
-    """``vivek server start|stop|status``."""
-    action = argv[0] if argv else "status"
-    if action not in ("start", "stop", "status") or len(argv) > 1:
-        raise UsageError("Usage: vivek server start|stop|status.")
-    if action == "stop":
-        print("stopped the local Prefect server" if stop_server() else "no local server running")
-        return 0
-    state = read_state()
-    if action == "start":
+            _drain_prefect_workers()
+            os.environ.pop("PREFECT_API_URL", None)
+            refresh_global_settings_context()
+        return
+    server = OwnedServer.start(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    os.environ["PREFECT_API_URL"] = server.api_url  # also for child processes (Dask)
+    refresh_global_settings_context()
+    try:
+        yield server
+    finally:
+        _drain_prefect_workers()
+        server.stop()
         os.environ.pop("PREFECT_API_URL", None)
-        state = ensure_server()
-    if state is not None and healthy(state):
-        print(f"local Prefect server: {state.ui_url} (pid {state.pid})")
-    else:
-        print("no local server running")
-    return 0
+        refresh_global_settings_context()

@@ -1,6 +1,9 @@
-"""The run configuration: a TOML or YAML file, overridden by CLI flags.
+"""The run configuration, the single source of every option: a TOML or YAML file,
+overridden by CLI flags (generated from :class:`RunConfig`'s fields by ``flows.cli``)
+or by the ``run`` parameter of the ``vivek-evaluate`` flow.
 
-Validation is strict: an unknown key or a bad type is a UsageError naming the key.
+Validation is strict and complete before anything runs: an unknown key, a bad type or
+a bad score weight is a UsageError naming the key.
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tasks.errors import UsageError
 
@@ -50,23 +60,32 @@ class RetrySettings(_Strict):
 
 
 class RunConfig(_Strict):
-    """Everything a run needs. Field docs double as the config file reference."""
+    """Everything a run needs. Field descriptions are the CLI's help and the config reference."""
 
-    models: list[str] = Field(default_factory=lambda: ["llamacpp:smollm2"])
-    suite: str = "basic"
-    samples: int = Field(1, ge=1, le=1000)
-    task_limit: int | None = Field(None, ge=1)
-    out: str = "data/results"
-    temperature: float = Field(0.2, ge=0, le=2)
-    max_tokens: int = Field(512, ge=1)
-    seed: int | None = None
-    system_prompt: str | None = None
-    base_url: str | None = None
-    fresh: bool = False
-    primary_metric: Literal["pass@1", "overall_score"] = "pass@1"
-    task_runner: Literal["thread", "dask"] = "thread"
-    dask_address: str | None = None
-    chunk_size: int = Field(100, ge=1)  # cells per Prefect task: fewer, larger tasks
+    models: list[str] = Field(
+        default_factory=lambda: ["llamacpp:smollm2"],
+        description="PROVIDER:MODEL strings (on the command line: comma-separated)",
+    )
+    suite: str = Field(
+        "basic", description="built-in suite (basic, humaneval) or a .yaml/.jsonl path"
+    )
+    samples: int = Field(1, ge=1, le=1000, description="samples per task")
+    task_limit: int | None = Field(None, ge=1, description="only the first N tasks of the suite")
+    out: str = Field("data/results", description="output folder or fsspec URL")
+    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature")
+    max_tokens: int = Field(512, ge=1, description="completion token limit")
+    seed: int | None = Field(None, description="seed sent to providers that take one")
+    system_prompt: str | None = Field(None, description="system prompt (default: Vivek's own)")
+    base_url: str | None = Field(None, description="base URL for openai-compatible models")
+    fresh: bool = Field(False, description="ignore both caches (generations and checks)")
+    primary_metric: Literal["pass@1", "overall_score"] = Field(
+        "pass@1", description="metric that ranks models"
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread", description="where checks run (dask is implied by --dask-address)"
+    )
+    dask_address: str | None = Field(None, description="scheduler address of a Dask cluster")
+    chunk_size: int = Field(100, ge=1, description="cells per Prefect task")
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     model_settings: dict[str, ModelSettings] = Field(default_factory=dict, alias="model")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
@@ -80,11 +99,32 @@ class RunConfig(_Strict):
         """Tasks per generate/check chunk: ``chunk_size`` cells, at least one task."""
         return max(1, self.chunk_size // self.samples)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dask_address_implies_dask(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("dask_address"):
+            if data.get("task_runner", "dask") != "dask":
+                raise ValueError("dask_address needs task_runner 'dask' (or leave it unset)")
+            data = {**data, "task_runner": "dask"}
+        return data
+
     @field_validator("models")
     @classmethod
     def _non_empty(cls, v: list[str]) -> list[str]:
-        if not v:
+        if not [m for m in v if m.strip()]:
             raise ValueError("at least one model is required")
+        return v
+
+    @field_validator("score_weights", mode="before")
+    @classmethod
+    def _known_weights(cls, v: Any) -> Any:
+        from tasks.quality.score import Weights
+
+        if isinstance(v, dict):
+            try:
+                Weights.from_mapping(v)
+            except UsageError as exc:
+                raise ValueError(str(exc).rstrip(".")) from None
         return v
 
 
@@ -107,9 +147,31 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
             ) from exc
         if not isinstance(data, dict):
             raise UsageError(f"Config file {where!r} must hold a table of settings.")
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            data[key] = value
+    return validate(
+        _deep_merge(data, {k: v for k, v in (overrides or {}).items() if v is not None}), where
+    )
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _deep_merge(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def merge(path: str | Path | None, run: RunConfig | None) -> RunConfig:
+    """The file at ``path`` (if any) overridden by the fields set in ``run``."""
+    if path is None:
+        return run or RunConfig()
+    if run is None:
+        return load_config(path)
+    return load_config(path, run.model_dump(exclude_unset=True, by_alias=True))
+
+
+def validate(data: dict[str, Any], where: str = "the command line") -> RunConfig:
+    """A RunConfig from plain data, or a UsageError naming the key and the source."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
@@ -117,4 +179,5 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             raise UsageError(f"{where}: unknown config key {key!r}.") from None
-        raise UsageError(f"{where}: config key {key!r} is invalid: {err['msg']}.") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise UsageError(f"{where}: config key {key!r} is invalid: {msg}.") from None

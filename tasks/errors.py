@@ -41,6 +41,8 @@ class ProviderError(VivekError):
         kind: ``rate_limit`` and ``transient`` are retried; ``permanent`` is not.
         retry_after: seconds the server asked us to wait, when it said so.
         status_code: the HTTP status, when there was one.
+        unreachable: no connection could be made (refused, unknown host): if the
+            provider was never reached in this run, its other cells fail at once.
     """
 
     def __init__(
@@ -50,8 +52,10 @@ class ProviderError(VivekError):
         kind: ErrorKind = "transient",
         retry_after: float | None = None,
         status_code: int | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
+        self.unreachable = unreachable
         self.kind: ErrorKind = kind
         self.retry_after = retry_after
         self.status_code = status_code

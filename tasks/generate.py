@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from tasks.cache import GenerationStore, generation_key
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider
+from tasks.providers.wire import clean_str
 from tasks.records import Generation, GenerationOptions, GenerationRequest, Task
 
 log = logging.getLogger("vivek.generate")
@@ -33,7 +34,10 @@ def render_prompt(task: Task) -> str:
 
 
 def cache_identity(provider: Provider) -> str:
-    return getattr(provider, "cache_identity", provider.label)
+    """Who answers: the label, plus the endpoint when one is configured."""
+    identity = getattr(provider, "cache_identity", provider.label)
+    base_url = provider.config.base_url
+    return f"{identity}@{base_url}" if base_url else identity
 
 
 @dataclass
@@ -72,7 +76,7 @@ async def generate_cell(
     from tasks.providers.retry import generate_with_retry
 
     prompt = render_prompt(task)
-    key = generation_key(cache_identity(provider), prompt, options, sample)
+    key = generation_key(cache_identity(provider), prompt, options, sample, task.id)
     outcome = CellOutcome(
         model=provider.label,
         provider=provider.name,
@@ -90,22 +94,21 @@ async def generate_cell(
     try:
         generation = await generate_with_retry(provider, request, policy=policy, limiter=limiter)
     except ProviderError as exc:
-        outcome.error = str(exc) or exc.__class__.__name__
+        outcome.error = clean_str(str(exc) or exc.__class__.__name__, 500)
         outcome.error_kind = exc.kind
         outcome.attempts = getattr(exc, "attempts", 1)
         return outcome
     except Exception as exc:  # a provider bug must not sink the run: record it
         log.exception("provider %s raised unexpectedly", provider.label)
-        outcome.error = f"{exc.__class__.__name__}: {exc}"[:500]
+        outcome.error = clean_str(f"{exc.__class__.__name__}: {exc}", 500)
         outcome.error_kind = "internal"
         outcome.attempts = 1
         return outcome
     outcome.generation, outcome.attempts = generation, generation.attempts
-    if not generation.text.strip():
-        outcome.error, outcome.error_kind = "empty completion", "empty"
-        return outcome  # not stored: a rerun should try again
+    # An empty reply is a valid answer with no code in it (status no_code), and is kept:
+    # at the same settings the model would most likely say nothing again.
     if store is not None:
-        store.put_generation(key, generation)
+        store.put_generation(key, generation)  # a failed write is logged, never fatal
     return outcome
 
 

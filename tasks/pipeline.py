@@ -82,27 +82,26 @@ def close_sandboxes() -> None:
         _SANDBOX_LOCKS.clear()
 
 
-@task(name="generate", cache_policy=NO_CACHE, task_run_name="generate {provider.label} [{first}]")
+@task(name="generate", cache_policy=NO_CACHE, task_run_name="generate {label}")
 async def generate_chunk(
     provider: Provider,
     tasks_: Sequence[Task],
     samples: int,
     options: GenerationOptions,
     *,
-    first: str,
+    label: str,
     store_root: str | None,
     fresh: bool,
     limiter: Any,
     policy: Any,
     progress: Any = None,
 ) -> list[CellOutcome]:
-    store = GenerationStore(store_root) if store_root else None
+    # --fresh: nothing is read from the cache, every new generation is still stored.
+    store = GenerationStore(store_root, read=not fresh) if store_root else None
 
     def done(outcome: CellOutcome) -> None:
         if progress is not None:
-            progress.advance(
-                generated=1, failures=0 if outcome.ok else 1, cached=int(outcome.cached)
-            )
+            progress.advance(generated=1, cached=int(outcome.cached))
 
     return await generate_cells(
         provider,
@@ -110,7 +109,6 @@ async def generate_chunk(
         samples,
         options,
         store=store,
-        fresh=fresh,
         limiter=limiter,
         policy=policy,
         on_done=done,
@@ -122,10 +120,11 @@ def run_checks(
     settings: SandboxSettings,
     weights: dict[str, float] | None,
     store_root: str | None,
+    fresh: bool = False,
 ) -> list[dict[str, Any]]:
     """Plain-Python body of the check task (also used by the benchmark's loop)."""
     sandbox, lock = shared_sandbox(settings)
-    store = CheckStore(store_root) if store_root else None
+    store = CheckStore(store_root, read=not fresh) if store_root else None
     limits = sandbox_limits(settings).to_dict()
     checker = Checker(sandbox, Weights.from_mapping(weights or {}), store, limits=limits)
     with lock:
@@ -139,5 +138,30 @@ def check_chunk(
     weights: dict[str, float] | None,
     store_root: str | None,
     label: str = "",
+    fresh: bool = False,
 ) -> list[dict[str, Any]]:
-    return run_checks(items, settings, weights, store_root)
+    return run_checks(items, settings, weights, store_root, fresh)
+
+
+class PrefectRunner:
+    """A plan's generation and checks as Prefect tasks (see ``tasks.plan.Runner``)."""
+
+    async def generate(self, provider, tasks_, plan, progress, **kw) -> list[CellOutcome]:
+        return await generate_chunk(
+            provider,
+            tasks_,
+            plan.config.samples,
+            plan.options,
+            label=f"{provider.label} [{len(tasks_)} tasks from {tasks_[0].id}]",
+            store_root=plan.store_root,
+            fresh=plan.config.fresh,
+            progress=progress,
+            **kw,
+        )
+
+    def submit_checks(self, items, plan, label):
+        cfg = plan.config
+        weights = dict(cfg.score_weights)
+        return check_chunk.submit(
+            items, cfg.sandbox, weights, plan.store_root, label=label, fresh=cfg.fresh
+        )

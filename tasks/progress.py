@@ -23,6 +23,14 @@ class Progress:
         self.listeners: list[Callable[[Progress], None]] = []
 
     @property
+    def line(self) -> str:
+        """Counts a user can follow: ``generated 12/40 (3 cached), checked 8/40, not passing 2``."""
+        return (
+            f"generated {self.generated}/{self.total} ({self.cached} cached), "
+            f"checked {self.checked}/{self.total}, not passing {self.failures}"
+        )
+
+    @property
     def percent(self) -> float:
         return 100.0 * (self.generated + self.checked) / (2 * self.total) if self.total else 100.0
 

@@ -119,6 +119,7 @@ class Generation:
     finish_reason: str | None = None
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    temperature_sent: float | None = None  # what the provider was sent; None: nothing sent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -226,9 +226,14 @@ def write_table(table: pa.Table, url: str) -> None:
     parent = os.path.dirname(path)
     fs.makedirs(parent, exist_ok=True)
     tmp = f"{parent}/.{os.path.basename(path)}.{uuid.uuid4().hex}.tmp"
-    with fs.open(tmp, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
-    fs.mv(tmp, path)
+    try:
+        with fs.open(tmp, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+        fs.mv(tmp, path)
+    except BaseException:  # a full disk must not leave a half-written temporary file
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
 
 
 def read_table(url: str) -> pa.Table:
@@ -243,9 +248,14 @@ def write_text(url: str, text: str) -> None:
     parent = os.path.dirname(path)
     fs.makedirs(parent, exist_ok=True)
     tmp = f"{parent}/.{os.path.basename(path)}.{uuid.uuid4().hex}.tmp"
-    with fs.open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    fs.mv(tmp, path)
+    try:
+        with fs.open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        fs.mv(tmp, path)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
 
 
 def to_json(obj: Any) -> str:

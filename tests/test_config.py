@@ -52,3 +52,35 @@ def test_bad_config_names_the_key(tmp_path, text, fragment):
 def test_missing_config_file(tmp_path):
     with pytest.raises(UsageError, match="cannot be read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_dask_address_implies_the_dask_runner():
+    assert load_config(None, {"dask_address": "tcp://h:8786"}).task_runner == "dask"
+    with pytest.raises(UsageError, match="dask_address needs task_runner 'dask'"):
+        load_config(None, {"dask_address": "tcp://h:8786", "task_runner": "thread"})
+
+
+@pytest.mark.parametrize(
+    ("weights", "fragment"),
+    [({"stlye": 1}, "Unknown score weight 'stlye'"), ({"style": -1}, "non-negative")],
+)
+def test_bad_score_weights_fail_at_load(tmp_path, weights, fragment):
+    """Issue 14: a typo in [score_weights] is caught with the config, not in a check task."""
+    with pytest.raises(UsageError) as info:
+        load_config(None, {"score_weights": weights})
+    assert "'score_weights'" in str(info.value) and fragment in str(info.value)
+
+
+def test_empty_model_list_is_refused():
+    with pytest.raises(UsageError, match="at least one model"):
+        load_config(None, {"models": [""]})
+
+
+def test_merge_applies_only_the_fields_set(tmp_path):
+    from tasks.config import RunConfig, merge
+
+    path = tmp_path / "c.toml"
+    path.write_text('samples = 3\nsuite = "humaneval"\n[sandbox]\ncpu_s = 5\nwall_s = 9\n')
+    cfg = merge(path, RunConfig.model_validate({"suite": "basic", "sandbox": {"cpu_s": 2}}))
+    assert (cfg.samples, cfg.suite, cfg.sandbox.cpu_s, cfg.sandbox.wall_s) == (3, "basic", 2, 9)
+    assert merge(None, None) == RunConfig()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
+from tasks.providers.wire import field
 from tasks.records import Generation, GenerationRequest
 
 if TYPE_CHECKING:
@@ -69,16 +70,18 @@ class AnthropicProvider(Provider):
         client = self.client()
         with Stopwatch() as watch, sdk_errors(anthropic, self.label, self._key):
             reply = await client.messages.create(**self.request_body(request))
-        text = "".join(block.text for block in reply.content if block.type == "text")
-        prompt_tokens = reply.usage.input_tokens
-        completion_tokens = reply.usage.output_tokens
+        content = field(reply, "content")
+        if isinstance(content, list):  # text blocks only: tool use and thinking carry no code
+            content = [block for block in content if field(block, "type") == "text"]
+        usage = field(reply, "usage")
         return self.metered(
-            text,
-            prompt_tokens,
-            completion_tokens,
+            content,
+            field(usage, "input_tokens"),
+            field(usage, "output_tokens"),
             watch.elapsed,
             temperature=self.config.options.get("temperature"),
-            finish_reason=reply.stop_reason,
+            temperature_sent=self.config.options.get("temperature"),
+            finish_reason=field(reply, "stop_reason"),
         )
 
     async def aclose(self) -> None:

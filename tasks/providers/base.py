@@ -13,6 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from tasks.errors import UsageError
@@ -46,6 +47,8 @@ class Provider(ABC):
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
         self.model = model
         self.config = config or ProviderConfig()
+        self.reached = False  # a call got through in this run
+        self.unreachable: str | None = None  # why later calls fail at once
 
     @property
     def label(self) -> str:
@@ -77,14 +80,25 @@ class Provider(ABC):
 
     def metered(
         self,
-        text: str,
-        prompt_tokens: int | None,
-        completion_tokens: int | None,
+        text: Any,
+        prompt_tokens: Any,
+        completion_tokens: Any,
         latency_s: float,
         **fields: Any,
     ) -> Generation:
-        """A Generation with the call's metrics and its cost (None when the price is unknown)."""
+        """A Generation with the call's metrics and its cost (None when the price is unknown).
+
+        ``text`` and the token counts may be anything the server sent: they are cleaned
+        here (:mod:`tasks.providers.wire`), and a count that is not one becomes None.
+        """
         from tasks.providers.prices import cost_usd
+        from tasks.providers.wire import reply_text, token_count
+
+        text = reply_text(text)
+        prompt_tokens, completion_tokens = (
+            token_count(prompt_tokens),
+            token_count(completion_tokens),
+        )
 
         cost = cost_usd(
             self.name, self.model, prompt_tokens, completion_tokens, self.config.price_per_mtok
@@ -109,13 +123,33 @@ class Provider(ABC):
 
 
 def _secret_block(name: str) -> str | None:
-    # Only consulted when the env var is absent; any failure means "no key".
+    # Only consulted when the env var is absent and a Prefect server is configured: with
+    # none, looking a block up would start a temporary server (20-30 s) to find nothing.
+    # Any failure means "no key".
     try:
+        if not _prefect_api_configured():
+            return None
         from prefect.blocks.system import Secret
 
         return Secret.load(name, _sync=True).get()  # type: ignore[call-arg]
     except Exception:
         return None
+
+
+def _prefect_api_configured() -> bool:
+    """Is a Prefect API URL set? Answered without importing Prefect (3 s) when possible."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml"))
+    try:
+        if "PREFECT_API_URL" not in profiles.read_text(encoding="utf-8", errors="replace"):
+            return False
+    except OSError:
+        return False
+    from prefect.settings import PREFECT_API_URL  # a profile may set it: ask Prefect
+
+    return bool(PREFECT_API_URL.value())
 
 
 def now_iso() -> str:

@@ -113,5 +113,6 @@ class LlamaCppProvider(Provider):
             cost_usd=0.0,
             timestamp=now_iso(),
             temperature=opts.temperature,
+            temperature_sent=opts.temperature,
             finish_reason=choice.get("finish_reason"),
         )

@@ -1,7 +1,7 @@
 """``mock:NAME``: a real registered provider fed canned outputs, for tests and demos.
 
-``mock:echo`` returns the prompt, ``mock:empty`` returns "", ``mock:fail`` raises a
-transient error and ``mock:permanent`` a permanent one. Any other name cycles
+``mock:echo`` returns the prompt, ``mock:empty`` returns "" (checked as no_code),
+``mock:fail`` raises a transient error and ``mock:permanent`` a permanent one. Any other name cycles
 through ``config.options["outputs"]`` (or returns a fixed tiny module).
 """
 
@@ -46,5 +46,6 @@ class MockProvider(Provider):
             cost_usd=0.0,
             timestamp=now_iso(),
             temperature=request.options.temperature,
+            temperature_sent=request.options.temperature,
             finish_reason="stop",
         )

@@ -19,7 +19,12 @@ import httpx
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.openai import chat_messages
-from tasks.providers.retry import error_message, kind_for_status, parse_retry_after
+from tasks.providers.retry import (
+    connection_error,
+    error_message,
+    kind_for_status,
+    parse_retry_after,
+)
 from tasks.records import Generation, GenerationRequest
 
 DEFAULT_HOST = "http://localhost:11434"
@@ -55,8 +60,9 @@ def _http_errors(label: str) -> Iterator[None]:
     except httpx.TimeoutException as exc:
         raise ProviderError(f"{label}: request timed out", kind="transient") from exc
     except httpx.TransportError as exc:
-        raise ProviderError(f"{label}: connection failed: {exc}", kind="transient") from exc
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        url = str(exc.request.url) if exc._request is not None else ""
+        raise connection_error(label, exc, url) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise ProviderError(f"{label}: malformed reply from the server", kind="transient") from exc
 
 
@@ -99,17 +105,21 @@ class OllamaProvider(Provider):
             response = await self._client.post("/api/chat", json=self.request_body(request))
             response.raise_for_status()
             reply = response.json()
-            text = reply["message"].get("content") or ""
-        prompt_tokens = reply.get("prompt_eval_count")
-        completion_tokens = reply.get("eval_count")
+        if not isinstance(reply, dict) or not isinstance(reply.get("message"), dict):
+            raise ProviderError(f"{self.label}: malformed reply from the server", kind="transient")
         return self.metered(
-            text,
-            prompt_tokens,
-            completion_tokens,
+            reply["message"].get("content"),
+            reply.get("prompt_eval_count"),
+            reply.get("eval_count"),
             watch.elapsed,
             temperature=request.options.temperature,
+            temperature_sent=self.config.options.get("temperature", request.options.temperature),
             finish_reason=reply.get("done_reason"),
-            extra={k: reply[k] for k in ("total_duration", "eval_duration") if k in reply},
+            extra={
+                k: reply[k]
+                for k in ("total_duration", "eval_duration")
+                if isinstance(reply.get(k), int)
+            },
         )
 
     async def aclose(self) -> None:

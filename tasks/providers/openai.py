@@ -1,8 +1,9 @@
 """``openai:MODEL``: OpenAI's Chat Completions API through the official SDK.
 
-An empty completion is not an error here: the provider returns ``text=""`` and the
-pipeline records it as ``generation_error`` ("empty completion"), because retrying
-a model that chose to say nothing would only repeat the cost.
+An empty or null completion is not an error here: the provider returns ``text=""`` and
+the checks record it as ``no_code``, because retrying a model that chose to say nothing
+would only repeat the cost. ``content`` sent as a list of parts is joined; any field of
+the wrong type is cleaned or becomes a ``generation_error`` (``tasks.providers.wire``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
+from tasks.providers.wire import field, short_text
 from tasks.records import Generation, GenerationRequest
 
 if TYPE_CHECKING:
@@ -87,20 +89,25 @@ class OpenAIProvider(Provider):
         client = self.client()
         with Stopwatch() as watch, sdk_errors(openai, self.label, self._key):
             reply = await client.chat.completions.create(**self.request_body(request))
-        if not reply.choices:
-            raise ProviderError(f"{self.label}: reply had no choices", kind="transient")
-        choice = reply.choices[0]
-        usage = reply.usage
-        prompt_tokens = usage.prompt_tokens if usage else None
-        completion_tokens = usage.completion_tokens if usage else None
+        choices = field(reply, "choices")
+        if not isinstance(choices, list) or not choices:
+            what = "had no choices" if isinstance(choices, list) else "is not a chat completion"
+            raise ProviderError(f"{self.label}: the reply {what}", kind="transient")
+        choice = choices[0]
+        message = field(choice, "message")
+        if message is None:
+            raise ProviderError(f"{self.label}: malformed reply from the server", kind="transient")
+        usage = field(reply, "usage")
+        served = field(reply, "model")
         return self.metered(
-            choice.message.content or "",
-            prompt_tokens,
-            completion_tokens,
+            field(message, "content"),
+            field(usage, "prompt_tokens"),
+            field(usage, "completion_tokens"),
             watch.elapsed,
             temperature=request.options.temperature,
-            finish_reason=choice.finish_reason,
-            extra={"served_model": reply.model} if reply.model != self.model else {},
+            temperature_sent=request.options.temperature,
+            finish_reason=field(choice, "finish_reason"),
+            extra={"served_model": short_text(served)} if served != self.model else {},
         )
 
     async def aclose(self) -> None:

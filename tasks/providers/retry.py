@@ -7,6 +7,7 @@ helpers below, and :func:`call_with_retry` alone decides whether to try again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -109,12 +110,37 @@ def sdk_errors(sdk: ModuleType, label: str, secret: str | None = None) -> Iterat
     except sdk.APITimeoutError as exc:
         raise ProviderError(f"{label}: request timed out", kind="transient") from exc
     except sdk.APIConnectionError as exc:
-        reason = redact(str(exc.__cause__ or exc), [secret])
-        raise ProviderError(f"{label}: connection failed: {reason}", kind="transient") from exc
+        raise connection_error(label, exc, _request_url(exc), [secret]) from exc
     except (sdk.APIResponseValidationError, json.JSONDecodeError) as exc:
         raise ProviderError(f"{label}: malformed reply from the server", kind="transient") from exc
     except sdk.APIError as exc:  # any other API error: retrying the same call will not help
         raise ProviderError(redact(f"{label}: {exc}", [secret]), kind="permanent") from exc
+
+
+def _request_url(exc: BaseException) -> str:
+    try:
+        return str(exc.request.url)  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return ""
+
+
+def connection_error(
+    label: str, exc: BaseException, url: str, secrets: Iterable[str | None] = ()
+) -> ProviderError:
+    """A ProviderError for a failed connection that names the URL and the cause."""
+    chain, cause = [], exc
+    while cause is not None and len(chain) < 5:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    unreachable = any(type(c).__name__ in ("ConnectError", "ConnectionRefusedError") for c in chain)
+    cause = exc.__cause__ or exc
+    reason = str(cause) or type(cause).__name__  # a reset often has an empty message
+    where = f" ({url})" if url else ""
+    return ProviderError(
+        redact(f"{label}: connection failed: {reason}{where}", secrets)[:400],
+        kind="transient",
+        unreachable=unreachable,
+    )
 
 
 # --- retrying -------------------------------------------------------------------------
@@ -189,13 +215,59 @@ async def generate_with_retry(
     limiter: Limiter | None = None,
     sleep: Sleep | None = None,
 ) -> Generation:
-    """One generation through the retry layer; each attempt takes a limiter slot."""
+    """One generation through the retry layer; each attempt takes a limiter slot.
+
+    Each attempt has an overall deadline of the provider's ``timeout_s`` (a server that
+    trickles bytes cannot hold a cell), and the cell's attempts together stop at
+    ``policy.max_total_s`` counted from the first attempt (time queued for a slot before
+    it is not counted). A provider that refused its first connection fails its other
+    cells at once. The reply is checked by :func:`~tasks.providers.wire.clean_generation`.
+    """
+    from tasks.providers.wire import clean_generation
+
+    policy = policy or RetryPolicy()
+    loop = asyncio.get_running_loop()
+    cell_deadline: float | None = None
+
+    async def call() -> Generation:
+        nonlocal cell_deadline
+        if provider.unreachable:
+            raise ProviderError(provider.unreachable, kind="permanent", unreachable=True)
+        now = loop.time()
+        if cell_deadline is None:
+            cell_deadline = now + policy.max_total_s
+        timeout = provider.config.timeout_s
+        budget = min(timeout, cell_deadline - now)
+        out_of_time = ProviderError(
+            f"{provider.label}: no complete reply within max_total_s={policy.max_total_s:g} s "
+            f"(each attempt at most timeout_s={timeout:g} s)",
+            kind="permanent",
+        )
+        if budget <= 0:
+            raise out_of_time
+        try:
+            async with asyncio.timeout(budget):
+                generation = await provider.generate(request)
+        except TimeoutError as exc:
+            if budget < timeout:
+                raise out_of_time from exc
+            raise ProviderError(
+                f"{provider.label}: no complete reply within timeout_s={timeout:g} s",
+                kind="transient",
+            ) from exc
+        except ProviderError as exc:
+            if exc.unreachable and not provider.reached:
+                provider.unreachable = f"{exc} (not retried: the first call could not connect)"
+                exc.kind = "permanent"
+            raise
+        provider.reached = True
+        return clean_generation(generation)
 
     async def attempt() -> Generation:
         if limiter is None:
-            return await provider.generate(request)
+            return await call()
         async with limiter.slot(provider):
-            return await provider.generate(request)
+            return await call()
 
     generation, attempts = await call_with_retry(attempt, policy=policy, sleep=sleep)
     return replace(generation, attempts=attempts)

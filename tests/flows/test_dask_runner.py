@@ -8,6 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from _replies import EXPECTED_STATUS, basic_tasks, write_replay
 
+from tasks.config import RunConfig
+
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
 TASKS = basic_tasks(4)
@@ -68,7 +70,7 @@ def comparable(rows: list[dict]) -> list[dict]:
 
 def run_flow(flow, replay, out) -> dict:
     params = {"models": [f"replay:{replay}"], "suite": "basic", "task_limit": 4, "samples": 2}
-    return asyncio.run(flow(out=str(out), **params))
+    return asyncio.run(flow(run=RunConfig(out=str(out), **params)))
 
 
 @pytest.fixture(scope="module")

@@ -106,11 +106,13 @@ def test_adhoc_run_completes_with_results_and_artifacts(stack, tmp_path):
     replay = write_replay(tmp_path / "ops_model.jsonl", TASKS, KINDS)
     out = tmp_path / "out"
     params = {
-        "models": [f"replay:{replay}"],
-        "suite": "basic",
-        "task_limit": len(TASKS),
-        "samples": 1,
-        "out": str(out),
+        "run": {
+            "models": [f"replay:{replay}"],
+            "suite": "basic",
+            "task_limit": len(TASKS),
+            "samples": 1,
+            "out": str(out),
+        }
     }
     started = time.monotonic()
     flow_run, logs = run_adhoc(stack, params)
@@ -150,8 +152,10 @@ def test_nightly_is_deployed_with_its_cron_schedule(stack):
     for dep in (nightly, adhoc):
         assert dep.work_pool_name == POOL
         assert dep.entrypoint == "flows/evaluate.py:evaluate"
-        assert dep.parameters == {"config": "data/config/nightly.toml"}
+        assert dep.parameters["config"] == "data/config/nightly.toml"
         (step,) = dep.pull_steps
         # `prefect deploy` resolved {{ $VIVEK_PROJECT_DIR }} from its own environment.
         directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
         assert directory == str(ROOT)
+    assert "run" not in nightly.parameters
+    assert adhoc.parameters["run"] == {"task_limit": 3, "samples": 1}  # small by default

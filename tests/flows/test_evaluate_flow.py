@@ -8,7 +8,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from flows.aggregate import read_index
 from flows.evaluate import evaluate
+from tasks.config import RunConfig
 from tasks.results import COLUMN_NAMES
 from tasks.suites import load_suite
 
@@ -32,7 +34,7 @@ def replay(tmp_path):
 
 
 def run(**kwargs):
-    return asyncio.run(evaluate(**kwargs))
+    return asyncio.run(evaluate(run=RunConfig.model_validate(kwargs)))
 
 
 def test_flow_writes_results_summary_and_report(tmp_path, replay):
@@ -77,8 +79,7 @@ def test_rerun_makes_no_provider_calls_and_fresh_does(tmp_path, replay):
         models=[f"replay:{replay}"], suite="basic", task_limit=2, samples=1, out=out, fresh=True
     )
     assert not any(r["cached"] for r in pq.read_table(third["results"]).to_pylist())
-    index = (tmp_path / "out" / "index.jsonl").read_text().splitlines()
-    assert len(index) == 3
+    assert len(read_index(out)) == 3
 
 
 def test_provider_failures_are_rows_and_the_run_goes_on(tmp_path, replay):
@@ -95,9 +96,7 @@ def test_provider_failures_are_rows_and_the_run_goes_on(tmp_path, replay):
     assert all(r["status"] == "generation_error" and r["error_kind"] == "transient" for r in failed)
     assert all(r["attempts"] >= 2 for r in failed)
     empty = [r for r in rows if r["model"] == "mock:empty"]
-    assert all(
-        r["status"] == "generation_error" and r["error"] == "empty completion" for r in empty
-    )
+    assert all(r["status"] == "no_code" and r["error_kind"] == "" for r in empty)
     assert any(r["status"] == "pass" for r in rows if r["model"] == "replay:ref_model")
 
 

@@ -43,7 +43,7 @@ def answer(prompt: str) -> str:
 
 def cell_keys(base_url: str, config: Path) -> dict[str, tuple[str, int]]:
     """generation key -> (task id, sample), computed exactly as the run will."""
-    from flows.evaluate import prepare
+    from tasks.plan import prepare
 
     overrides = {
         "models": [MODEL],
@@ -57,7 +57,7 @@ def cell_keys(base_url: str, config: Path) -> dict[str, tuple[str, int]]:
     plan = prepare(cfg)
     (provider,) = plan.providers
     return {
-        generation_key(cache_identity(provider), render_prompt(t), plan.options, s): (t.id, s)
+        generation_key(cache_identity(provider), render_prompt(t), plan.options, s, t.id): (t.id, s)
         for t in plan.suite.tasks
         for s in range(SAMPLES)
     }

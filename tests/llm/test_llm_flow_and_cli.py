@@ -12,6 +12,7 @@ import pytest
 
 from flows.cli import main
 from flows.evaluate import evaluate
+from tasks.config import RunConfig
 from tasks.results import COLUMN_NAMES, SCHEMA
 from tasks.suites import load_suite
 
@@ -42,16 +43,18 @@ def flow_run(tmp_path_factory: pytest.TempPathFactory, llama_server_url: str) ->
     config.write_text(CONFIG, encoding="utf-8")
     paths = asyncio.run(
         evaluate(
-            models=MODELS,
-            suite="basic",
-            samples=2,
-            task_limit=3,
-            out=str(tmp / "out"),
             config=str(config),
-            base_url=llama_server_url,
-            temperature=0.0,
-            max_tokens=64,
-            seed=11,
+            run=RunConfig(
+                models=MODELS,
+                suite="basic",
+                samples=2,
+                task_limit=3,
+                out=str(tmp / "out"),
+                base_url=llama_server_url,
+                temperature=0.0,
+                max_tokens=64,
+                seed=11,
+            ),
         )
     )
     return {"paths": paths, **_read(Path(paths["run_dir"]))}

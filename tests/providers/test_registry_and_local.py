@@ -72,7 +72,7 @@ def test_replay_cache_identity_changes_with_content(replay_file):
     [
         ("{bad\n", "line 1 is not valid JSON"),
         ('{"completion": "x"}\n', "'task_id'"),
-        ('{"task_id": "a"}\n', "'completion'"),
+        ("\x00\xff garbage\n", "no usable line"),
     ],
 )
 def test_replay_bad_file(tmp_path, content, fragment):

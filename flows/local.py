@@ -1,0 +1,11 @@
+"""What a local caller (the CLI) hands to the flow it runs in-process: the plan it has
+already validated and a listener for its progress bar, scoped to that call."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from tasks.plan import Plan, ProgressListener
+
+PLAN: ContextVar[Plan | None] = ContextVar("vivek_local_plan", default=None)
+PROGRESS: ContextVar[ProgressListener | None] = ContextVar("vivek_local_progress", default=None)
