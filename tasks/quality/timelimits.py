@@ -11,7 +11,6 @@ so reruns need no sandbox to know their limits.
 from __future__ import annotations
 
 import contextlib
-import copy
 import sys
 from collections.abc import Mapping
 
@@ -39,7 +38,8 @@ class ReferenceTimes:
     def __init__(self, checks: JsonStore | None = None) -> None:
         self._store = None
         if checks is not None:  # a sibling of the check cache, on the same filesystem
-            self._store = copy.copy(checks)
+            self._store = JsonStore.__new__(JsonStore)  # plain JSON, not check-row validation
+            self._store.__dict__.update(vars(checks))
             self._store.base = checks.base.rsplit("/", 1)[0] + "/reference-cpu"
         self._known: dict[str, float] = {}
 
