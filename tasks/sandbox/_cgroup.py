@@ -1,0 +1,81 @@
+"""The sample's cgroups, seen from inside the sandbox: join, reset, read.
+
+Imports nothing from ``tasks``. The host creates one memory and one pids cgroup per
+worker (``tasks/sandbox/cgroups.py``), sets their limits, and binds them into the
+sandbox; the worker passes their paths on its command line. The solution process joins
+them before it drops its uid, so the whole process tree a sample starts shares one
+memory limit and one process-count limit. Without cgroups every method is a no-op and
+the rlimits (per process) are the only bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _field(text: str, key: str) -> int:
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            return int(value)
+    return 0
+
+
+class Cgroups:
+    """``kind`` is "v1" (``dirs`` = memory dir, pids dir), "v2" (one dir) or "" (none)."""
+
+    def __init__(self, kind: str, dirs: list[str]) -> None:
+        self.kind, self.dirs = kind, dirs
+        self._oom_before = 0
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> Cgroups:
+        if argv and argv[0] in ("v1", "v2"):
+            return cls(argv[0], argv[1:])
+        return cls("", [])
+
+    def describe(self) -> dict:
+        return {"kind": self.kind or None}
+
+    def _oom_kills(self) -> int:
+        if self.kind == "v1":
+            return _field(_read(os.path.join(self.dirs[0], "memory.oom_control")), "oom_kill")
+        if self.kind == "v2":
+            return _field(_read(os.path.join(self.dirs[0], "memory.events")), "oom_kill")
+        return 0
+
+    def reset(self) -> None:
+        """Before a sample: remember the OOM-kill count, reset the peak (v1)."""
+        if not self.kind:
+            return
+        self._oom_before = self._oom_kills()
+        if self.kind == "v1":
+            with contextlib.suppress(OSError):
+                _write(os.path.join(self.dirs[0], "memory.max_usage_in_bytes"), "0")
+
+    def join(self) -> None:
+        """Move the calling process into the cgroups (the solution process, still root)."""
+        for d in self.dirs:
+            _write(os.path.join(d, "cgroup.procs"), "0")
+
+    def report(self) -> dict:
+        """After a sample: OOM kills in its cgroup, and its peak memory (v1)."""
+        if not self.kind:
+            return {}
+        out = {"cgroup_oom_kills": max(0, self._oom_kills() - self._oom_before)}
+        if self.kind == "v1":
+            with contextlib.suppress(OSError, ValueError):
+                peak = int(_read(os.path.join(self.dirs[0], "memory.max_usage_in_bytes")))
+                out["cgroup_peak_mb"] = peak / (1024 * 1024)
+        return out

@@ -1,0 +1,87 @@
+"""Host side of the sample cgroups: one memory and one pids cgroup per worker.
+
+RLIMIT_AS bounds one process and RLIMIT_NPROC counts per uid; a cgroup bounds the
+whole process tree a sample starts: all its processes together share ``memory_mb`` and
+``nproc``. cgroup v2 (one unified hierarchy with the memory and pids controllers
+enabled) or v1 (separate ``memory`` and ``pids`` hierarchies), both writable by root;
+otherwise none, and ``Sandbox.config`` records the limitation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+
+from tasks.sandbox.types import Limits
+
+ROOT = "/sys/fs/cgroup"
+MB = 1024 * 1024
+
+
+def detect() -> str:
+    """ "v2", "v1" or "" (no usable memory + pids cgroups; needs root)."""
+    if os.geteuid() != 0:
+        return ""
+    controllers = os.path.join(ROOT, "cgroup.controllers")
+    if os.path.exists(controllers):
+        with open(controllers) as f:
+            have = set(f.read().split())
+        return "v2" if {"memory", "pids"} <= have else ""
+    v1 = [os.path.join(ROOT, c, "cgroup.procs") for c in ("memory", "pids")]
+    return "v1" if all(os.access(p, os.W_OK) for p in v1) else ""
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+@dataclass
+class SampleCgroup:
+    """The cgroup dirs of one worker's samples (``kind`` "" when there are none)."""
+
+    kind: str = ""
+    dirs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def none(cls) -> SampleCgroup:
+        return cls()
+
+    @classmethod
+    def create(cls, uid: int, limits: Limits) -> SampleCgroup:
+        """Make and limit the dirs; on any failure, none (the rlimits still apply)."""
+        kind = detect()
+        name = f"vivek-{os.getpid()}-{uid}"
+        if kind == "v2":
+            dirs = [os.path.join(ROOT, name)]
+            settings = {"memory.max": limits.memory_mb * MB, "memory.swap.max": 0,
+                        "pids.max": limits.nproc}  # fmt: skip
+        elif kind == "v1":
+            dirs = [os.path.join(ROOT, "memory", name), os.path.join(ROOT, "pids", name)]
+            settings = {"memory.limit_in_bytes": limits.memory_mb * MB,
+                        "pids.max": limits.nproc}  # fmt: skip
+        else:
+            return cls()
+        made = cls(kind, [])
+        try:
+            for d in dirs:
+                os.mkdir(d, 0o755)
+                made.dirs.append(d)
+            for key, value in settings.items():
+                target = next(d for d in dirs if os.path.exists(os.path.join(d, key)))
+                _write(os.path.join(target, key), str(value))
+            if kind == "v1":  # no swap either, where the kernel accounts it
+                with contextlib.suppress(OSError):
+                    _write(os.path.join(dirs[0], "memory.memsw.limit_in_bytes"),
+                           str(limits.memory_mb * MB))  # fmt: skip
+        except (OSError, StopIteration):
+            made.remove()
+            return cls()
+        return made
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+        self.dirs = []
