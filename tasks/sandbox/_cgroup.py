@@ -2,10 +2,13 @@
 
 Imports nothing from ``tasks``. The host creates one memory and one pids cgroup per
 worker (``tasks/sandbox/cgroups.py``), sets their limits, and binds them into the
-sandbox; the worker passes their paths on its command line. The solution process joins
-them before it drops its uid, so the whole process tree a sample starts shares one
-memory limit and one process-count limit. Without cgroups every method is a no-op and
-the rlimits (per process) are the only bound.
+sandbox; the worker passes their paths on its command line and joins them once at
+start (moving a process costs milliseconds; a fork inherits its cgroups for free). So
+the whole process tree a sample starts shares one memory limit and one process-count
+limit, with the test process and the worker's small per-sample allocations (the host
+adds room for them). The solution volunteers for the OOM killer (oom_score_adj +1000,
+inherited by what it starts), so an OOM kill lands in the sample's tree. Without
+cgroups every method is a no-op and the rlimits (per process) are the only bound.
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ class Cgroups:
                 _write(os.path.join(self.dirs[0], "memory.max_usage_in_bytes"), "0")
 
     def join(self) -> None:
-        """Move the calling process into the cgroups (the solution process, still root)."""
+        """Move the calling process (the worker) into the cgroups."""
+        if not self.kind:
+            return
         for d in self.dirs:
             _write(os.path.join(d, "cgroup.procs"), "0")
 

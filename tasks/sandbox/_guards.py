@@ -121,12 +121,21 @@ def _become(uid: int | None, nproc: int | None) -> None:
     os.setuid(uid)
 
 
-def confine_solution(limits: dict, workdir: str, uid: int | None, fds: list[int], join) -> None:
-    """Own session, fds 0-4 only, rlimits, the sample's cgroup, the sample uid."""
+def _oom_first() -> None:
+    """Make this process (and what it starts) the one the OOM killer picks in the cgroup."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def confine_solution(limits: dict, workdir: str, uid: int | None, fds: list[int]) -> None:
+    """Own session, fds 0-4 only, rlimits, first in line for the OOM killer, the sample uid."""
     os.setsid()
     _place([os.open(os.devnull, os.O_RDONLY), *fds])
     _rlimits(limits)
-    join()  # the sample's cgroups, while we are still allowed to write to them
+    _oom_first()
     _become(uid, limits["nproc"])
     deny_user_namespaces()  # also sets no_new_privs
     os.chdir(workdir)

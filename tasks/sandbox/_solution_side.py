@@ -227,10 +227,10 @@ class Server:
         raise RuntimeError(f"the tests' callable failed: {reply[1]}")
 
 
-def run(job: dict, workdir: str, uid, cov, exclude: str, fds: list[int], join):  # pragma: no cover
+def run(job: dict, workdir: str, uid, cov, exclude: str, fds: list[int]):  # pragma: no cover
     """Confine this (forked) process, load the solution, serve; never returns."""
     try:
-        confine_solution(job["limits"], workdir, uid, fds, join)
+        confine_solution(job["limits"], workdir, uid, fds)
         _serve(job, cov if job["measure_coverage"] else None, exclude)
     finally:
         os._exit(70)

@@ -13,6 +13,7 @@ import ast
 import asyncio
 import inspect
 import json
+import marshal
 import os
 import sys
 import traceback
@@ -23,6 +24,7 @@ from _pytest.mark.structures import ParameterSet
 from _pytest.outcomes import OutcomeException
 
 TESTS = "test_solution.py"
+TEST_PATH = "/tests/test_solution.py"  # a name for tracebacks: no such file exists
 
 
 def collect_names(tree: ast.Module) -> list[str]:
@@ -104,9 +106,12 @@ def run(limits: dict, uid, fds: list[int], workdir: str) -> None:  # pragma: no 
     """Confine this (forked) process, then run the tests; never returns."""
     try:
         confine_tests(limits, uid, fds, workdir)
-        size = os.fstat(6).st_size
-        job = json.loads(os.pread(6, size, 0))
+        blob = os.pread(6, os.fstat(6).st_size, 0)
         os.close(6)
+        head, _, compiled = blob.partition(b"\n")
+        job = json.loads(head)
+        # Compiled once per task by the host (trusted): no parsing here.
+        job["code"] = marshal.loads(compiled) if compiled else None
         _harness(job, Verdict(5, job["nonce"]), Client(3, 4))
         os._exit(0)
     finally:
@@ -114,10 +119,10 @@ def run(limits: dict, uid, fds: list[int], workdir: str) -> None:  # pragma: no 
 
 
 def _harness(job: dict, out: Verdict, client: Client) -> None:  # pragma: no cover
-    test_path = os.path.join("/tests", TESTS)
+    test_path = TEST_PATH
     source = job["tests"]
     try:
-        code = compile(source, test_path, "exec", dont_inherit=True)
+        code = job.get("code") or compile(source, test_path, "exec", dont_inherit=True)
         names = job.get("names")
         if names is None:
             names = collect_names(ast.parse(source, test_path))

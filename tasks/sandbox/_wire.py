@@ -255,7 +255,7 @@ _VALUE_DECODERS = {
     "tm": _dec_time,
     "td": lambda d, p: _dt.timedelta(*map(_int, _ints(p, 3))),
     "tz": _dec_timezone,
-    "zi": lambda d, p: _zoneinfo(p) if type(p) is str else None,
+    "zi": lambda d, p: _zoneinfo(p) if type(p) is str else _int("malformed"),
     "dec": _dec_decimal,
     "fr": _dec_fraction,
 }
@@ -294,7 +294,8 @@ def exception_class(name: object, base: object, cache: dict) -> type[BaseExcepti
 
 
 def build_exception(cls: type[BaseException], args: object, message: str) -> BaseException:
-    """``cls(*args)``, or ``cls(message)`` when the args do not fit, or a plain Exception."""
+    """``cls(*args)``, or ``cls(message)`` when the args do not fit, or an uninitialised
+    ``cls`` carrying the message (``UnicodeDecodeError`` wants five arguments)."""
     for attempt in (args, (message,)):
         if type(attempt) is tuple:
             try:
@@ -303,7 +304,12 @@ def build_exception(cls: type[BaseException], args: object, message: str) -> Bas
                 continue
             if isinstance(exc, BaseException):
                 return exc
-    return Exception(message)
+    try:
+        exc = cls.__new__(cls)
+        exc.args = (message,)
+        return exc
+    except Exception:
+        return Exception(message)
 
 
 # ---------------------------------------------------------------- link

@@ -247,7 +247,6 @@ def run_job(job: dict, host_fd: int, workdir: str, uids, cov, exclude: str, cgro
             cov,
             exclude,
             [out_w, err_w, t2s_r, s2t_w],
-            cgroup.join,
         )
     del job["code"]
     for fd in (out_w, err_w):
@@ -315,6 +314,7 @@ def run_job(job: dict, host_fd: int, workdir: str, uids, cov, exclude: str, cgro
         "cpu_ms": (s_ru.ru_utime + s_ru.ru_stime) * 1000,
         "test_cpu_ms": (t_ru.ru_utime + t_ru.ru_stime) * 1000,
         "maxrss_mb": s_ru.ru_maxrss / 1024,
+        "faults": [s_ru.ru_minflt, t_ru.ru_minflt],
         # Without cgroups: the growth over the worker's RSS at the fork (approximate).
         "peak_memory_mb": max(0, s_ru.ru_maxrss - baseline_kb) / 1024,
         "wall_ms": wall_ms,
@@ -360,6 +360,8 @@ def main() -> None:  # pragma: no cover - runs in the sandbox
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "cannot become a child subreaper")
+    # Join the samples' cgroups once: a fork inherits them, a move per sample costs ms.
+    cgroup.join()
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # samples of our uid (fallback) cannot trace us
     for name in PRELOAD:
         __import__(name)

@@ -17,6 +17,10 @@ from tasks.sandbox.types import Limits
 
 ROOT = "/sys/fs/cgroup"
 MB = 1024 * 1024
+# Room in the cgroup for the test process and the worker's per-sample allocations, which
+# share it with the sample (the sample cannot grow past memory_mb by its own RLIMIT_AS).
+SLACK_MB = 64
+EXTRA_PIDS = 2  # the worker and the test process
 
 
 def detect() -> str:
@@ -53,14 +57,13 @@ class SampleCgroup:
         """Make and limit the dirs; on any failure, none (the rlimits still apply)."""
         kind = detect()
         name = f"vivek-{os.getpid()}-{uid}"
+        mem, pids = (limits.memory_mb + SLACK_MB) * MB, limits.nproc + EXTRA_PIDS
         if kind == "v2":
             dirs = [os.path.join(ROOT, name)]
-            settings = {"memory.max": limits.memory_mb * MB, "memory.swap.max": 0,
-                        "pids.max": limits.nproc}  # fmt: skip
+            settings = {"memory.max": mem, "memory.swap.max": 0, "pids.max": pids}
         elif kind == "v1":
             dirs = [os.path.join(ROOT, "memory", name), os.path.join(ROOT, "pids", name)]
-            settings = {"memory.limit_in_bytes": limits.memory_mb * MB,
-                        "pids.max": limits.nproc}  # fmt: skip
+            settings = {"memory.limit_in_bytes": mem, "pids.max": pids}
         else:
             return cls()
         made = cls(kind, [])
@@ -73,8 +76,7 @@ class SampleCgroup:
                 _write(os.path.join(target, key), str(value))
             if kind == "v1":  # no swap either, where the kernel accounts it
                 with contextlib.suppress(OSError):
-                    _write(os.path.join(dirs[0], "memory.memsw.limit_in_bytes"),
-                           str(limits.memory_mb * MB))  # fmt: skip
+                    _write(os.path.join(dirs[0], "memory.memsw.limit_in_bytes"), str(mem))
         except (OSError, StopIteration):
             made.remove()
             return cls()

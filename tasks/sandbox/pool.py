@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import marshal
 import os
 import queue
 import secrets
@@ -34,6 +36,16 @@ REPLY_MARGIN_S = 15.0
 # Sample uids are random and unique per worker, so RLIMIT_NPROC and the leftover sweep
 # never mix two workers (or two Sandboxes) up.
 UID_RANGE = (1_000_000, 2_000_000_000)
+TEST_PATH = "/tests/test_solution.py"  # the file name tracebacks in the test process show
+
+
+@functools.lru_cache(maxsize=512)  # a task's samples share one test source
+def compiled_tests(source: str) -> bytes:
+    """The tests compiled once here (marshal), so no test process parses them; b"" if bad."""
+    try:
+        return marshal.dumps(compile(source, TEST_PATH, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError):
+        return b""  # the test process compiles again and reports why
 
 
 class _Worker:
@@ -303,7 +315,9 @@ class Sandbox:
                     failure = "sandbox worker could not be restarted"
                     continue
             nonce = secrets.token_hex(16)
-            blob = json.dumps({**tests, "nonce": nonce}).encode()
+            blob = (
+                json.dumps({**tests, "nonce": nonce}).encode() + b"\n" + compiled_tests(job.tests)
+            )
             try:
                 raw = worker.call(msg, self.limits.wall_s + REPLY_MARGIN_S, blob)
             except SandboxError as exc:
