@@ -22,7 +22,6 @@ PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 CAP_VERSION_3 = 0x20080522
 SOLUTION_FDS = 5  # 0 stdin (null), 1 stdout, 2 stderr, 3 link in, 4 link out
-TEST_FDS = 7  # 0-2 null, 3 link in, 4 link out, 5 verdict, 6 tests
 
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 CLONE_NEWUSER = 0x10000000
@@ -145,12 +144,17 @@ def confine_solution(limits: dict, workdir: str, uid: int | None, fds: list[int]
 
 
 def confine_tests(limits: dict, uid: int | None, fds: list[int], workdir: str) -> None:
-    """Own session, fds 0-6 only, rlimits, the test uid, not dumpable, out of the work dir."""
+    """Own session, fds 0-3 only, the test uid, not dumpable, out of the work dir.
+
+    The tester lives across samples, so no CPU limit (the worker's wall clock bounds
+    each job); memory is capped with room to rebuild what the solution sends.
+    """
     os.setsid()
     null = os.open(os.devnull, os.O_RDWR)
     _place([null, null, null, *fds])
-    # The tests' own process: the same CPU limit, room to rebuild what the solution sends.
-    _rlimits(limits, slack_mb=limits["memory_mb"])
+    mem = 2 * limits["memory_mb"] * MB
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _become(uid, None)
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)

@@ -4,7 +4,9 @@ Imports nothing from ``tasks``. This process holds the tests and writes the verd
 solution runs in another process, as another uid, and reaches this one only through the
 link (``_proxy``/``_wire``). It never sees the solution's objects, only plain data and
 handles. The harness is a minimal pytest-compatible runner; it reports frames, one JSON
-line each prefixed with the per-sample nonce, into a file only the worker reads.
+line each prefixed with the per-sample nonce, into a file only the worker reads. One
+tester process per worker serves every sample in turn (``serve``): forking a fresh one
+per sample cost more than the crossing itself.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import inspect
 import json
 import marshal
 import os
+import socket
 import sys
+import time
 import traceback
 
 from _guards import confine_tests
@@ -90,7 +94,7 @@ def _describe(exc: BaseException, test_path: str, lines: list[str]) -> str:
 
 
 class Verdict:
-    """Frames into the verdict file (fd 5)."""
+    """Frames into the verdict file."""
 
     def __init__(self, fd: int, nonce: str) -> None:
         self.fd, self.nonce = fd, nonce
@@ -102,20 +106,46 @@ class Verdict:
             data = data[os.write(self.fd, data) :]
 
 
-def run(limits: dict, uid, fds: list[int], workdir: str) -> None:  # pragma: no cover
-    """Confine this (forked) process, then run the tests; never returns."""
+def serve(limits: dict, uid, ctl: int, workdir: str) -> None:  # pragma: no cover
+    """The tester: confined once, then one sample after another; never returns.
+
+    Each job comes on the control socket with its four fds (link in, link out, verdict
+    file, tests file); the tester answers with its CPU time once the verdict is written.
+    A fresh ``Client`` and fresh modules per job: nothing of one sample's crossing
+    outlives it. The worker kills and restarts the tester if it overruns a job.
+    """
     try:
-        confine_tests(limits, uid, fds, workdir)
-        blob = os.pread(6, os.fstat(6).st_size, 0)
-        os.close(6)
-        head, _, compiled = blob.partition(b"\n")
-        job = json.loads(head)
-        # Compiled once per task by the host (trusted): no parsing here.
-        job["code"] = marshal.loads(compiled) if compiled else None
-        _harness(job, Verdict(5, job["nonce"]), Client(3, 4))
-        os._exit(0)
+        confine_tests(limits, uid, [ctl], workdir)
+        sock = socket.socket(fileno=3)
+        while True:
+            try:
+                _, fds, _, _ = socket.recv_fds(sock, 1024, 4)
+            except OSError:
+                break
+            if len(fds) != 4:
+                break
+            start = time.process_time()
+            try:
+                run_job(fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+                for name in ("solution", "test_solution"):
+                    sys.modules.pop(name, None)
+            sock.send(json.dumps({"cpu_ms": (time.process_time() - start) * 1000}).encode())
     finally:
-        os._exit(70)
+        os._exit(0)
+
+
+def run_job(fds: list[int]) -> None:  # pragma: no cover
+    link_r, link_w, verdict_fd, tests_fd = fds
+    blob = os.pread(tests_fd, os.fstat(tests_fd).st_size, 0)
+    head, _, compiled = blob.partition(b"\n")
+    job = json.loads(head)
+    # Compiled once per task by the host (trusted): no parsing here.
+    job["code"] = marshal.loads(compiled) if compiled else None
+    os.chdir("/")
+    _harness(job, Verdict(verdict_fd, job["nonce"]), Client(link_r, link_w))
 
 
 def _harness(job: dict, out: Verdict, client: Client) -> None:  # pragma: no cover

@@ -1,17 +1,18 @@
-"""The in-sandbox worker: receives jobs, forks two children per sample, reports raw facts.
+"""The in-sandbox worker: receives jobs, forks a child per sample, reports raw facts.
 
 This file runs *inside* bubblewrap (or, in the fallback, as a plain subprocess) and
 imports nothing from ``tasks``: it is bound read-only into the sandbox with its
 siblings (``bwrap.SANDBOX_FILES``). Per sample it forks the solution process
 (``_solution_side``: the sample uid, rlimits, cgroups, the work dir holding only
-``solution.py``) and the test process (``_test_side``: another uid, not dumpable, the
-tests in a memfd). The two talk over a pipe pair; the worker (trusted) observes what
+``solution.py``) and hands the tests to its tester (``_test_side``, ``_tester``: a
+process forked once, as another uid, not dumpable, the tests in a memfd). The two talk
+over a pipe pair; the worker (trusted) observes what
 neither can touch: exit statuses, rusage, wall clock, the files left behind, and passes
 the test process's verdict file to the host.
 
 The worker is a child subreaper, so every process a sample starts (even one that calls
-``setsid`` and double-forks) ends up as the worker's child once its parents die: when
-``waitpid`` says the worker has no child left, nothing of the sample survives.
+``setsid`` and double-forks) ends up as the worker's child once its parents die
+(``_procs``).
 
 Protocol with the host, on the fds that were stdin and stdout when the worker started:
 a frame is a 4-byte big-endian length + JSON. A job frame is followed by ``blob`` raw
@@ -41,8 +42,10 @@ from _pytest.mark import structures  # noqa: F401 - loaded before the path trick
 # also holds modules such as ``types.py``, which must not shadow the stdlib's).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _cgroup
+import _procs
 import _solution_side
 import _test_side
+import _tester
 import _workdir
 
 del sys.path[0]  # samples must not import the harness modules by accident
@@ -135,46 +138,6 @@ class _Tail:
         del self.buf[: max(0, len(self.buf) - self.cap)]
 
 
-# ---------------------------------------------------------------- leftovers
-def _leftovers(uid: int | None) -> list[int]:
-    """Our children and (belt and braces) any process of the sample uid."""
-    me, found = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            mine = int(fields[1]) == me or (
-                uid is not None and os.stat(f"/proc/{name}").st_uid == uid
-            )
-        except (OSError, IndexError, ValueError):
-            continue
-        if mine and fields[0] not in (b"Z", b"X"):
-            found.append(int(name))
-    return found
-
-
-def _kill_all(uid: int | None) -> None:
-    """Kill and reap every process the sample left; the two children are reaped already.
-
-    Fast path (no leftover): one ``waitpid`` that finds no child. Otherwise kill what
-    is alive and reap until no child is left; killed processes cannot fork any more, and
-    their orphans come to us (subreaper), so even a fork bomb empties.
-    """
-    for _ in range(10_000):
-        try:
-            done, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            continue
-        for p in _leftovers(uid):
-            with contextlib.suppress(OSError):
-                os.kill(p, signal.SIGKILL)
-        time.sleep(0.001)  # rare path: let the kills land before reaping
-
-
 # ---------------------------------------------------------------- one sample
 def _clean(workdir: str) -> list[str]:
     """Side effects, work dir removed; a sample's mess never fails the worker."""
@@ -215,19 +178,13 @@ def _child(main, *args) -> None:  # pragma: no cover - runs in a forked child
         os._exit(70)
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-
-
-def run_job(job: dict, host_fd: int, workdir: str, uids, cov, exclude: str, cgroup) -> tuple:
-    """Run one sample: the solution and the tests in two forked children.
+def run_job(job: dict, host_fd: int, workdir: str, uid, cov, exclude: str, cgroup, tester):
+    """Run one sample: the solution in a forked child, its tests in the tester.
 
     The tests arrive as ``job["blob"]`` bytes still in the host pipe: they go to a memfd
-    only the test process gets, so neither this worker's memory (which later solutions
-    inherit) nor the solution's ever holds them. Returns (report, verdict memfd).
+    only the tester gets, so neither this worker's memory (which later solutions inherit)
+    nor the solution's ever holds them. Returns (report, verdict memfd).
     """
-    uid, test_uid = uids
     limits = job["limits"]
     _workdir.prepare(workdir, job["code"], uid)
     cgroup.reset()
@@ -235,73 +192,79 @@ def run_job(job: dict, host_fd: int, workdir: str, uids, cov, exclude: str, cgro
     err_r, err_w = os.pipe()
     s2t_r, s2t_w = os.pipe()
     t2s_r, t2s_w = os.pipe()
-    baseline_kb = _rss_kb()
     start = time.monotonic()
     spid = os.fork()
     if spid == 0:  # pragma: no cover - the child never returns
-        _child(
-            _solution_side.run,
-            job,
-            workdir,
-            uid,
-            cov,
-            exclude,
-            [out_w, err_w, t2s_r, s2t_w],
-        )
+        fds = [out_w, err_w, t2s_r, s2t_w]
+        _child(_solution_side.run, job, workdir, uid, cov, exclude, fds)
+    # The child's RSS at birth (it is still confining itself, no sample code yet).
+    baseline_kb = _procs.rss_kb(spid)
     del job["code"]
-    for fd in (out_w, err_w):
+    for fd in (out_w, err_w, t2s_r, s2t_w):
         os.close(fd)
     tests_fd = _splice_in(host_fd, job["blob"])
+    job["blob"] = 0
     verdict_fd = os.memfd_create("verdict", os.MFD_CLOEXEC)
-    tpid = os.fork()
-    if tpid == 0:  # pragma: no cover
-        _child(_test_side.run, limits, test_uid, [s2t_r, t2s_w, verdict_fd, tests_fd], workdir)
-    for fd in (s2t_r, s2t_w, t2s_r, t2s_w, tests_fd):
-        os.close(fd)
-    procs = {os.pidfd_open(spid): spid, os.pidfd_open(tpid): tpid}
-    status: dict[int, tuple] = {}
+    try:
+        tester.send([s2t_r, t2s_w, verdict_fd, tests_fd])
+    finally:
+        for fd in (s2t_r, t2s_w, tests_fd):
+            os.close(fd)
+    spidfd = os.pidfd_open(spid)
+    s_status, answer, t_signal = None, None, None
     streams = {out_r: _Tail(limits["output_kb"] * 1024), err_r: _Tail(8192)}
     open_fds, wall_timeout = list(streams), False
     deadline = start + limits["wall_s"]
     grace = None
-    while open_fds or len(status) < 2:
+    while open_fds or s_status is None or answer is None:
         now = time.monotonic()
-        if len(status) < 2 and now >= deadline:
+        if now >= deadline and (s_status is None or answer is None):
+            if s_status is None:  # the solution first: the tests may still finish
+                wall_timeout = answer is None
+                os.kill(spid, signal.SIGKILL)
+                _, st, ru = os.wait4(spid, 0)
+                s_status = (st, ru)
+                deadline = time.monotonic() + 1.0
+                continue
             wall_timeout = True
-            for pid in (spid, tpid):
-                if pid not in status:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-                    _, st, ru = os.wait4(pid, 0)
-                    status[pid] = (st, ru)
+            t_signal, answer = tester.stop() or signal.SIGKILL, {}
             grace = time.monotonic() + 1.0
             continue
         if grace is not None and now >= grace:
             break
-        waiting = [p for p, pid in procs.items() if pid not in status]
+        watch = list(open_fds)
+        if s_status is None:
+            watch.append(spidfd)
+        if answer is None:
+            watch += [tester.sock.fileno(), tester.pidfd]
         limit = (grace if grace is not None else deadline) - now
-        ready, _, _ = select.select(open_fds + waiting, [], [], max(0.0, limit))
+        ready, _, _ = select.select(watch, [], [], max(0.0, limit))
         for fd in ready:
-            if fd in procs:
-                _, st, ru = os.wait4(procs[fd], 0)
-                status[procs[fd]] = (st, ru)
-                if procs[fd] == tpid and spid not in status:
+            if fd == spidfd:
+                _, st, ru = os.wait4(spid, 0)
+                s_status = (st, ru)
+            elif answer is None and fd in (tester.sock.fileno(), tester.pidfd):
+                answer = tester.answer()
+                if not answer:  # it died mid-job
+                    t_signal = tester.stop() or signal.SIGKILL
+                elif s_status is None:
                     # The tests are over; the solution only has its goodbye to send.
                     deadline = min(deadline, time.monotonic() + 1.0)
-                if len(status) == 2:
-                    grace = time.monotonic() + 1.0  # drain what is left
-                continue
-            data = os.read(fd, 1 << 20)
-            if data:
-                streams[fd].add(data)
-            else:
-                open_fds.remove(fd)
+            elif fd in open_fds:
+                data = os.read(fd, 1 << 20)
+                if data:
+                    streams[fd].add(data)
+                else:
+                    open_fds.remove(fd)
+            if s_status is not None and answer is not None and grace is None:
+                grace = time.monotonic() + 1.0  # drain what is left
     wall_ms = (time.monotonic() - start) * 1000
-    _kill_all(uid)
-    for fd in [*streams, *procs]:
+    _procs.kill_all(uid, tester.pid)
+    for fd in [*streams, spidfd]:
         os.close(fd)
     out, err = streams[out_r], streams[err_r]
-    (s_st, s_ru), (t_st, t_ru) = status[spid], status[tpid]
+    s_st, s_ru = s_status
+    cpu = answer.get("cpu_ms") if answer else None
     report = {
         "stdout": out.buf.decode("utf-8", "replace"),
         "stdout_bytes": out.total,
@@ -309,13 +272,11 @@ def run_job(job: dict, host_fd: int, workdir: str, uids, cov, exclude: str, cgro
         "stderr_bytes": err.total,
         "exit_code": os.WEXITSTATUS(s_st) if os.WIFEXITED(s_st) else None,
         "signal": os.WTERMSIG(s_st) if os.WIFSIGNALED(s_st) else None,
-        "test_exit_code": os.WEXITSTATUS(t_st) if os.WIFEXITED(t_st) else None,
-        "test_signal": os.WTERMSIG(t_st) if os.WIFSIGNALED(t_st) else None,
+        "test_exit_code": None if t_signal else 0,
+        "test_signal": t_signal,
         "cpu_ms": (s_ru.ru_utime + s_ru.ru_stime) * 1000,
-        "test_cpu_ms": (t_ru.ru_utime + t_ru.ru_stime) * 1000,
+        "test_cpu_ms": cpu if isinstance(cpu, int | float) else 0.0,
         "maxrss_mb": s_ru.ru_maxrss / 1024,
-        "faults": [s_ru.ru_minflt, t_ru.ru_minflt],
-        # Without cgroups: the growth over the worker's RSS at the fork (approximate).
         "peak_memory_mb": max(0, s_ru.ru_maxrss - baseline_kb) / 1024,
         "wall_ms": wall_ms,
         "wall_timeout": wall_timeout,
@@ -351,7 +312,7 @@ def warm_up(workdir: str):
 # ---------------------------------------------------------------- entry point
 def main() -> None:  # pragma: no cover - runs in the sandbox
     workdir = sys.argv[1]
-    uids = tuple(int(a) if int(a) >= 0 else None for a in sys.argv[2:4])
+    uid, test_uid = (int(a) if int(a) >= 0 else None for a in sys.argv[2:4])
     cgroup = _cgroup.Cgroups.from_argv(sys.argv[4:])
     # Keep the protocol on private fds; stray prints must not corrupt it.
     rfd, wfd = os.dup(0), os.dup(1)
@@ -381,16 +342,22 @@ def main() -> None:  # pragma: no cover - runs in the sandbox
             "cgroups": cgroup.describe(),
         },
     )
+    tester = None
     while (job := _recv(rfd)) is not None:
         verdict_fd = None
         try:
-            report, verdict_fd = run_job(job, rfd, workdir, uids, cov, exclude, cgroup)
+            if tester is None:  # forked once, warm, before it ever saw a test
+                tester = _tester.Tester(job["limits"], test_uid, workdir, _test_side.serve)
+            report, verdict_fd = run_job(job, rfd, workdir, uid, cov, exclude, cgroup, tester)
             size = os.fstat(verdict_fd).st_size
             report["verdict_len"] = min(size, VERDICT_CAP)
             report["verdict_truncated"] = size > VERDICT_CAP
             _send(wfd, report)
             _splice_out(verdict_fd, wfd, report["verdict_len"])
         except Exception as exc:
+            if job.get("blob"):  # keep the protocol in step: drop the tests unread
+                with contextlib.suppress(Exception):
+                    os.close(_splice_in(rfd, job["blob"]))
             _send(wfd, {"worker_error": f"{type(exc).__name__}: {exc}"[:300]})
         finally:
             if verdict_fd is not None:

@@ -14,6 +14,8 @@ SANDBOX_FILES = (
     "_worker.py",
     "_solution_side.py",
     "_test_side.py",
+    "_tester.py",
+    "_procs.py",
     "_proxy.py",
     "_wire.py",
     "_guards.py",

@@ -110,8 +110,9 @@ def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecRes
 
 
 def _peak(raw: dict[str, Any]) -> float:
-    """The sample's peak memory over the worker's: its cgroup's when there is one."""
-    for key in ("cgroup_peak_mb", "peak_memory_mb", "maxrss_mb"):
+    """The solution process's peak RSS over its RSS at birth (the cgroup's peak, in
+    ``details``, also counts the tester and what the sample's other processes used)."""
+    for key in ("peak_memory_mb", "maxrss_mb"):
         if _number(raw.get(key)):
             return float(raw[key])
     return 0.0

@@ -137,3 +137,29 @@ def test_self_reported_figures_and_memory(sandbox):
     r = sandbox.run([Job(code=big, tests="from solution import f\n\ndef test_f():\n"
                          "    assert f() == 1\n")])[0]  # fmt: skip
     assert r.status == "pass" and r.peak_memory_mb >= 60
+
+
+@pytest.mark.parametrize(
+    ("tests", "status"),
+    [
+        ("def test_a():\n    while True:\n        pass\n", "timeout"),
+        ("import os\n\ndef test_a():\n    os._exit(0)\n", "error"),
+        ("import os, signal\n\ndef test_a():\n    os.kill(os.getpid(), signal.SIGKILL)\n", "error"),
+    ],
+)
+def test_a_tester_lost_to_its_tests_is_replaced(sandbox, tests, status):
+    r = sandbox.run([Job(code="x = 1\n", tests=tests)])[0]
+    assert r.status == status, r
+    after = sandbox.run([Job(code="def f():\n    return 1\n", tests=ONE_TEST)] * 3)
+    assert [a.status for a in after] == ["pass"] * 3
+
+
+ONE_TEST = "from solution import f\n\ndef test_f():\n    assert f() == 1\n"
+
+
+def test_the_tester_keeps_nothing_from_one_sample_to_the_next(sandbox):
+    first = "import solution\n\ndef test_f():\n    solution.SEEN = 1\n"
+    second = "import solution\n\ndef test_f():\n    assert not hasattr(solution, 'SEEN')\n"
+    code = "def f():\n    return 1\n"
+    results = sandbox.run([Job(code=code, tests=first), Job(code=code, tests=second)])
+    assert [r.status for r in results] == ["pass", "pass"]

@@ -201,7 +201,8 @@ def test_self_reported_figures_are_labelled():
         frame("coverage", value=0.5), frame("coverage", value=0.5, cpu_ms=4.0)
     )
     r = run(verdict, cgroup_peak_mb=3.0)
-    assert r.execution_time_ms == 4.0 and r.peak_memory_mb == 3.0
+    assert r.execution_time_ms == 4.0 and r.peak_memory_mb == 1.5
+    assert r.details["cgroup_peak_mb"] == 3.0
     assert r.details["self_reported"] == ["coverage", "execution_time_ms"]
     r = run(full(*tests))  # no self-reported time: the worker's measure of the process
     assert r.execution_time_ms == 12.0 and r.peak_memory_mb == 1.5

@@ -10,6 +10,7 @@ import pytest
 
 sys.argv = sys.argv or ["pytest"]
 sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "tasks", "sandbox"))
+import _procs  # noqa: E402
 import _solution_side as _child  # noqa: E402
 import _workdir  # noqa: E402
 import _worker  # noqa: E402
@@ -88,7 +89,7 @@ def test_kill_all_reaps_every_leftover():
                     time.sleep(60)
                     os._exit(0)
                 sleepers.append(pid)
-            _worker._kill_all(None)
+            _procs.kill_all(None)
             gone = all(not os.path.exists(f"/proc/{p}") for p in sleepers)
             try:
                 os.waitpid(-1, os.WNOHANG)
