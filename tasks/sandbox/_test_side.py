@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import inspect
 import json
 import marshal
@@ -29,6 +30,7 @@ from _pytest.outcomes import OutcomeException
 
 TESTS = "test_solution.py"
 TEST_PATH = "/tests/test_solution.py"  # a name for tracebacks: no such file exists
+RECYCLE_AFTER = 2000  # jobs per tester
 
 
 def collect_names(tree: ast.Module) -> list[str]:
@@ -93,6 +95,24 @@ def _describe(exc: BaseException, test_path: str, lines: list[str]) -> str:
         return "unprintable exception"
 
 
+class _Names:
+    """The solution's names for extra calls: public ones at hand, the rest fetched."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+
+    def __getitem__(self, name: str):
+        found = self.module.__dict__
+        if name in found:
+            return found[name]
+        if name.startswith("__") or hasattr(builtins, name):
+            raise KeyError(name)
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
 class Verdict:
     """Frames into the verdict file."""
 
@@ -117,6 +137,7 @@ def serve(limits: dict, uid, ctl: int, workdir: str) -> None:  # pragma: no cove
     try:
         confine_tests(limits, uid, [ctl], workdir)
         sock = socket.socket(fileno=3)
+        served = 0
         while True:
             try:
                 _, fds, _, _ = socket.recv_fds(sock, 1024, 4)
@@ -132,9 +153,20 @@ def serve(limits: dict, uid, ctl: int, workdir: str) -> None:  # pragma: no cove
                     os.close(fd)
                 for name in ("solution", "test_solution"):
                     sys.modules.pop(name, None)
-            sock.send(json.dumps({"cpu_ms": (time.process_time() - start) * 1000}).encode())
+            served += 1
+            # A fresh tester after a while: no slow leak ever becomes an oom.
+            last = served >= RECYCLE_AFTER or _rss_mb() > limits["memory_mb"]
+            cpu_ms = (time.process_time() - start) * 1000
+            sock.send(json.dumps({"cpu_ms": cpu_ms, "last": last}).encode())
+            if last:
+                break
     finally:
         os._exit(0)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run_job(fds: list[int]) -> None:  # pragma: no cover
@@ -191,10 +223,10 @@ def _harness(job: dict, out: Verdict, client: Client) -> None:  # pragma: no cov
     for name in names:
         _run_test(module, name, test_path, lines, out)
     outputs = []
-    namespace = dict(vars(sys.modules["solution"]))
+    names = _Names(sys.modules["solution"])
     for expr in job.get("extra_calls", []):
         try:
-            outputs.append(repr(eval(expr, namespace))[:2000])
+            outputs.append(repr(eval(expr, {"__builtins__": builtins}, names))[:2000])
         except BaseException as exc:
             outputs.append("!" + type(exc).__name__)
     out.emit("extra", outputs=outputs)

@@ -247,6 +247,8 @@ def run_job(job: dict, host_fd: int, workdir: str, uid, cov, exclude: str, cgrou
                 answer = tester.answer()
                 if not answer:  # it died mid-job
                     t_signal = tester.stop() or signal.SIGKILL
+                elif answer.get("last"):  # it retires: the next job forks a fresh one
+                    tester.stop()
                 elif s_status is None:
                     # The tests are over; the solution only has its goodbye to send.
                     deadline = min(deadline, time.monotonic() + 1.0)

@@ -163,12 +163,14 @@ def _status(
         counts["tests_failed"] += (
             _int(t.get("failed")) + _int(t.get("errored")) + _int(t.get("oom"))
         )
+    # The cgroup saw the sample's tree hit its memory limit: oom, however slow it got.
+    if _int(raw.get("cgroup_oom_kills")) > 0:
+        return "oom", "memory limit exceeded (the sample's processes together)", counts
     if why := _timeout(raw, limits):
         return "timeout", why, counts
     oom_frame = any(f.get("oom") for f in frames["import"] + tests)
     near_limit = raw["maxrss_mb"] >= 0.9 * limits.memory_mb
-    oom_killed = _int(raw.get("cgroup_oom_kills")) > 0
-    if oom_frame or oom_killed or (raw["signal"] is not None and near_limit):
+    if oom_frame or (raw["signal"] is not None and near_limit):
         return "oom", "memory limit exceeded", counts
     collect = _one(frames, "collect")
     if expected is None or (collect and collect.get("suite") and collect.get("ok") is not True):

@@ -118,12 +118,14 @@ def test_crossing(sandbox, case):
 
 
 def test_extra_calls_cross_like_the_tests(sandbox):
-    calls = ("f(2)", "Stack([1]).pop()", "len(Stack())", "Stack().pop()", "nope(1)", "f")
-    code = STACK + "\ndef f(x):\n    return [x, (x,), {x}]\n"
+    calls = ("f(2)", "Stack([1]).pop()", "len(Stack())", "Stack().pop()", "nope(1)", "f",
+             "_private(3)")  # fmt: skip
+    code = STACK + "\ndef f(x):\n    return [x, (x,), {x}]\n\ndef _private(x):\n    return -x\n"
     r = sandbox.run([Job(code=code, tests=STACK_TESTS, extra_calls=calls)])[0]
     assert r.status == "pass"
     assert r.extra_outputs[:5] == ("[2, (2,), {2}]", "1", "0", "!IndexError", "!NameError")
     assert r.extra_outputs[5].startswith("<function f at")
+    assert r.extra_outputs[6] == "-3"
 
 
 def test_self_reported_figures_and_memory(sandbox):

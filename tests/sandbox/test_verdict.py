@@ -183,6 +183,7 @@ def test_module_error_and_oom():
     assert r.status == "oom"
     r = run(full(test_frame("test_a"), test_frame("test_b")), cgroup_oom_kills=1)
     assert r.status == "oom" and r.details["cgroup_oom_kills"] == 1
+    assert run("", cgroup_oom_kills=2, wall_timeout=True).status == "oom"
 
 
 def test_runs_without_error_means_the_solution_raised_nothing():
