@@ -14,9 +14,11 @@ import ctypes
 import math
 import os
 import resource
+import signal
 import sys
 
 MB = 1024 * 1024
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -155,7 +157,11 @@ def confine_tests(limits: dict, uid: int | None, fds: list[int], workdir: str) -
     mem = 2 * limits["memory_mb"] * MB
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    parent = os.getppid()
     _become(uid, None)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+    if os.getppid() != parent:  # the worker died in between
+        os._exit(0)
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.chdir("/")

@@ -134,8 +134,10 @@ class Client:
     def _write_back(self, changes: dict, originals) -> None:
         for key, wire in changes.items():
             i = int(key)
+            if not 0 <= i < len(originals):
+                raise ValueError("write-back to no argument")
             orig, new = originals[i], self.decode(wire)
-            if type(orig) is not type(new):
+            if type(orig) is not type(new) or type(orig) not in (list, bytearray, dict, set):
                 raise ValueError("write-back of another type")
             if type(orig) in (list, bytearray):
                 orig[:] = new

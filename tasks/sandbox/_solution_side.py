@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import enum
 import operator
 import os
 import sys
@@ -89,6 +90,8 @@ def _plain_like(x):
     t = type(x)
     if t in PLAIN_LIKE:
         return dict(x)
+    if isinstance(x, enum.Enum) and isinstance(x, int | str):  # IntEnum, StrEnum, IntFlag
+        return (int if isinstance(x, int) else str.__str__)(x)
     np = sys.modules.get("numpy")
     if np is not None and isinstance(x, np.generic):
         for kind, to in ((np.bool_, bool), (np.integer, int), (np.floating, float),

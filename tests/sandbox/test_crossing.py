@@ -77,10 +77,12 @@ CASES = {
         "pass",
     ),
     "stdlib_and_numpy_results": (
-        "import collections\nimport numpy as np\n\ndef f():\n"
-        "    return collections.Counter('aab'), collections.OrderedDict(a=1), np.float64(0.5)\n",
-        "from solution import f\n\ndef test_f():\n    c, o, x = f()\n"
-        "    assert c == {'a': 2, 'b': 1} and o == {'a': 1} and x == 0.5 and type(x) is float\n",
+        "import collections, enum\nimport numpy as np\n\nclass C(enum.IntEnum):\n    A = 3\n\n"
+        "def f():\n    return collections.Counter('aab'), collections.OrderedDict(a=1), "
+        "np.float64(0.5), C.A\n",
+        "from solution import f\n\ndef test_f():\n    c, o, x, e = f()\n"
+        "    assert c == {'a': 2, 'b': 1} and o == {'a': 1} and x == 0.5 and type(x) is float\n"
+        "    assert e == 3 and type(e) is int\n",
         "pass",
     ),
     "star_import_and_constants": (
