@@ -79,7 +79,10 @@ def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecRes
     if raw["stdout_bytes"]:
         side.append(f"stdout: {raw['stdout_bytes']} bytes")
     cpu = cov.get("cpu_ms") if cov else None
-    self_reported = ["coverage", "execution_time_ms"] if job.measure_coverage else []
+    # Figures the solution's own process measured (it could distort them).
+    self_reported = (["coverage"] if job.measure_coverage else []) + (
+        ["execution_time_ms"] if _number(cpu) else []
+    )
     base: dict[str, Any] = {
         "runs_without_error": loaded and not raised,
         "coverage": _coverage(cov) if job.measure_coverage and loaded else None,
@@ -99,7 +102,7 @@ def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecRes
             "bad_frames": bad,
             "faults": raw.get("faults"),
             "stderr_tail": raw["stderr"][-1000:],
-            "self_reported": self_reported if _number(cpu) else self_reported[:1],
+            "self_reported": self_reported,
             **{k: raw[k] for k in ("cgroup_oom_kills", "cgroup_peak_mb") if k in raw},
         },
     }

@@ -208,6 +208,8 @@ def test_self_reported_figures_are_labelled():
     r = run(full(*tests))  # no self-reported time: the worker's measure of the process
     assert r.execution_time_ms == 12.0 and r.peak_memory_mb == 1.5
     assert r.details["self_reported"] == ["coverage"]
+    bare = Job(code="", tests=JOB.tests, measure_coverage=False)
+    assert run(verdict, bare).details["self_reported"] == ["execution_time_ms"]
 
 
 def test_timeouts():
