@@ -6,9 +6,9 @@ siblings (``bwrap.SANDBOX_FILES``). Per sample it forks the solution process
 (``_solution_side``: the sample uid, rlimits, cgroups, the work dir holding only
 ``solution.py``) and hands the tests to its tester (``_test_side``, ``_tester``: a
 process forked once, as another uid, not dumpable, the tests in a memfd). The two talk
-over a pipe pair; the worker (trusted) observes what
-neither can touch: exit statuses, rusage, wall clock, the files left behind, and passes
-the test process's verdict file to the host.
+over a pipe pair; the worker (trusted) observes what neither can touch: exit statuses,
+rusage, wall clock, the files left behind, and passes the tester's verdict file to the
+host.
 
 The worker is a child subreaper, so every process a sample starts (even one that calls
 ``setsid`` and double-forks) ends up as the worker's child once its parents die
@@ -53,8 +53,8 @@ del sys.path[0]  # samples must not import the harness modules by accident
 VERDICT_CAP = 8 * 1024 * 1024
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
-# Stdlib modules preloaded so the first import by a solution does not look like tampering
-# (logging registers an atexit hook, for instance) and costs nothing per sample.
+# Stdlib modules preloaded (and shared with every fork), so a solution's or a test's
+# import of them costs nothing per sample.
 PRELOAD = (
     "logging",
     "collections",
