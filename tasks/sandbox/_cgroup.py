@@ -41,6 +41,7 @@ class Cgroups:
     def __init__(self, kind: str, dirs: list[str]) -> None:
         self.kind, self.dirs = kind, dirs
         self._oom_before = 0
+        self.why = ""
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> Cgroups:
@@ -49,7 +50,7 @@ class Cgroups:
         return cls("", [])
 
     def describe(self) -> dict:
-        return {"kind": self.kind or None}
+        return {"kind": self.kind or None, **({"why": self.why} if self.why else {})}
 
     def _oom_kills(self) -> int:
         if self.kind == "v1":
@@ -68,11 +69,14 @@ class Cgroups:
                 _write(os.path.join(self.dirs[0], "memory.max_usage_in_bytes"), "0")
 
     def join(self) -> None:
-        """Move the calling process (the worker) into the cgroups."""
+        """Move the calling process (the worker) into the cgroups; on failure, none."""
         if not self.kind:
             return
-        for d in self.dirs:
-            _write(os.path.join(d, "cgroup.procs"), "0")
+        try:
+            for d in self.dirs:
+                _write(os.path.join(d, "cgroup.procs"), "0")
+        except OSError as exc:  # e.g. a v2 delegation rule: rlimits only, and say why
+            self.kind, self.dirs, self.why = "", [], f"cannot join the cgroups: {exc}"
 
     def report(self) -> dict:
         """After a sample: OOM kills in its cgroup, and its peak memory (v1)."""

@@ -86,7 +86,6 @@ def bwrap_command(
         "--unshare-pid",
         "--unshare-net",
         "--unshare-uts",
-        "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -114,6 +113,8 @@ def bwrap_command(
     for name in SANDBOX_FILES:  # the files only: the rest of the repository stays unseen
         cmd += ["--ro-bind", str(WORKER_SCRIPT.with_name(name)), f"{SANDBOX_DIR}/{name}"]
     kind, dirs = cgroup
+    if not kind:  # with cgroups bound, no cgroup namespace: cgroup v2 refuses moves across one
+        cmd.insert(1, "--unshare-cgroup-try")
     inside = [f"{SANDBOX_DIR}-cg/{i}" for i in range(len(dirs))]
     for host, there in zip(dirs, inside, strict=True):
         cmd += ["--bind", host, there]

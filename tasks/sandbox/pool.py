@@ -254,10 +254,11 @@ class Sandbox:
     def _limitations(self, hello: dict[str, Any]) -> list[str]:
         """What this configuration does not bound or separate, in words."""
         out = []
-        if not (hello.get("cgroups") or {}).get("kind"):
+        cg = hello.get("cgroups") or {}
+        if not cg.get("kind"):
             out.append(
                 "no cgroups: memory_mb and nproc bound each process (RLIMIT_AS, RLIMIT_NPROC), "
-                "not a sample's whole process tree"
+                "not a sample's whole process tree" + (f" ({cg['why']})" if cg.get("why") else "")
             )
         if not self._drop_uid:
             out.append(
