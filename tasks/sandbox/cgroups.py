@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 from dataclasses import dataclass, field
 
 from tasks.sandbox.types import Limits
@@ -82,8 +84,28 @@ class SampleCgroup:
             return cls()
         return made
 
-    def remove(self) -> None:
+    def remove(self, timeout_s: float = 2.0) -> None:
+        """Remove the dirs once their last process is gone (killing stragglers)."""
+        deadline = time.monotonic() + timeout_s
         for d in self.dirs:
-            with contextlib.suppress(OSError):
-                os.rmdir(d)
+            while True:
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # busy: processes of a worker that is still dying
+                    if time.monotonic() > deadline:
+                        break
+                    _kill_members(d)
+                    time.sleep(0.01)
         self.dirs = []
+
+
+def _kill_members(cgroup_dir: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        with open(os.path.join(cgroup_dir, "cgroup.procs")) as f:
+            pids = [int(p) for p in f.read().split()]
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

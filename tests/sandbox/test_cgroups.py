@@ -42,3 +42,19 @@ def test_host_creates_limits_and_removes_the_dirs():
     finally:
         made.remove()
     assert dirs and not any(os.path.exists(d) for d in dirs) and made.dirs == []
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not cgroups.detect(), reason="no writable memory + pids cgroups here")
+@pytest.mark.parametrize("isolation", ["require", "none"])
+def test_a_closed_sandbox_leaves_no_cgroup_behind(isolation):
+    from tasks.sandbox import Job, Sandbox
+    from tests.sandbox.conftest import GOOD, HAS_BWRAP, LIMITS
+
+    if isolation == "require" and not HAS_BWRAP:
+        pytest.skip("bubblewrap (as root) is not available")
+    with Sandbox(LIMITS, workers=1, isolation=isolation) as sb:
+        dirs = [d for w in sb._workers if w is not None for d in w.cgroup.dirs]
+        assert sb.config["cgroups"] == cgroups.detect() and dirs
+        assert sb.run([Job(code=GOOD.code, tests=GOOD.tests)])[0].status == "pass"
+    assert not any(os.path.exists(d) for d in dirs)
