@@ -38,6 +38,24 @@ def detect() -> str:
     return "v1" if all(os.access(p, os.W_OK) for p in v1) else ""
 
 
+def sweep_stale() -> int:
+    """Remove empty sample cgroups whose creator is dead (a host killed with SIGKILL)."""
+    removed = 0
+    for controller in ("", "memory", "pids"):
+        parent = os.path.join(ROOT, controller)
+        with contextlib.suppress(OSError):
+            for name in os.listdir(parent):
+                parts = name.split("-")
+                if len(parts) != 3 or parts[0] != "vivek" or not parts[1].isdigit():
+                    continue
+                if os.path.exists(f"/proc/{parts[1]}"):
+                    continue
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(parent, name))  # refused while not empty
+                    removed += 1
+    return removed
+
+
 def _write(path: str, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)

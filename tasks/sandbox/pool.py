@@ -26,6 +26,7 @@ from tasks.errors import SandboxError
 from tasks.sandbox import bwrap
 from tasks.sandbox.cgroups import SampleCgroup
 from tasks.sandbox.cgroups import detect as detect_cgroups
+from tasks.sandbox.cgroups import sweep_stale as sweep_stale_cgroups
 from tasks.sandbox.types import ExecResult, Job, Limits
 from tasks.sandbox.verdict import decide, expected_tests
 
@@ -163,6 +164,8 @@ class Sandbox:
         self._drop_uid = os.geteuid() == 0
         self._cgroup_kind = detect_cgroups()
         self._cgroups = bool(self._cgroup_kind)
+        if self._cgroups:
+            sweep_stale_cgroups()
         self._workers: list[_Worker | None] = [None] * self._n
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="vivek-sandbox-spawner")
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()

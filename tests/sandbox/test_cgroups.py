@@ -58,3 +58,17 @@ def test_a_closed_sandbox_leaves_no_cgroup_behind(isolation):
         assert sb.config["cgroups"] == cgroups.detect() and dirs
         assert sb.run([Job(code=GOOD.code, tests=GOOD.tests)])[0].status == "pass"
     assert not any(os.path.exists(d) for d in dirs)
+
+
+@pytest.mark.skipif(not cgroups.detect(), reason="no writable memory + pids cgroups here")
+def test_stale_cgroups_of_a_dead_host_are_swept():
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - a host that dies without cleaning up
+        os._exit(0)
+    os.waitpid(pid, 0)
+    kind = cgroups.detect()
+    parent = cgroups.ROOT if kind == "v2" else os.path.join(cgroups.ROOT, "memory")
+    stale = os.path.join(parent, f"vivek-{pid}-77")
+    os.mkdir(stale)
+    assert cgroups.sweep_stale() >= 1
+    assert not os.path.exists(stale)
