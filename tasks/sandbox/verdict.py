@@ -100,7 +100,6 @@ def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecRes
             "solution_cpu_ms_total": round(raw["cpu_ms"], 3),
             "test_cpu_ms": round(raw.get("test_cpu_ms", 0.0), 3),
             "bad_frames": bad,
-            "faults": raw.get("faults"),
             "stderr_tail": raw["stderr"][-1000:],
             "self_reported": self_reported,
             **{k: raw[k] for k in ("cgroup_oom_kills", "cgroup_peak_mb") if k in raw},
