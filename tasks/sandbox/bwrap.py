@@ -9,8 +9,19 @@ import sys
 from functools import cache
 from pathlib import Path
 
-# The in-sandbox code: the worker (entry point) and the two modules it imports.
-SANDBOX_FILES = ("_worker.py", "_child.py", "_guards.py")
+# The in-sandbox code: the worker (entry point) and the modules it imports.
+SANDBOX_FILES = (
+    "_worker.py",
+    "_solution_side.py",
+    "_test_side.py",
+    "_tester.py",
+    "_procs.py",
+    "_proxy.py",
+    "_wire.py",
+    "_guards.py",
+    "_workdir.py",
+    "_cgroup.py",
+)
 WORKER_SCRIPT = Path(__file__).with_name(SANDBOX_FILES[0])
 SANDBOX_DIR = "/opt/vivek"
 SANDBOX_SCRIPT = f"{SANDBOX_DIR}/{SANDBOX_FILES[0]}"
@@ -58,12 +69,16 @@ def python_roots() -> list[str]:
     return sorted(r for r in roots if not any(r.startswith(o + "/") for o in roots if o != r))
 
 
-def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
+def bwrap_command(
+    uids: tuple[int, int], tmp_mb: int, cgroup: tuple[str, list[str]] = ("", [])
+) -> list[str]:
     """The bwrap argv that starts one worker.
 
     No network, no IPC, own PID namespace; a fresh size-capped tmpfs on /tmp; read-only
     binds of the system dirs and the Python prefixes only, so ``$HOME`` (and its
-    ``.ssh``), the repository and the rest of the host are not visible.
+    ``.ssh``), the repository and the rest of the host are not visible. ``uids`` are the
+    solution's and the tests' uids; ``cgroup`` is (kind, host dirs) of the sample's
+    cgroups, bound read-write under ``/opt/vivek-cg``.
     """
     cmd = [
         "bwrap",
@@ -71,7 +86,6 @@ def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
         "--unshare-pid",
         "--unshare-net",
         "--unshare-uts",
-        "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -98,12 +112,18 @@ def bwrap_command(uid: int, tmp_mb: int) -> list[str]:
         cmd += ["--ro-bind", root, root]
     for name in SANDBOX_FILES:  # the files only: the rest of the repository stays unseen
         cmd += ["--ro-bind", str(WORKER_SCRIPT.with_name(name)), f"{SANDBOX_DIR}/{name}"]
+    kind, dirs = cgroup
+    if not kind:  # with cgroups bound, no cgroup namespace: cgroup v2 refuses moves across one
+        cmd.insert(1, "--unshare-cgroup-try")
+    inside = [f"{SANDBOX_DIR}-cg/{i}" for i in range(len(dirs))]
+    for host, there in zip(dirs, inside, strict=True):
+        cmd += ["--bind", host, there]
     cmd += ["--remount-ro", "/", "--clearenv"]
     for key, value in CLEAN_ENV.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", SANDBOX_SCRIPT,
-            SANDBOX_WORKDIR, str(uid)]  # fmt: skip
-    return cmd
+            SANDBOX_WORKDIR, *map(str, uids)]  # fmt: skip
+    return cmd + ([kind, *inside] if kind else [])
 
 
 def readable_by_others(path: str) -> bool:
@@ -119,7 +139,11 @@ def readable_by_others(path: str) -> bool:
     return True
 
 
-def plain_command(workdir: str, uid: int | None) -> list[str]:
+def plain_command(
+    workdir: str, uids: tuple[int, int] | None, cgroup: tuple[str, list[str]] = ("", [])
+) -> list[str]:
     """The fallback argv: the same worker, rlimits only, clean environment."""
-    return [sys.executable, "-s", "-B", "-P", str(WORKER_SCRIPT), workdir,
-            str(-1 if uid is None else uid)]  # fmt: skip
+    ids = ["-1", "-1"] if uids is None else [str(u) for u in uids]
+    kind, dirs = cgroup
+    return [sys.executable, "-s", "-B", "-P", str(WORKER_SCRIPT), workdir, *ids,
+            *([kind, *dirs] if kind else [])]  # fmt: skip

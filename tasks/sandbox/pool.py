@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import marshal
 import os
 import queue
 import secrets
@@ -22,6 +24,9 @@ from typing import Any
 
 from tasks.errors import SandboxError
 from tasks.sandbox import bwrap
+from tasks.sandbox.cgroups import SampleCgroup
+from tasks.sandbox.cgroups import detect as detect_cgroups
+from tasks.sandbox.cgroups import sweep_stale as sweep_stale_cgroups
 from tasks.sandbox.types import ExecResult, Job, Limits
 from tasks.sandbox.verdict import decide, expected_tests
 
@@ -32,6 +37,16 @@ REPLY_MARGIN_S = 15.0
 # Sample uids are random and unique per worker, so RLIMIT_NPROC and the leftover sweep
 # never mix two workers (or two Sandboxes) up.
 UID_RANGE = (1_000_000, 2_000_000_000)
+TEST_PATH = "/tests/test_solution.py"  # the file name tracebacks in the test process show
+
+
+@functools.lru_cache(maxsize=512)  # a task's samples share one test source
+def compiled_tests(source: str) -> bytes:
+    """The tests compiled once here (marshal), so no test process parses them; b"" if bad."""
+    try:
+        return marshal.dumps(compile(source, TEST_PATH, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError):
+        return b""  # the test process compiles again and reports why
 
 
 class _Worker:
@@ -41,18 +56,26 @@ class _Worker:
     ``--die-with-parent`` fires when the *thread* that started it exits.
     """
 
-    def __init__(self, backend: str, limits: Limits, drop_uid: bool, spawn: Executor) -> None:
+    def __init__(
+        self, backend: str, limits: Limits, drop_uid: bool, spawn: Executor, cgroups: bool
+    ) -> None:
         self.uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0]
+        # The tests run as another uid: the solution cannot signal, trace or read them.
+        self.test_uid = self.uid + 1 if self.uid + 1 < UID_RANGE[1] else self.uid - 1
         self.home = tempfile.mkdtemp(prefix="vivek-sbx-")
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.hello: dict[str, Any] = {}
+        self.cgroup = SampleCgroup.create(self.uid, limits) if cgroups else SampleCgroup.none()
+        where = (self.cgroup.kind, self.cgroup.dirs)
         if backend == "bwrap":
             tmp_mb = max(64, 4 * limits.fsize_mb)
-            argv, cwd = bwrap.bwrap_command(self.uid, tmp_mb), "/"
+            argv = bwrap.bwrap_command((self.uid, self.test_uid), tmp_mb, where)
+            cwd = "/"
         else:
             os.chmod(self.home, 0o755)
-            uid = self.uid if drop_uid else None
-            argv, cwd = bwrap.plain_command(os.path.join(self.home, "run"), uid), self.home
+            uids = (self.uid, self.test_uid) if drop_uid else None
+            argv = bwrap.plain_command(os.path.join(self.home, "run"), uids, where)
+            cwd = self.home
         env = dict(bwrap.CLEAN_ENV, HOME=self.home if backend != "bwrap" else "/tmp")
         try:
             self.proc = spawn.submit(
@@ -62,6 +85,7 @@ class _Worker:
         except OSError as exc:
             self.log.close()
             shutil.rmtree(self.home, ignore_errors=True)
+            self.cgroup.remove()
             raise SandboxError(f"cannot start a sandbox worker: {exc}") from exc
 
     def wait_ready(self) -> None:
@@ -71,16 +95,20 @@ class _Worker:
             self.close()
             raise
 
-    def call(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
-        body = json.dumps(msg).encode()
+    def call(self, msg: dict[str, Any], timeout: float, blob: bytes = b"") -> dict[str, Any]:
+        """Send a job frame and its ``blob`` (the tests); the report comes with its verdict."""
+        body = json.dumps({**msg, "blob": len(blob)}).encode()
         try:
-            self.proc.stdin.write(struct.pack(">I", len(body)) + body)
+            self.proc.stdin.write(struct.pack(">I", len(body)) + body + blob)
             self.proc.stdin.flush()
         except (OSError, ValueError) as exc:  # ValueError: the pipe was closed already
             raise SandboxError(f"sandbox worker is gone: {exc}") from exc
+        deadline = time.monotonic() + timeout
         reply = self._recv(timeout)
         if "worker_error" in reply:
             raise SandboxError(f"sandbox worker failed: {reply['worker_error']}")
+        size = reply.get("verdict_len", 0)
+        reply["verdict"] = self._read(size, deadline).decode("utf-8", "replace") if size else ""
         return reply
 
     def _recv(self, timeout: float) -> dict[str, Any]:
@@ -110,6 +138,7 @@ class _Worker:
             with contextlib.suppress(OSError):
                 stream.close()
         shutil.rmtree(self.home, ignore_errors=True)
+        self.cgroup.remove()
 
 
 class Sandbox:
@@ -133,6 +162,10 @@ class Sandbox:
         self.limits = limits
         self._n = max(1, workers or os.cpu_count() or 1)
         self._drop_uid = os.geteuid() == 0
+        self._cgroup_kind = detect_cgroups()
+        self._cgroups = bool(self._cgroup_kind)
+        if self._cgroups:
+            sweep_stale_cgroups()
         self._workers: list[_Worker | None] = [None] * self._n
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="vivek-sandbox-spawner")
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -170,7 +203,7 @@ class Sandbox:
         return ""
 
     def _new_worker(self) -> _Worker:
-        return _Worker(self._backend, self.limits, self._drop_uid, self._spawner)
+        return _Worker(self._backend, self.limits, self._drop_uid, self._spawner, self._cgroups)
 
     def _start_all(self) -> None:
         workers = [self._new_worker() for _ in range(self._n)]
@@ -216,7 +249,26 @@ class Sandbox:
             "python": hello.get("python", sys.version.split()[0]),
             "pytest": hello.get("pytest"),
             "coverage": hello.get("coverage"),
+            "cgroups": (hello.get("cgroups") or {}).get("kind"),
+            "harness": "separated",
+            "limitations": self._limitations(hello),
         }
+
+    def _limitations(self, hello: dict[str, Any]) -> list[str]:
+        """What this configuration does not bound or separate, in words."""
+        out = []
+        cg = hello.get("cgroups") or {}
+        if not cg.get("kind"):
+            out.append(
+                "no cgroups: memory_mb and nproc bound each process (RLIMIT_AS, RLIMIT_NPROC), "
+                "not a sample's whole process tree" + (f" ({cg['why']})" if cg.get("why") else "")
+            )
+        if not self._drop_uid:
+            out.append(
+                "solution and tests share one uid: the solution runs without capabilities "
+                "and the test process is not dumpable, but the solution can kill it"
+            )
+        return out
 
     def sample_uids(self) -> set[int]:
         """The private uids samples currently run as (one per worker)."""
@@ -247,11 +299,14 @@ class Sandbox:
     def _run_one(self, slot: int, job: Job) -> ExecResult:
         msg = {
             "code": job.code,
-            "tests": job.tests,
-            "extra_calls": list(job.extra_calls),
             "measure_coverage": job.measure_coverage,
             "limits": self.limits.to_dict(),
-            # The harness runs the tests we count (unparsable: the child reports why).
+        }
+        # Only the test process reads these; the solution's process never holds them.
+        tests = {
+            "tests": job.tests,
+            "extra_calls": list(job.extra_calls),
+            # The harness runs the tests we count (unparsable: the test side says why).
             "names": expected_tests(job.tests),
         }
         failure = ""
@@ -264,8 +319,11 @@ class Sandbox:
                     failure = "sandbox worker could not be restarted"
                     continue
             nonce = secrets.token_hex(16)
+            blob = (
+                json.dumps({**tests, "nonce": nonce}).encode() + b"\n" + compiled_tests(job.tests)
+            )
             try:
-                raw = worker.call({**msg, "nonce": nonce}, self.limits.wall_s + REPLY_MARGIN_S)
+                raw = worker.call(msg, self.limits.wall_s + REPLY_MARGIN_S, blob)
             except SandboxError as exc:
                 failure = str(exc)
                 log.warning("%s", worker.stderr_tail())

@@ -30,8 +30,9 @@ class Job:
     """One sample to run: the candidate module and the task's tests.
 
     ``extra_calls`` are Python expressions (e.g. ``"add(1, 2)"``) evaluated after the
-    tests against the solution's namespace; their ``repr`` comes back in
-    ``ExecResult.extra_outputs`` (differential testing).
+    tests, in the test process, against the solution's public names (calls cross to the
+    solution like the tests' own); the ``repr`` of each result (or ``"!ExcType"``)
+    comes back in ``ExecResult.extra_outputs`` (differential testing).
     """
 
     code: str
@@ -44,7 +45,15 @@ class Job:
 class ExecResult:
     """The verdict on one job, decided outside the generated code's reach.
 
-    status: pass | fail | error | timeout | oom | import_error | sandbox_error
+    status: pass | fail | error | module_error | timeout | oom | suite_error |
+    sandbox_error (``tasks.records.STATUS_MEANINGS``; a missing package is a
+    ``module_error`` here, which ``tasks.checks`` may call ``import_error``).
+    ``runs_without_error``: the module loaded and no test got an exception from the
+    solution's own code (failed assertions do not count). ``execution_time_ms``: the
+    solution process's CPU time while serving the tests (coverage tracing included when
+    measured); ``peak_memory_mb``: its peak RSS over its RSS at birth.
+    ``details["self_reported"]`` names the figures the solution's process measured
+    itself (it could distort them; the verdict never depends on them).
     """
 
     status: str

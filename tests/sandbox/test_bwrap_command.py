@@ -5,7 +5,7 @@ from tasks.sandbox import bwrap
 
 def test_python_roots_under_tmp_are_bound_after_the_tmpfs(monkeypatch):
     monkeypatch.setattr(bwrap, "python_roots", lambda: ["/tmp/ci/.venv", "/opt/py"])
-    cmd = bwrap.bwrap_command(uid=61000, tmp_mb=64)
+    cmd = bwrap.bwrap_command((61000, 61001), tmp_mb=64)
     tmpfs = cmd.index("--tmpfs")
     assert cmd[tmpfs + 1] == "/tmp"
     bind = max(i for i, a in enumerate(cmd) if a == "--ro-bind" and cmd[i + 1] == "/tmp/ci/.venv")
@@ -14,3 +14,11 @@ def test_python_roots_under_tmp_are_bound_after_the_tmpfs(monkeypatch):
     binds = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--ro-bind"}
     assert not any(b.startswith(("/root", "/home")) for b in binds)
     assert "--unshare-net" in cmd and "--clearenv" in cmd
+
+
+def test_both_uids_and_the_cgroup_dirs_reach_the_worker():
+    cmd = bwrap.bwrap_command((61000, 61001), 64, ("v1", ["/sys/fs/cgroup/memory/x", "/p/x"]))
+    assert cmd[-5:] == ["61000", "61001", "v1", "/opt/vivek-cg/0", "/opt/vivek-cg/1"]
+    bind = cmd.index("/sys/fs/cgroup/memory/x")
+    assert cmd[bind - 1 : bind + 2] == ["--bind", "/sys/fs/cgroup/memory/x", "/opt/vivek-cg/0"]
+    assert bwrap.plain_command("/w", None)[-3:] == ["/w", "-1", "-1"]

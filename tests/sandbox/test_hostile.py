@@ -33,6 +33,7 @@ FALLBACK_CANNOT = {
     "host_read": "world-readable host files (the repository, /etc) are readable",
     "disk_total": "only each file's size is capped, not the total written",
     "pid_ns": "no PID namespace: only the uid drop keeps it from signalling host processes",
+    "cgroups": "no cgroups here: memory and process limits are per process (rlimits)",
     "root": "samples keep our uid (root here, as Python lives under /root): RLIMIT_NPROC, "
     "the uid sweep of leftover processes and file permissions do not apply",
 }
@@ -80,21 +81,39 @@ def files_within(total_mb: int) -> Callable[[ExecResult], None]:
     return check
 
 
-def test_file_deleted(r: ExecResult) -> None:
-    assert "deleted: test_solution.py" in r.side_effects
+def no_test_file_seen(r: ExecResult) -> None:
+    assert "test_solution.py" in r.error  # it looked, and found none
 
 
-test_file_deleted.__test__ = False
+def side_effect(expected: str) -> Callable[[ExecResult], None]:
+    def check(r: ExecResult) -> None:
+        assert expected in r.side_effects, r.side_effects
+
+    return check
+
+
+def deeper_listed(r: ExecResult) -> None:
+    assert any(s.endswith(": deeper, not listed") for s in r.side_effects), r.side_effects
+
 
 S = frozenset
 PATCH_TESTS = (
     "import pytest\nfrom solution import f\n\n\ndef test_f():\n    assert f() == pytest.approx(1)\n"
 )
+RAISES_TESTS = (
+    "import pytest\nfrom solution import f\n\n\ndef test_f():\n"
+    "    with pytest.raises(ValueError):\n        f()\n"
+)
+UNITTEST_TESTS = (
+    "import unittest\nfrom solution import f\n\n\nclass TestF(unittest.TestCase):\n"
+    "    def test_f(self):\n        self.assertEqual(f(), 1)\n"
+)
 HOSTILE = [
     Hostile("fork_bomb", S({"timeout"}), root_unsafe=True),
-    Hostile("shell_fork_bomb", S({"pass", "import_error"}), root_unsafe=True),
+    Hostile("shell_fork_bomb", S({"pass", "module_error"}), root_unsafe=True),
     Hostile("memory_hog", S({"oom"})),
     Hostile("memory_hog_in_test", S({"oom"})),
+    Hostile("memory_process_tree", S({"oom"}), fallback="cgroups"),
     Hostile("infinite_loop", S({"timeout"})),
     Hostile("busy_threads", S({"timeout"})),
     Hostile("sigxcpu_ignored", S({"timeout"})),
@@ -107,33 +126,52 @@ HOSTILE = [
     Hostile("read_ssh_key", S({"pass"}), root_unsafe=True),
     Hostile("read_repository", S({"pass"}), fallback="host_read"),
     Hostile("env_and_proc_environ", S({"pass"}), root_unsafe=True),
-    Hostile("kill_parent", S({"import_error"}), root_unsafe=True),
-    Hostile("killpg_zero", S({"error"})),
+    Hostile("create_user_namespace", S({"pass"})),
+    Hostile("kill_parent", S({"module_error"}), root_unsafe=True),
+    Hostile("killpg_zero", S({"module_error"})),
     Hostile("kill_every_pid", S({"pass"}), fallback="pid_ns"),
     Hostile("stdout_flood", S({"timeout"}), check=stdout_capped),
     Hostile("stderr_flood", S({"timeout"})),
     Hostile("deep_recursion", S({"error", "oom", "timeout"})),  # 3.11 frames live on the heap
     Hostile("plain_recursion", S({"error"})),
-    Hostile("os_exit_at_import", S({"error"})),
-    Hostile("sys_exit_at_import", S({"import_error"})),
+    Hostile("os_exit_at_import", S({"module_error"})),
+    Hostile("sys_exit_at_import", S({"module_error"})),
     Hostile("exit_in_test", S({"error"})),
     Hostile("atexit_fake_pass", S({"fail"}), check=no_fake_pass_output),
-    Hostile("fake_pass_lines", S({"error"})),
+    Hostile("fake_pass_lines", S({"module_error"})),
     Hostile("close_verdict_fd", S({"error"})),
-    Hostile("patch_assertion_error", S({"error"})),
-    Hostile("patch_import", S({"error"})),
-    Hostile("patch_pytest", S({"error"}), tests=PATCH_TESTS),
-    Hostile("patch_pytest_internals", S({"error"})),
-    Hostile("patch_harness_globals", S({"error"})),
-    Hostile("settrace_off", S({"error"})),
-    Hostile("meta_path_hook", S({"error"})),
-    Hostile("delete_test_file", S({"fail"}), check=test_file_deleted),
+    # Issue 12: attacks on the verdict. The tests run in another process: none can reach it.
+    Hostile("forge_frame_walk", S({"fail"})),
+    Hostile("forge_gc_emit", S({"fail"})),
+    Hostile("forge_closure_dumps", S({"fail"})),
+    Hostile("int_eq_always_true", S({"error"})),
+    Hostile("liar_object", S({"fail"})),
+    Hostile("read_test_file", S({"fail"})),
+    Hostile("patch_pytest_approx", S({"fail"}), tests=PATCH_TESTS),
+    Hostile("patch_pytest_raises", S({"fail"}), tests=RAISES_TESTS),
+    Hostile("patch_unittest_assert", S({"fail"}), tests=UNITTEST_TESTS),
+    Hostile("thread_swaps_tests", S({"fail"})),
+    Hostile("patch_approx_while_used", S({"fail"}), tests=PATCH_TESTS),
+    # Tampering with its own process only changes what the solution itself computes.
+    Hostile("patch_assertion_error", S({"fail"})),
+    Hostile("patch_import", S({"pass"})),
+    Hostile("patch_pytest", S({"fail"}), tests=PATCH_TESTS),
+    Hostile("patch_pytest_internals", S({"fail"})),
+    Hostile("patch_harness_globals", S({"fail"})),
+    Hostile("settrace_off", S({"pass"})),
+    Hostile("meta_path_hook", S({"pass"})),
+    Hostile("doctest_testmod", S({"pass"})),  # issue 11: no tamper false positives
+    Hostile("gettext_install", S({"pass"})),
+    Hostile("delete_test_file", S({"module_error"}), check=no_test_file_seen),
     Hostile("detached_child", S({"pass"}), root_unsafe=True),
     Hostile("disk_fill_one_file", S({"error"}), check=files_within(LIMITS.fsize_mb)),
     Hostile("disk_fill_many_files", S({"pass"}), fallback="disk_total", check=files_within(64)),
     Hostile("chmod_workdir", S({"pass"})),
-    Hostile("raise_rlimit", S({"import_error"}), root_unsafe=True),
-    Hostile("setuid_root", S({"import_error"}), root_unsafe=True),
+    # Issue 13: a sample's own mess is its own, never the sandbox's.
+    Hostile("deep_directories", S({"pass"}), check=deeper_listed),
+    Hostile("odd_file_names", S({"pass"}), check=side_effect("dir-link -> real-dir")),
+    Hostile("raise_rlimit", S({"module_error"}), root_unsafe=True),
+    Hostile("setuid_root", S({"module_error"}), root_unsafe=True),
 ]
 
 
@@ -180,7 +218,9 @@ def test_battery_is_big_enough():
 @pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
 def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
     backend, sb = box
-    if backend == "none" and hostile.fallback:
+    if hostile.fallback == "cgroups" and sb.config["cgroups"] is None:
+        pytest.skip(f"cannot bound this here: {FALLBACK_CANNOT['cgroups']}")
+    if backend == "none" and hostile.fallback and hostile.fallback != "cgroups":
         pytest.skip(f"fallback cannot contain this: {FALLBACK_CANNOT[hostile.fallback]}")
     if backend == "none" and hostile.root_unsafe and not sb.config["uid_dropped"]:
         pytest.skip(f"fallback cannot contain this: {FALLBACK_CANNOT['root']}")

@@ -26,16 +26,26 @@ def one(sandbox: Sandbox, code: str, tests: str = ADD_TESTS, **kw):
     [
         ("def add(a, b):\n    return a + b\n", ADD_TESTS, "pass", True),
         ("def add(a, b):\n    return a - b\n", ADD_TESTS, "fail", True),
-        ("def add(a, b):\n    return a + None\n", ADD_TESTS, "error", True),
-        ("import no_such_module\n", ADD_TESTS, "import_error", False),
-        ("raise ValueError('at import')\n", ADD_TESTS, "import_error", False),
+        # runs_without_error: loaded, and no test got an exception from the solution.
+        ("def add(a, b):\n    return a + None\n", ADD_TESTS, "error", False),
+        ("def add(a, b):\n    return len(a)\n", ADD_TESTS, "error", False),
+        (
+            "def add(a, b):\n    return None\n",
+            "from solution import add\n\ndef test_add():\n    assert add(1, 2) + 1 == 4\n",
+            "error",
+            True,
+        ),  # the test raised, not the solution
+        ("import no_such_module\n", ADD_TESTS, "module_error", False),
+        ("raise ValueError('at import')\n", ADD_TESTS, "module_error", False),
+        ("x = 1 / 0\n", ADD_TESTS, "module_error", False),
         ("def add(a, b):\n    while True:\n        pass\n", ADD_TESTS, "timeout", True),
         ("while True:\n    pass\n", ADD_TESTS, "timeout", False),
-        ("def add(a, b):\n    return len(bytearray(2**40))\n", ADD_TESTS, "oom", True),
+        ("def add(a, b):\n    return len(bytearray(2**40))\n", ADD_TESTS, "oom", False),
         ("blob = [bytearray(2**20) for _ in range(10**4)]\n", ADD_TESTS, "oom", False),
         ("def sub(a, b):\n    return a - b\n", ADD_TESTS, "error", True),  # no entry point
-        ("x = 1\n", "def test_a(:\n", "error", False),
-        ("x = 1\n", "x = 2\n", "error", True),
+        ("x = 1\n", "def test_a(:\n", "suite_error", True),
+        ("x = 1\n", "x = 2\n", "suite_error", True),
+        ("x = 1\n", "import no_such_test_helper\n\ndef test_a():\n    pass\n", "suite_error", True),
     ],
 )
 def test_statuses(sandbox, code, tests, status, runs):
@@ -98,8 +108,12 @@ def test_pytest_fail_and_skip_are_not_passes(sandbox):
     assert one(sandbox, "x = 1\n", tests).status == "fail"
     tests = "import pytest\n\ndef test_a():\n    pytest.fail('no')\n"
     assert one(sandbox, "x = 1\n", tests).status == "fail"
-    tests = "def test_a(tmp_path):\n    pass\n"  # fixtures are not supported
-    assert one(sandbox, "x = 1\n", tests).status == "error"
+    tests = "def test_a(tmp_path):\n    pass\n"  # fixtures are not supported: said so
+    r = one(sandbox, "x = 1\n", tests)
+    assert (r.status, r.error) == (
+        "suite_error",
+        "test_a uses pytest fixtures the harness does not provide: tmp_path",
+    )
 
 
 def test_side_effects_and_stdout_marker(sandbox):
@@ -190,7 +204,7 @@ def test_auto_without_bwrap_warns_and_falls_back(monkeypatch):
 
 
 def test_auto_falls_back_when_bwrap_cannot_start(monkeypatch):
-    monkeypatch.setattr(pool.bwrap, "bwrap_command", lambda uid, mb: ["false"])
+    monkeypatch.setattr(pool.bwrap, "bwrap_command", lambda *a: ["false"])
     with pytest.warns(RuntimeWarning, match="failed to start"), Sandbox(LIMITS, workers=1) as sb:
         assert sb.config["backend"] == "rlimit"
 
@@ -207,7 +221,7 @@ def test_bad_isolation_value():
 
 
 def test_start_failure_raises(monkeypatch):
-    monkeypatch.setattr(pool.bwrap, "plain_command", lambda workdir, uid: ["false"])
+    monkeypatch.setattr(pool.bwrap, "plain_command", lambda *a: ["false"])
     with pytest.raises(SandboxError, match="worker exited"):
         Sandbox(LIMITS, workers=1, isolation="none")
 
@@ -249,7 +263,7 @@ def test_worker_protocol_failures_are_sandbox_errors():
 
 
 def test_unstartable_interpreter(monkeypatch):
-    monkeypatch.setattr(pool.bwrap, "plain_command", lambda workdir, uid: ["/nonexistent/py"])
+    monkeypatch.setattr(pool.bwrap, "plain_command", lambda *a: ["/nonexistent/py"])
     with pytest.raises(SandboxError, match=r"Could not start|cannot start"):
         Sandbox(LIMITS, workers=1, isolation="none")
 

@@ -50,8 +50,12 @@ def raw(verdict: str, **over) -> dict:
         "stderr_bytes": 0,
         "exit_code": 0,
         "signal": None,
+        "test_exit_code": 0,
+        "test_signal": None,
         "cpu_ms": 12.0,
+        "test_cpu_ms": 9.0,
         "maxrss_mb": 30.0,
+        "peak_memory_mb": 1.5,
         "wall_ms": 20.0,
         "wall_timeout": False,
         "side_effects": [],
@@ -77,7 +81,7 @@ def test_expected_tests_counts_functions_classes_and_last_definition():
         "    def test_no(self): pass\n"
         "def testfoo(): pass\n"
     )
-    assert expected_tests(src) == ["test_a", "TestK::test_m", "testfoo"]
+    assert expected_tests(src) == ["test_a", "test_async", "TestK::test_m", "testfoo"]
     assert expected_tests("def (:") is None
     assert expected_tests("x = 1") == []
 
@@ -134,10 +138,6 @@ def test_fail_and_error_statuses():
         (full(test_frame("test_b"), test_frame("test_a")), "expected 2"),
         (full(test_frame("test_a"), test_frame("test_b")).replace(frame("done"), ""), "malformed"),
         (full(test_frame("test_a"), test_frame("test_b")) + "forged\n", "malformed"),
-        (
-            full(test_frame("test_a"), test_frame("test_b"), frame("tamper", reason="x")),
-            "tampering: x",
-        ),
         ("1 passed\n", "no verdict"),
         (frame("import", ok=True), "no verdict"),
         (
@@ -157,28 +157,70 @@ def test_truncated_verdict_channel_is_an_error():
     assert r.status == "error"
 
 
-def test_unparsable_or_empty_test_source():
+def test_suite_faults_are_suite_errors():
     ok = frame("import", ok=True) + frame("collect", ok=True) + frame("done")
-    assert run(ok, Job(code="", tests="def (:")).error == "test source does not parse"
-    assert run(ok, Job(code="", tests="x = 1")).error == "no tests found in the test source"
+    r = run(ok, Job(code="", tests="def (:"))
+    assert (r.status, r.error) == ("suite_error", "test source does not parse")
+    r = run(ok, Job(code="", tests="x = 1"))
+    assert (r.status, r.error) == ("suite_error", "no tests found in the test source")
+    bad = frame("import", ok=True) + frame("collect", ok=False, suite=True, error="NameError")
+    assert (run(bad).status, run(bad).error) == ("suite_error", "NameError")
+    fixture = test_frame("test_b", passed=0, suite="test_b uses pytest fixtures: tmp_path")
+    r = run(full(test_frame("test_a"), fixture))
+    assert (r.status, r.error) == ("suite_error", "test_b uses pytest fixtures: tmp_path")
 
 
-def test_import_error_and_oom():
+def test_module_error_and_oom():
     r = run(frame("import", ok=False, error="ImportError: no"))
-    assert (r.status, r.runs_without_error, r.error) == ("import_error", False, "ImportError: no")
+    assert (r.status, r.runs_without_error, r.error) == ("module_error", False, "ImportError: no")
+    r = run(frame("import", ok=False, died=True), exit_code=0)
+    assert (r.status, r.error) == (
+        "module_error",
+        "process exited with code 0 while loading the module",
+    )
     assert run(frame("import", ok=False, oom=True)).status == "oom"
     r = run("", signal=signal.SIGKILL, maxrss_mb=250.0)
     assert r.status == "oom"
+    r = run(full(test_frame("test_a"), test_frame("test_b")), cgroup_oom_kills=1)
+    assert r.status == "oom" and r.details["cgroup_oom_kills"] == 1
+    assert run("", cgroup_oom_kills=2, wall_timeout=True).status == "oom"
+
+
+def test_runs_without_error_means_the_solution_raised_nothing():
+    raised = test_frame("test_b", passed=0, errored=1, solution_errors=1, message="ValueError")
+    r = run(full(test_frame("test_a"), raised))
+    assert (r.status, r.runs_without_error) == ("error", False)
+    own = test_frame("test_b", passed=0, errored=1, message="TypeError in the test")
+    assert run(full(test_frame("test_a"), own)).runs_without_error is True
+    failed = test_frame("test_b", passed=0, failed=1)
+    assert run(full(test_frame("test_a"), failed)).runs_without_error is True
+
+
+def test_self_reported_figures_are_labelled():
+    tests = (test_frame("test_a"), test_frame("test_b"))
+    verdict = full(*tests).replace(
+        frame("coverage", value=0.5), frame("coverage", value=0.5, cpu_ms=4.0)
+    )
+    r = run(verdict, cgroup_peak_mb=3.0)
+    assert r.execution_time_ms == 4.0 and r.peak_memory_mb == 1.5
+    assert r.details["cgroup_peak_mb"] == 3.0
+    assert r.details["self_reported"] == ["coverage", "execution_time_ms"]
+    r = run(full(*tests))  # no self-reported time: the worker's measure of the process
+    assert r.execution_time_ms == 12.0 and r.peak_memory_mb == 1.5
+    assert r.details["self_reported"] == ["coverage"]
+    bare = Job(code="", tests=JOB.tests, measure_coverage=False)
+    assert run(verdict, bare).details["self_reported"] == ["execution_time_ms"]
 
 
 def test_timeouts():
     assert run("", signal=signal.SIGXCPU, cpu_ms=10.0).error == "CPU time limit exceeded"
     assert run("", signal=signal.SIGKILL, cpu_ms=2500.0).status == "timeout"
     assert run(full(test_frame("test_a")), wall_timeout=True).error == "wall time limit exceeded"
-    r = run("", signal=signal.SIGKILL, cpu_ms=10.0)
-    assert (r.status, r.error) == ("error", "no verdict: process killed by SIGKILL")
-    assert "signal 99" in run("", signal=99).error
-    assert "exited with code 3" in run("", exit_code=3).error
+    assert run("", test_signal=signal.SIGXCPU).status == "timeout"
+    r = run("", signal=signal.SIGKILL, cpu_ms=10.0, test_signal=signal.SIGKILL)
+    assert (r.status, r.error) == ("error", "no verdict: test process killed by SIGKILL")
+    assert "signal 99" in run("", test_signal=99).error
+    assert "exited with code 3" in run("", test_exit_code=3).error
 
 
 def test_coverage_only_when_measured_and_sane():

@@ -10,7 +10,9 @@ import pytest
 
 sys.argv = sys.argv or ["pytest"]
 sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "tasks", "sandbox"))
-import _child  # noqa: E402
+import _procs  # noqa: E402
+import _solution_side as _child  # noqa: E402
+import _workdir  # noqa: E402
 import _worker  # noqa: E402
 
 sys.path.pop()
@@ -36,25 +38,42 @@ def test_warm_up_caches_file_decisions(tmp_path):
 
 def test_clean_work_dir_is_removed_without_side_effects(tmp_path):
     work = str(tmp_path / "run")
-    job = {"code": "x = 1\n", "tests": "def test_a():\n    pass\n"}
-    _worker._prepare(work, job, None)
-    assert _worker._side_effects_and_clean(work) == []
+    _workdir.prepare(work, "x = 1\n", None)
+    assert os.listdir(work) == ["solution.py"]  # never a test file
+    assert _workdir.clean(work) == []
     assert not os.path.exists(work)
-    _worker._prepare(work, job, None)
-    os.unlink(os.path.join(work, _worker.TESTS))
+    _workdir.prepare(work, "x = 1\n", None)
     os.mkdir(os.path.join(work, "sub"))
     with open(os.path.join(work, "sub", "f.txt"), "w") as f:
         f.write("abc")
-    assert _worker._side_effects_and_clean(work) == [
-        "deleted: test_solution.py",
-        "sub/f.txt: 3 bytes",
-    ]
+    assert _workdir.clean(work) == ["sub/f.txt: 3 bytes"]
     assert not os.path.exists(work)
 
 
-def test_compile_tests_is_cached():
-    a = _worker.compile_tests("def test_a():\n    pass\n", "/x/test_solution.py")
-    assert a is _worker.compile_tests("def test_a():\n    pass\n", "/x/test_solution.py")
+def test_a_samples_mess_is_listed_and_removed(tmp_path):
+    """3,000 nested dirs, an undecodable name, symlinks, an unreadable dir (issue 13)."""
+    work = str(tmp_path / "run")
+    _workdir.prepare(work, "x = 1\n", None)
+    fd = os.open(work, os.O_RDONLY)
+    for _ in range(3000):  # deeper than PATH_MAX and the recursion limit
+        os.mkdir("d", dir_fd=fd)
+        sub = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = sub
+    os.close(fd)
+    with open(os.path.join(os.fsencode(work), b"\xff-name"), "wb") as f:
+        f.write(b"12")
+    os.symlink("/etc", os.path.join(work, "etc-link"))
+    os.symlink("d", os.path.join(work, "dir-link"))
+    os.mkdir(os.path.join(work, "closed"))
+    open(os.path.join(work, "closed", "inside"), "w").close()
+    os.chmod(os.path.join(work, "closed"), 0)
+    found = _workdir.clean(work)
+    assert "\\xff-name: 2 bytes" in found
+    assert "etc-link -> /etc" in found and "dir-link -> d" in found
+    assert any(f.endswith(": deeper, not listed") for f in found)
+    assert all(f.encode("utf-8") for f in found)
+    assert not os.path.exists(work)
 
 
 def test_kill_all_reaps_every_leftover():
@@ -70,7 +89,7 @@ def test_kill_all_reaps_every_leftover():
                     time.sleep(60)
                     os._exit(0)
                 sleepers.append(pid)
-            _worker._kill_all(sleepers[0], None)
+            _procs.kill_all(None)
             gone = all(not os.path.exists(f"/proc/{p}") for p in sleepers)
             try:
                 os.waitpid(-1, os.WNOHANG)
