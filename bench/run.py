@@ -30,6 +30,7 @@ BENCHMARKS = {
     "embedded_model": "bench.embedded",
     "aggregation": "bench.aggregation",
     "startup": "bench.startup",
+    "harness_cost": "bench.harness_cost",
 }
 OUT_DIR = Path(__file__).resolve().parent
 

@@ -17,7 +17,7 @@ from typing import Any
 from tasks.records import STATUSES, UNSCORED_STATUSES
 
 # Bump when the checks change what they write for the same inputs.
-CHECKER_VERSION = "2"
+CHECKER_VERSION = "3"
 
 # Statuses the sandbox may report (CONTRACT); "import_error" is accepted from older sandboxes.
 SANDBOX_STATUSES = frozenset(
@@ -93,6 +93,7 @@ class CheckFields:
     docstring_ratio: float | None = None
     execution_time_ms: float | None = None
     peak_memory_mb: float | None = None
+    cpu_limit_s: float | None = None
     side_effects: tuple[str, ...] | None = None
     overall_score: float | None = None
     score_breakdown: str | None = None

@@ -29,6 +29,7 @@ from tasks.quality.differential import compare, declared_atol, derive_calls
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
 from tasks.quality.style import RuffReport, ruff_batch
+from tasks.quality.timelimits import ReferenceTimes, calibrated_cpu_s, reference_key
 from tasks.records import UNSCORED_STATUSES, Task
 from tasks.sandbox.types import ExecResult, Job
 
@@ -87,12 +88,16 @@ class Checker:
         weights: Weights | None = None,
         store: CheckStore | None = None,
         limits: Mapping[str, Any] | None = None,
+        calibrate: bool = True,
     ):
         self.sandbox = sandbox
         # Known limits let cache hits skip starting the sandbox at all.
         self._limits = dict(limits) if limits is not None else None
         self.weights = weights or Weights()
         self.store = store
+        # CPU limits calibrated to each task's reference (EvalPlus's rule; see timelimits).
+        self.calibrate = calibrate
+        self.reference_times = ReferenceTimes(store)
         self._reference_outputs: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._calls: dict[tuple, tuple[str, ...]] = {}
 
@@ -108,9 +113,40 @@ class Checker:
             self._calls[key] = tuple(found)
         return self._calls[key]
 
-    def _inputs(self, task: Task, code: str) -> CheckInputs:
+    def _base_limits(self) -> dict[str, Any]:
         if self._limits is None:  # read from the sandbox once, not per item
             self._limits = dict(self.sandbox.config.get("limits", {}))
+        return self._limits
+
+    def _ref_key(self, task: Task) -> str:
+        return reference_key(task.reference or "", task.tests, CHECKER_VERSION)
+
+    def _task_limits(self, task: Task) -> dict[str, Any]:
+        """The sandbox limits with the CPU limit calibrated to the task's reference."""
+        limits = self._base_limits()
+        ceiling = limits.get("cpu_s")
+        if not self.calibrate or not task.reference or not isinstance(ceiling, int | float):
+            return limits
+        cpu_s = calibrated_cpu_s(self.reference_times.get(self._ref_key(task)), ceiling)
+        return {**limits, "cpu_s": cpu_s}
+
+    def _measure_references(self, tasks: Sequence[Task]) -> None:
+        """Each reference's CPU time under its tests, once (then remembered)."""
+        todo: dict[str, Task] = {}
+        for task in tasks:
+            key = self._ref_key(task)
+            if task.reference and key not in todo and self.reference_times.get(key) is None:
+                todo[key] = task
+        if not todo:
+            return
+        # Measured as candidates run: with coverage and the differential calls.
+        jobs = [Job(t.reference or "", t.tests, self._extra_calls(t)) for t in todo.values()]
+        for key, res in zip(todo, self.sandbox.run(jobs), strict=True):
+            cpu = res.details.get("solution_cpu_ms_total", res.execution_time_ms)
+            if res.status == "pass" and isinstance(cpu, int | float):
+                self.reference_times.put(key, float(cpu))
+
+    def _inputs(self, task: Task, code: str) -> CheckInputs:
         return CheckInputs(
             checker_version=CHECKER_VERSION,
             code=code,
@@ -119,7 +155,7 @@ class Checker:
             entry_point=task.entry_point or "",
             prompt=task.prompt,
             extra_calls=self._extra_calls(task),
-            limits=self._limits,
+            limits=self._task_limits(task),
             weights=dataclasses.asdict(self.weights),
         )
 
@@ -143,8 +179,12 @@ class Checker:
     def check_fields(self, items: Sequence[CheckItem]) -> list[CheckFields]:
         rows: list[CheckFields | None] = [None] * len(items)
         pending: list[_Pending] = []
-        for i, item in enumerate(items):
-            built = assembly_for(item.task, item.completion)
+        built_all = [assembly_for(item.task, item.completion) for item in items]
+        if self.calibrate:  # limits are part of the cache key: know them first
+            self._measure_references(
+                [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
+            )
+        for i, (item, built) in enumerate(zip(items, built_all, strict=True)):
             if not built.code.strip():
                 rows[i] = CheckFields.no_code(built.path)
                 continue
@@ -197,7 +237,12 @@ class Checker:
             firsts.setdefault(p.inputs.key(), p)
         styles = ruff_batch([p.inputs.code for p in firsts.values()])
         jobs = [
-            Job(code=p.inputs.code, tests=p.inputs.tests, extra_calls=self._reference(p.inputs)[0])
+            Job(
+                code=p.inputs.code,
+                tests=p.inputs.tests,
+                extra_calls=self._reference(p.inputs)[0],
+                cpu_s=p.inputs.limits.get("cpu_s"),
+            )
             for p in firsts.values()
         ]
         results = self.sandbox.run(jobs)
@@ -251,6 +296,7 @@ class Checker:
             coverage=res.coverage,
             execution_time_ms=res.execution_time_ms if measured else None,
             peak_memory_mb=res.peak_memory_mb if measured else None,
+            cpu_limit_s=inp.limits.get("cpu_s"),
             side_effects=tuple(res.side_effects),
             sandbox=sandbox_cfg,
         )

@@ -124,6 +124,13 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         f"test, in MiB ({_SELF}); null like execution_time_ms.",
     ),
     (
+        "cpu_limit_s",
+        pa.float64(),
+        "CPU-time limit the sample ran under: 4x its task's reference CPU time, at least 3 s, "
+        "at most [sandbox] cpu_s (the configured limit when the task has no reference); "
+        f"{_NOT_RUN}.",
+    ),
+    (
         "side_effects",
         pa.list_(pa.string()),
         f"Files created or changed, and printed output, under test; {_NOT_RUN}.",

@@ -50,6 +50,7 @@ class Row:
     docstring_ratio: float | None
     execution_time_ms: float | None
     peak_memory_mb: float | None
+    cpu_limit_s: float | None
     side_effects: list[str] | None
     overall_score: float | None
     score_breakdown: str | None

@@ -27,7 +27,7 @@ FILLED_WITHOUT_GENERATION = {
 # Measured only when the tests ran.
 RUNTIME = {
     "runs_without_error", "tests_passed", "tests_total", "tests_failed", "coverage",
-    "execution_time_ms", "peak_memory_mb", "side_effects", "sandbox",
+    "execution_time_ms", "peak_memory_mb", "side_effects", "sandbox", "cpu_limit_s",
 }  # fmt: skip
 STATIC = {"imports_resolved", "missing_imports", "ruff_violations", "ruff_codes"}
 STATIC |= {"follows_style_guide", "type_hint_ratio", "docstring_ratio"}

@@ -63,6 +63,8 @@ def derive_calls(
     if isinstance(declared, list) and entry_point:
         calls = [(entry_point, tuple(a), ()) for a in declared if isinstance(a, list | tuple)]
         return tuple(dict.fromkeys(_render(c) for c in calls if _renderable(c[1])))[:MAX_DECLARED]
+    if entry_point and reference and _is_class(reference, entry_point):
+        return ()  # a constructor returns an object: nothing plain to compare
     visible = _visible_calls(tree, entry_point)
     seen = {_render(c) for c in visible}
     rng = random.Random(seed)
@@ -79,6 +81,14 @@ def derive_calls(
                 seen.add(text)
                 out.append(text)
     return tuple(out)
+
+
+def _is_class(reference: str, name: str) -> bool:
+    try:
+        tree = ast.parse(reference)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(n, ast.ClassDef) and n.name == name for n in tree.body)
 
 
 def _round_robin(streams: list[Iterator[Call]], seen: set[str], out: list[str], cap: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -297,10 +298,13 @@ class Sandbox:
         return results
 
     def _run_one(self, slot: int, job: Job) -> ExecResult:
+        limits = self.limits
+        if job.cpu_s is not None and 0 < job.cpu_s < limits.cpu_s:
+            limits = dataclasses.replace(limits, cpu_s=job.cpu_s)
         msg = {
             "code": job.code,
             "measure_coverage": job.measure_coverage,
-            "limits": self.limits.to_dict(),
+            "limits": limits.to_dict(),
         }
         # Only the test process reads these; the solution's process never holds them.
         tests = {
@@ -330,7 +334,7 @@ class Sandbox:
                 log.warning("sandbox worker %d failed, restarting: %s", slot, exc)
                 self._restart(slot)
                 continue
-            return decide(job, nonce, raw, self.limits)
+            return decide(job, nonce, raw, limits)
         return ExecResult(status="sandbox_error", error=failure[:300])
 
     def close(self) -> None:

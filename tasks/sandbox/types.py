@@ -39,6 +39,9 @@ class Job:
     tests: str
     extra_calls: tuple[str, ...] = ()
     measure_coverage: bool = True
+    # A tighter CPU-time limit for this job (calibrated to the task's reference); never
+    # looser than the sandbox's own ``Limits.cpu_s``.
+    cpu_s: float | None = None
 
 
 @dataclass(frozen=True)

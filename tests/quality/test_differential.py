@@ -230,3 +230,11 @@ def test_a_capitalised_entry_point_is_still_the_function_under_test():
     tests = HUMANEVAL_TESTS.replace("add", "Strongest_Extension")
     calls = derive_calls(tests, "Strongest_Extension")
     assert calls and all(c.startswith("Strongest_Extension(") for c in calls)
+
+
+def test_a_class_entry_point_gets_no_differential_calls():
+    """A constructor returns an object: its repr is an address, nothing plain to compare."""
+    tests = "from solution import User\n\ndef test_u():\n    assert User(1, 'a@b.c').id == 1\n"
+    reference = "class User:\n    def __init__(self, id, email):\n        self.id = id\n"
+    assert derive_calls(tests, "User", reference=reference) == ()
+    assert derive_calls(tests, "User") != ()  # without the reference it cannot know
