@@ -2,10 +2,10 @@
 
 Calls whose providers share a ``concurrency_key`` (one API, or one local host)
 share one limit. When a Prefect server is configured (``PREFECT_API_URL``), the
-limits live on the server (:mod:`tasks.providers.shared_limits`), so every run and
-worker that calls one endpoint shares them. Otherwise, or once the server fails,
-they live in this process: asyncio primitives belong to one event loop, so those
-limits are kept per running loop and bound one process's calls only.
+limits also live on the server (:mod:`tasks.providers.shared_limits`), so every run
+and worker that calls one endpoint shares them. The in-process limits always apply
+too: asyncio primitives belong to one event loop, so they are kept per running loop
+and bound one process's calls only; without a server, or once it fails, they are all.
 """
 
 from __future__ import annotations
@@ -85,21 +85,22 @@ class Limiter:
 
     @asynccontextmanager
     async def slot(self, provider: Provider) -> AsyncIterator[None]:
-        """Wait for a free slot (and a rate token), then hold the slot while the body runs."""
-        held = await self._server_slot(provider) if self.uses_server(provider) else None
-        if held is None:
-            semaphore, rate = self._limits(provider)
-            async with semaphore:
-                if rate is not None:
-                    await rate.acquire()
-                self.acquired["local"] += 1
+        """Wait for a free slot (and a rate token), then hold the slot while the body runs.
+
+        This process's own limits come first, so one run alone never waits on the
+        server's retry schedule; the server's limits then bound all processes together.
+        """
+        semaphore, rate = self._limits(provider)
+        async with semaphore:
+            if rate is not None:
+                await rate.acquire()
+            held = await self._server_slot(provider) if self.uses_server(provider) else None
+            self.acquired["local" if held is None else "shared"] += 1
+            try:
                 yield
-            return
-        self.acquired["shared"] += 1
-        try:
-            yield
-        finally:
-            await self._release(held)
+            finally:
+                if held is not None:
+                    await self._release(held)
 
     async def _server_slot(self, provider: Provider) -> AsyncExitStack | None:
         """A held server slot, or None when the server failed (then never asked again)."""

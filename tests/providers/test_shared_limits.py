@@ -91,6 +91,18 @@ async def test_limits_are_set_up_once_per_key_however_many_calls_ask(fake_server
     assert limiter.acquired == {"shared": 6} and fake_server.held == 0
 
 
+async def test_a_process_asks_the_server_for_no_more_than_its_own_limit(fake_server) -> None:
+    limiter, peak = Limiter(shared=True), [0]
+
+    async def call() -> None:
+        async with limiter.slot(ollama(max_concurrency=2)):
+            peak[0] = max(peak[0], fake_server.held)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(call() for _ in range(6)))
+    assert peak == [2] and limiter.acquired == {"shared": 6}
+
+
 async def test_a_failed_release_does_not_fail_the_call(fake_server, caplog) -> None:
     fake_server.fail_release = True
     limiter = Limiter(shared=True)
