@@ -203,7 +203,7 @@ def run(quick: bool = False) -> Outcome:
     shape = (
         Shape(calls=15, max_concurrency=4, requests_per_minute=600, delay_s=0.05)
         if quick
-        else Shape(calls=400, max_concurrency=8, requests_per_minute=600, delay_s=0.1)
+        else Shape(calls=200, max_concurrency=8, requests_per_minute=600, delay_s=0.1)
     )
     rpm = shape.requests_per_minute
     with tempfile.TemporaryDirectory(prefix="vivek-bench-shared-") as tmp:
