@@ -26,6 +26,8 @@ BENCHMARKS = {
     "check_throughput": "bench.check_throughput",
     "orchestration": "bench.orchestration",
     "provider_concurrency": "bench.concurrency",
+    "shared_rate": "bench.shared_rate",
+    "scale": "bench.scale",
     "cached_rerun": "bench.cached_rerun",
     "embedded_model": "bench.embedded",
     "aggregation": "bench.aggregation",

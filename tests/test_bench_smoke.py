@@ -64,9 +64,45 @@ def test_orchestration_quick():
     o = orchestration.run(quick=True)
     assert_outcome(o, "orchestration")
     d = o.details
-    assert d["samples"] == d["flow_rows"] == 6
-    assert d["flow_passed"] == d["loop_passed"] == 6  # with 2 samples none is the wrong 5th
+    assert d["samples"] == d["flow_rows"] == 6 and d["models"] == 3
+    assert d["flow_passed"] == d["loop_passed"] == 6  # with 1 sample none is the wrong 5th
+    assert d["same_statuses"] and d["api_calls"] > 0 and d["task_runs"] > 0
     assert d["prefect_server_start_s"] > 0
+
+
+def test_orchestration_completions_are_distinct_and_every_fifth_is_wrong():
+    from bench.orchestration import distinct_completions
+
+    tasks = he_tasks(2)
+    texts = [distinct_completions(tasks, 5, m)[tasks[0].id] for m in range(2)]
+    assert len({*texts[0], *texts[1]}) == 10
+    assert ["return None" in t for t in texts[0]] == [False] * 4 + [True]
+
+
+@pytest.mark.slow
+@pytest.mark.deployment
+def test_shared_rate_quick():
+    from bench import shared_rate
+
+    o = shared_rate.run(quick=True)
+    assert_outcome(o, "shared_rate")
+    d = o.details
+    assert d["requests"] == d["expected_requests"] == d["shared_slots"] == 30
+    assert d["fallbacks"] == [] and d["peak_in_flight"] <= d["max_concurrency"]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_scale_quick():
+    from bench import scale
+
+    o = scale.run(quick=True)
+    assert_outcome(o, "scale")
+    d = o.details
+    assert (d["small"]["cells"], d["large"]["cells"]) == (10, 40)
+    # The wrong model fails tasks 0, 7 and 14 (every 7th); the right one passes all.
+    assert (d["small"]["passed"], d["large"]["passed"]) == (9, 37)
+    assert d["peak_mb"] > 0
 
 
 @pytest.mark.slow

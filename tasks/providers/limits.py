@@ -1,48 +1,126 @@
 """Per-endpoint limits: at most N calls in flight, and optionally R requests per minute.
 
 Calls whose providers share a ``concurrency_key`` (one API, or one local host)
-share one limit. asyncio primitives belong to one event loop, so limits are kept
-per running loop: they bound the calls of one process's loop, not a whole cluster.
+share one limit. When a Prefect server is configured (``PREFECT_API_URL``), the
+limits also live on the server (:mod:`tasks.providers.shared_limits`), so every run
+and worker that calls one endpoint shares them. The in-process limits always apply
+too: asyncio primitives belong to one event loop, so they are kept per running loop
+and bound one process's calls only; without a server, or once it fails, they are all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiolimiter import AsyncLimiter
 
 from tasks.providers.base import Provider
+from tasks.providers.shared_limits import (
+    PrefectLimits,
+    burst,
+    server_configured,
+    shares_limits,
+)
+
+log = logging.getLogger("vivek.limits")
+
+_Local = tuple[asyncio.Semaphore, AsyncLimiter | None]
+
+
+class _LoopLimits:
+    """Everything one event loop needs: its local primitives and its server limits."""
+
+    def __init__(self) -> None:
+        self.local: dict[str, _Local] = {}
+        self.shared = PrefectLimits()
 
 
 class Limiter:
-    """``async with limiter.slot(provider): await provider.generate(...)``."""
+    """``async with limiter.slot(provider): await provider.generate(...)``.
 
-    def __init__(self) -> None:
-        self._per_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, tuple[asyncio.Semaphore, AsyncLimiter | None]]
-        ] = weakref.WeakKeyDictionary()
+    Args:
+        shared: use the Prefect server's limits; None (the default) means "when
+            ``PREFECT_API_URL`` is set". Providers that answer in-process never do.
+    """
 
-    def _limits(self, provider: Provider) -> tuple[asyncio.Semaphore, AsyncLimiter | None]:
-        limits = self._per_loop.setdefault(asyncio.get_running_loop(), {})
+    def __init__(self, shared: bool | None = None) -> None:
+        self.shared = shared
+        self.acquired: Counter[str] = Counter()  # "shared" / "local": slots taken each way
+        self.fallback_reason: str | None = None  # why shared limits were given up, if they were
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopLimits] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _loop_limits(self) -> _LoopLimits:
+        return self._per_loop.setdefault(asyncio.get_running_loop(), _LoopLimits())
+
+    def _limits(self, provider: Provider) -> _Local:
+        """This loop's semaphore and rate limiter for the provider's endpoint."""
+        limits = self._loop_limits().local
         key = provider.concurrency_key
         if key not in limits:
             # The first provider seen for a key sets its limits (they share one endpoint).
             config = provider.config
             rate = config.requests_per_minute
+            # A bucket of one second's worth that refills at rate/60 per second, as on the server.
+            size = burst(rate) if rate else 0
             limits[key] = (
                 asyncio.Semaphore(max(1, config.max_concurrency)),
-                AsyncLimiter(rate, 60) if rate else None,
+                AsyncLimiter(size, size * 60 / rate) if rate else None,
             )
         return limits[key]
 
+    def uses_server(self, provider: Provider) -> bool:
+        """Whether the next slot for ``provider`` comes from the Prefect server."""
+        if self.fallback_reason is not None or not shares_limits(provider):
+            return False
+        if self.shared is None:
+            self.shared = server_configured()
+        return self.shared
+
     @asynccontextmanager
     async def slot(self, provider: Provider) -> AsyncIterator[None]:
-        """Wait for a free slot (and a rate token), then hold the slot while the body runs."""
+        """Wait for a free slot (and a rate token), then hold the slot while the body runs.
+
+        This process's own limits come first, so one run alone never waits on the
+        server's retry schedule; the server's limits then bound all processes together.
+        """
         semaphore, rate = self._limits(provider)
         async with semaphore:
             if rate is not None:
                 await rate.acquire()
-            yield
+            held = await self._server_slot(provider) if self.uses_server(provider) else None
+            self.acquired["local" if held is None else "shared"] += 1
+            try:
+                yield
+            finally:
+                if held is not None:
+                    await self._release(held)
+
+    async def _server_slot(self, provider: Provider) -> AsyncExitStack | None:
+        """A held server slot, or None when the server failed (then never asked again)."""
+        shared = self._loop_limits().shared
+        try:
+            return await shared.acquire(await shared.names(provider))
+        except Exception as exc:
+            if self.fallback_reason is None:
+                self.fallback_reason = f"{exc.__class__.__name__}: {exc}"[:300]
+                log.warning(
+                    "Shared limits on the Prefect server are unavailable (%s); "
+                    "using per-process limits for the rest of this run.",
+                    self.fallback_reason,
+                )
+            return None
+
+    @staticmethod
+    async def _release(held: AsyncExitStack) -> None:
+        # A failed release must not fail a call that succeeded: the lease expires on its own.
+        try:
+            await held.aclose()
+        except Exception as exc:
+            log.warning("Releasing a shared slot failed (%s); its lease will expire.", exc)

@@ -60,6 +60,16 @@ async def test_different_keys_do_not_share_a_limit() -> None:
     assert sorted(running) == ["a", "b", "c"]  # d waits behind c (both key "mock")
 
 
+def test_rate_bucket_holds_one_seconds_worth() -> None:
+    async def bucket(rpm: float) -> tuple[float, float]:
+        _, rate = Limiter()._limits(MockProvider("m", ProviderConfig(requests_per_minute=rpm)))
+        assert rate is not None
+        return rate.max_rate, rate.max_rate / rate.time_period * 60
+
+    assert asyncio.run(bucket(600)) == (10, 600)
+    assert asyncio.run(bucket(90)) == (1, 90)
+
+
 @pytest.mark.anyio
 async def test_requests_per_minute_limiter() -> None:
     limiter = Limiter()
@@ -67,7 +77,8 @@ async def test_requests_per_minute_limiter() -> None:
     async with limiter.slot(provider):
         pass
     semaphore, rate = limiter._limits(provider)
-    assert rate is not None and rate.max_rate == 30 and rate.time_period == 60
+    # One second's worth (at least one) in a bucket that refills at 30/60 per second.
+    assert rate is not None and rate.max_rate == 1 and rate.time_period == 2
     assert MockProvider("n").concurrency_key == provider.concurrency_key
     assert limiter._limits(MockProvider("n"))[1] is rate  # shared by key
     assert limiter._limits(MockProvider("n", ProviderConfig()))[0] is semaphore
