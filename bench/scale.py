@@ -71,16 +71,19 @@ def child(n_tasks: int, base: Path) -> dict:
     prefect_env.configure()
     prefect_env.warm()
     from flows.evaluate import evaluate
+    from tasks.config import RunConfig
     from tasks.pipeline import close_sandboxes
 
     start = time.perf_counter()
     paths = asyncio.run(
         evaluate(
-            models=[f"replay:{p}" for p in sorted(base.glob("models/*.jsonl"))],
-            suite=str(base / "suite.jsonl"),
-            samples=1,
-            task_limit=n_tasks,
-            out=str(base / f"out-{n_tasks}"),
+            run=RunConfig(
+                models=[f"replay:{p}" for p in sorted(base.glob("models/*.jsonl"))],
+                suite=str(base / "suite.jsonl"),
+                samples=1,
+                task_limit=n_tasks,
+                out=str(base / f"out-{n_tasks}"),
+            )
         )
     )
     flow_s = time.perf_counter() - start
