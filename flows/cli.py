@@ -29,6 +29,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "INFO",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "vivek,tasks",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # e.g. `vivek report`
 }
 VIVEK_LOGGERS = ("vivek", "tasks")
 CLI_ONLY = ("config", "no_progress")
