@@ -86,6 +86,11 @@ class RunConfig(_Strict):
     )
     dask_address: str | None = Field(None, description="scheduler address of a Dask cluster")
     chunk_size: int = Field(100, ge=1, description="cells per Prefect task")
+    shared_limits: bool | None = Field(
+        None,
+        description="share provider limits across runs through the Prefect server "
+        "(default: when PREFECT_API_URL is set)",
+    )
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     model_settings: dict[str, ModelSettings] = Field(default_factory=dict, alias="model")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

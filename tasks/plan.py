@@ -26,16 +26,18 @@ from urllib.parse import urlsplit
 
 import fsspec
 
-from tasks.checks import EMPTY_CHECKS, CheckItem
+from tasks.check_fields import CHECKER_VERSION, CheckFields
+from tasks.checks import CheckItem
 from tasks.config import RunConfig
 from tasks.errors import UsageError
 from tasks.generate import CellOutcome, generate_cells
 from tasks.progress import Progress
 from tasks.providers.base import Provider, ProviderConfig
 from tasks.providers.registry import parse_model, resolve
+from tasks.quality.score import Weights
 from tasks.records import GenerationOptions, Suite, Task
 from tasks.results import rows_to_table, write_table, write_text
-from tasks.rows import assemble_row
+from tasks.rows import Row
 from tasks.suites import load_suite
 
 log = logging.getLogger("vivek.run")
@@ -191,7 +193,7 @@ async def run_plan(
     cfg = plan.config
     progress = progress or Progress(plan.cells)
     tasks_by_id = {t.id: t for t in plan.suite.tasks}
-    limiter = Limiter()
+    limiter = Limiter(shared=cfg.shared_limits)
     policy = RetryPolicy(**cfg.retry.model_dump())
     logger.info(
         "run %s: %d model(s) x %d task(s) x %d sample(s) = %d cells",
@@ -224,16 +226,16 @@ async def run_plan(
         for provider in plan.providers:
             with contextlib.suppress(Exception):
                 await provider.aclose()
-    rows = [assemble_row(plan.run_id, plan.suite.name, o, None) for o in failed]
+    rows = [Row.generation_failed(plan.run_id, plan.suite.name, o).to_dict() for o in failed]
     for outcomes, future in checks:
         try:
             results = await asyncio.to_thread(future.result)
         except Exception as exc:  # infrastructure failure: never the model's fault
             logger.error("check task failed: %s", exc)
             reason = f"checks failed: {exc.__class__.__name__}: {exc}"[:300]
-            results = [{**EMPTY_CHECKS, "status": "sandbox_error", "error": reason}] * len(outcomes)
+            results = [CheckFields.sandbox_failed(reason).to_dict()] * len(outcomes)
         rows.extend(
-            assemble_row(plan.run_id, plan.suite.name, o, c)
+            Row.checked(plan.run_id, plan.suite.name, o, c).to_dict()
             for o, c in zip(outcomes, results, strict=True)
         )
         progress.advance(
@@ -286,6 +288,9 @@ def meta(plan: Plan, rows: list[dict[str, Any]], state: str = "results") -> dict
         "samples": plan.config.samples,
         "models": [p.label for p in plan.providers],
         "options": asdict(plan.options),
+        "task_limit": plan.config.task_limit,
+        "score_weights": asdict(Weights.from_mapping(plan.config.score_weights)),
+        "checker_version": CHECKER_VERSION,
         "primary_metric": plan.config.primary_metric,
         "sandbox": json.loads(sandbox),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -43,6 +43,8 @@ class Provider(ABC):
     needs_key: ClassVar[bool] = False
     key_env_var: ClassVar[str | None] = None
     local: ClassVar[bool] = False  # local models cost 0
+    # Calls an endpoint other processes may call too: limits shared through Prefect's server.
+    shared_limits: ClassVar[bool] = True
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
         self.model = model

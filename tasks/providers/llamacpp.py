@@ -56,6 +56,7 @@ def load_model(path: Path, n_threads: int | None = None) -> tuple[Any, threading
 
 class LlamaCppProvider(Provider):
     name: ClassVar[str] = "llamacpp"
+    shared_limits = False  # answers in-process: nothing to share
     local: ClassVar[bool] = True
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:

@@ -16,6 +16,7 @@ from tasks.records import Generation, GenerationRequest
 
 class MockProvider(Provider):
     name: ClassVar[str] = "mock"
+    shared_limits = False  # answers in-process: nothing to share
     local: ClassVar[bool] = True
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:

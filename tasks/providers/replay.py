@@ -36,6 +36,7 @@ class _Bad:
 
 class ReplayProvider(Provider):
     name: ClassVar[str] = "replay"
+    shared_limits = False  # answers in-process: nothing to share
     local: ClassVar[bool] = True
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:

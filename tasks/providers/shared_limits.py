@@ -25,10 +25,6 @@ from tasks.providers.base import Provider, ProviderConfig
 PREFIX = "vivek:"
 _BANNED = str.maketrans(dict.fromkeys("/%&><", "_"))  # characters Prefect rejects in names
 
-# Providers that answer in-process have no endpoint that other processes share.
-# Providers can declare it themselves with a ``shared_limits`` class attribute.
-IN_PROCESS = frozenset({"replay", "mock", "llamacpp"})
-
 
 @dataclass(frozen=True)
 class LimitNames:
@@ -50,10 +46,7 @@ def burst(requests_per_minute: float) -> int:
 
 def shares_limits(provider: Provider) -> bool:
     """Whether the provider calls an endpoint that other processes may call too."""
-    declared = getattr(provider, "shared_limits", None)
-    if declared is not None:
-        return bool(declared)
-    return provider.name not in IN_PROCESS
+    return bool(getattr(provider, "shared_limits", True))
 
 
 def server_configured() -> bool:
