@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -9,21 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from tasks.results import read_table, write_text
-
-LEADERBOARD_COLUMNS = (
-    "rank", "model", "n_tasks", "n_samples", "pass_at_1", "pass_at_1_ci_low",
-    "pass_at_1_ci_high", "overall_score", "overall_score_ci_low", "overall_score_ci_high",
-    "cost_usd", "price_unknown", "latency_p50_s", "is_winner", "in_tie_group", "on_pareto_front",
-)  # fmt: skip
-
-
-def _url(path: str) -> str:
-    return path if "://" in path else "file://" + os.path.abspath(path)
 
 
 def run_index_path(out: str) -> str:
@@ -107,24 +97,99 @@ def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
     return paths
 
 
-@task(name="publish-artifacts", cache_policy=NO_CACHE)
-def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
-    """Leaderboard table, report markdown and links to the files, in the Prefect UI."""
+def _ci(row: dict[str, Any], name: str) -> str:
+    """``0.85 [0.79, 0.90]``; empty when the model was not evaluated."""
+    value, low, high = row.get(name), row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
+    if value is None:
+        return "not evaluated"
+    if low is None or high is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _decision(row: dict[str, Any]) -> str:
+    if row.get("is_winner"):
+        return "winner"
+    return "tie group" if row.get("in_tie_group") else ""
+
+
+def leaderboard_rows(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leaderboard as people read it: named columns, rounded values, 95% intervals."""
+    rows = []
+    for r in sorted(summary, key=lambda r: (r.get("rank") is None, r.get("rank") or 0)):
+        cost = r.get("cost_usd")
+        latency = r.get("latency_p50_s")
+        rows.append(
+            {
+                "Rank": r.get("rank") if r.get("rank") is not None else "-",
+                "Model": r.get("model"),
+                "pass@1 [95% CI]": _ci(r, "pass_at_1"),
+                "Score [95% CI]": _ci(r, "overall_score"),
+                "Tasks": r.get("n_tasks"),
+                "Cost (USD)": "unknown" if cost is None else f"{cost:.4f}",
+                "Latency p50 (s)": "" if latency is None else f"{latency:.2f}",
+                "Decision": _decision(r),
+                "Pareto": "yes" if r.get("on_pareto_front") else "",
+            }
+        )
+    return rows
+
+
+def _where(path: str) -> str:
+    """A line a reader can act on: a URL opens; a local file is named with how to open it."""
+    if "://" in path and not path.startswith("file://"):
+        return f"[{os.path.basename(path)}]({path})"
+    return f"`{os.path.abspath(path.removeprefix('file://'))}`"
+
+
+async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
+    """Leaderboard, report and the run's files, on the flow run that calls this.
+
+    Plain function, not a task or subflow: artifacts then belong to the flow run a user
+    opens (``vivek-evaluate``), under stable keys whose history spans nightly runs.
+    """
     summary = read_table(paths["summary"]).to_pylist()
-    rows = [{k: r.get(k) for k in LEADERBOARD_COLUMNS if k in r} for r in summary]
-    create_table_artifact(
-        table=rows, key="vivek-leaderboard", description=f"Leaderboard of {run_dir}"
+    decision = next((r.get("decision") for r in summary if r.get("decision")), "")
+    await acreate_table_artifact(
+        table=leaderboard_rows(summary),
+        key="vivek-leaderboard",
+        description=f"{decision} Run {os.path.basename(run_dir.rstrip('/'))}.".strip(),
     )
     with fsspec.open(paths["report_md"], "r", encoding="utf-8") as fh:
-        create_markdown_artifact(markdown=fh.read(), key="vivek-report", description=run_dir)
-    for name in ("report_html", "results", "summary", "comparisons"):
-        if name in paths:
-            create_link_artifact(
-                link=_url(paths[name]),
-                link_text=os.path.basename(paths[name]),
-                key=f"vivek-{name.replace('_', '-')}",
-                description=f"{name} of {run_dir}",
-            )
+        report = fh.read()
+    await acreate_markdown_artifact(markdown=report, key="vivek-report", description=run_dir)
+    names = {
+        "report_html": "HTML report (self-contained, opens offline)",
+        "report_md": "Markdown report",
+        "results": "results (one row per model x task x sample)",
+        "summary": "summary (one row per model)",
+        "comparisons": "comparisons (one row per pair of models)",
+    }
+    lines = [f"# Files of run {os.path.basename(run_dir.rstrip('/'))}", ""]
+    lines += [f"- {text}: {_where(paths[key])}" for key, text in names.items() if key in paths]
+    files = [paths[k] for k in names if k in paths]
+    local = not any("://" in f and not f.startswith("file://") for f in files)
+    if local:
+        lines += [
+            "",
+            "These files are on the machine that ran the flow; browsers do not open local "
+            "files from this page. There, open the HTML report directly (for example "
+            f"`xdg-open {_where(paths.get('report_html', run_dir)).strip('`')}`), or rebuild "
+            f"the reports with `vivek report {os.path.abspath(run_dir)}`.",
+        ]
+    await acreate_markdown_artifact(
+        markdown="\n".join(lines), key="vivek-files", description=run_dir
+    )
+
+
+async def finish_run(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
+    """Summary, reports, artifacts and events for a run dir, in the calling flow run."""
+    paths = await asyncio.to_thread(build_run_reports, run_dir, primary)
+    paths.setdefault("results", f"{run_dir.rstrip('/')}/results.parquet")
+    await publish_artifacts(run_dir, paths)
+    emit_events(run_dir, paths, primary)
+    get_run_logger().info("reports: %s", paths.get("report_html", paths.get("report_md")))
+    return paths
 
 
 def emit_events(run_dir: str, paths: dict[str, str], primary: str) -> None:
@@ -146,13 +211,8 @@ def emit_events(run_dir: str, paths: dict[str, str], primary: str) -> None:
 
 @flow(name="vivek-aggregate")
 async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
-    """Summarise a run directory and publish its artifacts."""
-    paths = build_run_reports(run_dir, primary)
-    paths.setdefault("results", f"{run_dir.rstrip('/')}/results.parquet")
-    publish_artifacts(run_dir, paths)
-    emit_events(run_dir, paths, primary)
-    get_run_logger().info("reports: %s", paths.get("report_html", paths.get("report_md")))
-    return paths
+    """Summarise a run directory and publish its artifacts (on this flow run)."""
+    return await finish_run(run_dir, primary)
 
 
 def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:

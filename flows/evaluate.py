@@ -84,7 +84,8 @@ async def evaluate(
         paths = await run_plan(plan, PrefectRunner(), progress, get_run_logger())
     finally:
         await artifact.stop()
-    from flows.aggregate import aggregate
+    from flows.aggregate import finish_run
 
-    paths.update(await aggregate(paths["run_dir"], primary=plan.config.primary_metric))
+    # In this flow run, not a subflow: its artifacts are on the run a user opens.
+    paths.update(await finish_run(paths["run_dir"], primary=plan.config.primary_metric))
     return paths

@@ -7,9 +7,9 @@ in production; the flow run reads ``prefect.yaml``'s pull step to find the check
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -22,8 +22,6 @@ POOL = "vivek-process"
 TASKS = basic_tasks(3)
 KINDS = {TASKS[0].id: ["wrong"], TASKS[1].id: ["ref"], TASKS[2].id: ["prose"]}
 RUN_TIMEOUT_S = 300
-LINK_KEYS = ("vivek-report-html", "vivek-results", "vivek-summary")
-LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<url>file://[^)]+)\)")
 
 
 @pytest.fixture(scope="module")
@@ -81,21 +79,12 @@ def run_adhoc(stack: PrefectStack, parameters: dict) -> tuple:
 
 
 def artifacts_of(stack: PrefectStack, flow_run_id) -> dict:
-    """Latest artifact per key made by a flow run or its subflows (aggregate), by key."""
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        FlowRunFilter,
-        FlowRunFilterId,
-    )
+    """Latest artifact per key on the flow run itself (not on a subflow or a task run)."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     async def read(client):
-        parent = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        task_run_ids = {t.id for t in await client.read_task_runs(flow_run_filter=parent)}
-        runs = await client.read_flow_runs()
-        ids = [flow_run_id] + [r.id for r in runs if r.parent_task_run_id in task_run_ids]
         found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
         return {a.key: a for a in sorted(found, key=lambda a: a.created) if a.key}
 
@@ -133,12 +122,15 @@ def test_adhoc_run_completes_with_results_and_artifacts(stack, tmp_path):
         arts["vivek-report"].type == "markdown" and "replay:ops_model" in arts["vivek-report"].data
     )
     assert arts["vivek-progress"].type == "progress" and float(arts["vivek-progress"].data) == 100.0
-    links = {key: LINK.fullmatch(arts[key].data) for key in LINK_KEYS}  # Prefect: "[text](url)"
-    for key, link in links.items():
-        assert arts[key].type == "markdown" and link, (key, arts[key].data)
-        assert Path(link["url"].removeprefix("file://")).exists(), link["url"]
-    assert links["vivek-results"]["url"] == f"file://{results}"
-    assert links["vivek-report-html"]["text"].endswith(".html")
+    board = arts["vivek-leaderboard"].data
+    board = json.loads(board) if isinstance(board, str) else board
+    (row,) = board
+    assert row["Model"] == "replay:ops_model" and row["Rank"] == 1
+    assert re.fullmatch(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", row["pass@1 [95% CI]"])
+    assert "wins" in arts["vivek-leaderboard"].description.lower()
+    files = arts["vivek-files"].data
+    assert arts["vivek-files"].type == "markdown" and f"`{results}`" in files
+    assert "report.html" in files and "vivek report" in files
 
 
 def test_nightly_is_deployed_with_its_cron_schedule(stack):

@@ -7,6 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from test_checks import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME
 
 from flows.aggregate import read_index
 from flows.evaluate import evaluate
@@ -53,11 +54,17 @@ def test_flow_writes_results_summary_and_report(tmp_path, replay):
     assert by[(t0, 1)]["status"] == "no_code"
     assert by[(t2, 0)]["status"] == "generation_error" and t2 in by[(t2, 0)]["error"]
     assert by[(t2, 0)]["error_kind"] == "permanent"
+    replayed = {"cost_usd", "prompt_tokens", "completion_tokens", "latency_s"}
     for row in rows:
         assert row["run_id"] == paths["run_id"] and row["model"] == "replay:ref_model"
-        for col in COLUMN_NAMES:
-            if col not in ("cost_usd", "seed", "prompt_tokens", "completion_tokens", "latency_s"):
+        if row["status"] == "pass":  # measured: every column but what a replay cannot know
+            for col in set(COLUMN_NAMES) - NULLABLE - replayed:
                 assert row[col] is not None, col
+        else:  # no_code, generation_error: the checks never ran, so nothing is 0
+            for col in FILLED_WITHOUT_GENERATION:
+                assert row[col] is not None, col
+            for col in RUNTIME:
+                assert row[col] is None, (row["status"], col)
     summary = pq.read_table(paths["summary"]).to_pylist()
     assert [s["model"] for s in summary] == ["replay:ref_model"]
     with open(paths["report_md"]) as fh:
@@ -169,6 +176,12 @@ def test_two_equal_replayed_models_tie_ahead_of_a_worse_one(tmp_path):
         )
     latest = max(arts, key=lambda a: a.created)  # earlier tests published their own
     board = json.loads(latest.data) if isinstance(latest.data, str) else latest.data
-    rows = {r["model"]: r for r in board}
-    assert rows["replay:alpha"]["in_tie_group"] and rows["replay:alpha"]["pass_at_1"] is not None
-    assert "pass_at_1_ci_low" in rows["replay:gamma"]
+    rows = {r["Model"]: r for r in board}
+    assert rows["replay:alpha"]["Decision"] == "tie group" == rows["replay:beta"]["Decision"]
+    low, high = (
+        summary["replay:gamma"]["pass_at_1_ci_low"],
+        summary["replay:gamma"]["pass_at_1_ci_high"],
+    )
+    value = summary["replay:gamma"]["pass_at_1"]
+    assert rows["replay:gamma"]["pass@1 [95% CI]"] == f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    assert "Tie" in latest.description
