@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tasks.quality.mutate import mutate
+from tasks.quality.mutate import fits, mutate
 from tasks.quality.typed_inputs import typed_arguments
 
 Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
@@ -289,10 +289,12 @@ def _crossovers(visible: list[Call], rng: random.Random) -> Iterator[Call]:
 
 def _equal_arguments(visible: list[Call]) -> Iterator[Call]:
     """Two arguments of the same type made equal (boundaries such as ``need == remaining``)."""
-    for name, args, kwargs in visible:
+    for call in visible:
+        name, args, kwargs = call
         for i, a in enumerate(args):
+            slot = _slot_values(visible, call, "a", i)
             for j, b in enumerate(args):
-                if i != j and type(a) is type(b) and a != b:
+                if i != j and type(a) is type(b) and a != b and fits(b, slot):
                     yield name, (*args[:i], b, *args[i + 1 :]), kwargs
 
 

@@ -129,7 +129,7 @@ def test_check():
 
 def test_calls_through_a_parameter_name_reach_the_entry_point():
     calls = derive_calls(HUMANEVAL_TESTS, "add")
-    assert len(calls) >= 10
+    assert len(calls) >= 5
     assert all(c.startswith("add(") for c in calls)
     assert not any(c.startswith("candidate(") for c in calls)
 
