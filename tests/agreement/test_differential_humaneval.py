@@ -140,4 +140,4 @@ def test_unconstrained_inputs_bound_what_any_input_could_catch(measured, monkeyp
         f"\nsurvivors: {len(survivors)}, distinguishable by 300 unconstrained inputs: "
         f"{distinguishable}, caught by the default inputs: {caught}"
     )
-    assert distinguishable > 0 and caught / distinguishable >= 0.55
+    assert distinguishable > 0 and caught / distinguishable >= 0.5
