@@ -230,3 +230,29 @@ def test_a_capitalised_entry_point_is_still_the_function_under_test():
     tests = HUMANEVAL_TESTS.replace("add", "Strongest_Extension")
     calls = derive_calls(tests, "Strongest_Extension")
     assert calls and all(c.startswith("Strongest_Extension(") for c in calls)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "check"),
+    [
+        ("Dict[str, int]", lambda v: all(type(k) is str and type(x) is int for k, x in v.items())),
+        ("Tuple[int, str]", lambda v: type(v[0]) is int and type(v[1]) is str and len(v) == 2),
+        ("tuple[float, ...]", lambda v: all(type(x) is float for x in v)),
+        ("list[list[int]]", lambda v: all(type(x) is int for row in v for x in row)),
+        ("'List[bool]'", lambda v: all(type(x) is bool for x in v)),
+    ],
+)
+def test_typed_arguments_follow_the_annotation(annotation, check):
+    from tasks.quality.typed_inputs import typed_arguments
+
+    reference = f"from typing import *\n\ndef f(x: {annotation}):\n    return x\n"
+    args = typed_arguments(reference, "f", random.Random(0), 5)
+    assert len(args) == 5 and all(check(a[0]) for a in args)
+
+
+@pytest.mark.parametrize("signature", ["x: Optional[int]", "x", "*xs: int", "x: MyClass"])
+def test_no_typed_arguments_without_a_usable_annotation(signature):
+    from tasks.quality.typed_inputs import typed_arguments
+
+    reference = f"def f({signature}):\n    return 1\n"
+    assert typed_arguments(reference, "f", random.Random(0), 5) == []
