@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import math
 import random
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
 # A suite may declare its own extra inputs (EvalPlus's plus_input) in the test module:
 # ``EXTRA_INPUTS = [[arg, ...], ...]`` and ``EXTRA_ATOL = 1e-6``; at most this many are used.
 MAX_DECLARED = 200
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 def derive_calls(
@@ -127,13 +129,14 @@ def compare(
     """``(passed, total)`` over the calls whose reference did not raise.
 
     A reference output starting with ``!`` (an exception type) marks an invalid input
-    and is dropped. A missing candidate output (the run stopped early) is a failure.
-    Floats match within a relative 1e-6 or the absolute ``atol``.
+    and is dropped, as is one that shows a memory address (``<User object at 0x...>``
+    differs between any two processes). A missing candidate output (the run stopped
+    early) is a failure. Floats match within a relative 1e-6 or the absolute ``atol``.
     """
     passed = total = 0
     for i, ref in enumerate(reference_outputs):
-        if ref.startswith("!"):
-            continue
+        if ref.startswith("!") or _ADDRESS.search(ref):
+            continue  # an invalid input, or an object whose repr is its address
         total += 1
         cand = candidate_outputs[i] if i < len(candidate_outputs) else None
         if cand is not None and (cand == ref or _same_literal(ref, cand, atol)):

@@ -256,3 +256,9 @@ def test_no_typed_arguments_without_a_usable_annotation(signature):
 
     reference = f"def f({signature}):\n    return 1\n"
     assert typed_arguments(reference, "f", random.Random(0), 5) == []
+
+
+def test_reference_outputs_showing_an_address_are_not_compared():
+    ref = ["<solution.User object at 0x7f3a2c>", "User(id=1)", "[<function f at 0x1>]"]
+    cand = ["<solution.User object at 0x7f9b10>", "User(id=1)", "[<function f at 0x2>]"]
+    assert compare(ref, cand) == (1, 1)
