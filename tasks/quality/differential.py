@@ -21,16 +21,18 @@ from __future__ import annotations
 import ast
 import math
 import random
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tasks.quality.mutate import mutate
+from tasks.quality.mutate import fits, mutate
 from tasks.quality.typed_inputs import typed_arguments
 
 Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
 # A suite may declare its own extra inputs (EvalPlus's plus_input) in the test module:
 # ``EXTRA_INPUTS = [[arg, ...], ...]`` and ``EXTRA_ATOL = 1e-6``; at most this many are used.
 MAX_DECLARED = 200
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 def derive_calls(
@@ -137,13 +139,14 @@ def compare(
     """``(passed, total)`` over the calls whose reference did not raise.
 
     A reference output starting with ``!`` (an exception type) marks an invalid input
-    and is dropped. A missing candidate output (the run stopped early) is a failure.
-    Floats match within a relative 1e-6 or the absolute ``atol``.
+    and is dropped, as is one that shows a memory address (``<User object at 0x...>``
+    differs between any two processes). A missing candidate output (the run stopped
+    early) is a failure. Floats match within a relative 1e-6 or the absolute ``atol``.
     """
     passed = total = 0
     for i, ref in enumerate(reference_outputs):
-        if ref.startswith("!"):
-            continue
+        if ref.startswith("!") or _ADDRESS.search(ref):
+            continue  # an invalid input, or an object whose repr is its address
         total += 1
         cand = candidate_outputs[i] if i < len(candidate_outputs) else None
         if cand is not None and (cand == ref or _same_literal(ref, cand, atol)):
@@ -299,10 +302,12 @@ def _crossovers(visible: list[Call], rng: random.Random) -> Iterator[Call]:
 
 def _equal_arguments(visible: list[Call]) -> Iterator[Call]:
     """Two arguments of the same type made equal (boundaries such as ``need == remaining``)."""
-    for name, args, kwargs in visible:
+    for call in visible:
+        name, args, kwargs = call
         for i, a in enumerate(args):
+            slot = _slot_values(visible, call, "a", i)
             for j, b in enumerate(args):
-                if i != j and type(a) is type(b) and a != b:
+                if i != j and type(a) is type(b) and a != b and fits(b, slot):
                     yield name, (*args[:i], b, *args[i + 1 :]), kwargs
 
 

@@ -98,7 +98,7 @@ def test_extra_tests_catch_mutants_the_base_tests_let_pass(measured):
     assert survived > 50
     # Measured 2026-12-01: about a fifth of all survivors, most of the rest being
     # equivalent mutants (see the notes); this floor guards against regressions.
-    assert caught / survived >= 0.15
+    assert caught / survived >= 0.18
 
 
 def test_unconstrained_inputs_bound_what_any_input_could_catch(measured, monkeypatch):
@@ -140,4 +140,4 @@ def test_unconstrained_inputs_bound_what_any_input_could_catch(measured, monkeyp
         f"\nsurvivors: {len(survivors)}, distinguishable by 300 unconstrained inputs: "
         f"{distinguishable}, caught by the default inputs: {caught}"
     )
-    assert distinguishable > 0 and caught / distinguishable >= 0.45
+    assert distinguishable > 0 and caught / distinguishable >= 0.5

@@ -41,7 +41,7 @@ def corpus() -> list[tuple[str, int, dict]]:
 
 def test_corpus_is_real_and_large_enough():
     samples = corpus()
-    assert len(samples) >= 90
+    assert len(samples) >= 120
     assert (CORPUS / "README.md").read_text().count("http") >= len(list(CORPUS.glob("*.jsonl")))
 
 
