@@ -23,6 +23,7 @@ from bench.common import Outcome, machine
 
 # name -> module with ``run(quick: bool) -> Outcome``; run in this order.
 BENCHMARKS = {
+    "corpus_throughput": "bench.corpus_throughput",
     "check_throughput": "bench.check_throughput",
     "orchestration": "bench.orchestration",
     "provider_concurrency": "bench.concurrency",
