@@ -132,7 +132,7 @@ def _coverage(frame: dict | None) -> float | None:
 
 
 def _died(raw: dict[str, Any], prefix: str = "") -> str:
-    sig, code = raw[f"{prefix}signal"], raw[f"{prefix}exit_code"]
+    sig, code = raw.get(f"{prefix}signal"), raw.get(f"{prefix}exit_code")
     if sig is not None:
         try:
             return f"killed by {signal.Signals(sig).name}"
