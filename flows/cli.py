@@ -199,11 +199,14 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     _terminal_logging()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     bar = None
+    tokens: tuple = ()
     try:
         with prefect_api() as owned:
             bar = None if args.no_progress else _ProgressBar()
-            LOCAL_PLAN.set(plan)
-            LOCAL_PROGRESS.set(bar.update if bar else None)
+            tokens = (
+                LOCAL_PLAN.set(plan),
+                LOCAL_PROGRESS.set(bar.update if bar else None),
+            )
             paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
             # A per-command server dies with the command: its page would not open.
             link = None if owned is not None else _flow_run_link(paths.get("flow_run_id"))
@@ -211,6 +214,9 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
         if bar:
             bar.close()
         signal.signal(signal.SIGTERM, previous)
+        if tokens:  # an in-process caller (tests, notebooks) must not inherit this plan
+            LOCAL_PLAN.reset(tokens[0])
+            LOCAL_PROGRESS.reset(tokens[1])
     _print_paths(paths)
     if link:
         print(f"  flow run     {link}")

@@ -72,7 +72,8 @@ async def evaluate(
     # Through the module, not a global of this file: Dask pickles this function by value,
     # and a ContextVar cannot be pickled.
     plan = local.PLAN.get()
-    if plan is None or (run_id is not None and plan.run_id != run_id):
+    # The CLI's prepared plan serves only the run it was prepared for (same run id).
+    if plan is None or run_id is None or plan.run_id != run_id:
         plan = prepare(merge(config, run), run_id)
     progress = Progress(plan.cells)
     listener = local.PROGRESS.get()
