@@ -169,9 +169,11 @@ def _status(
     if _int(raw.get("cgroup_oom_kills")) > 0:
         return "oom", "memory limit exceeded (the sample's processes together)", counts
     why = _timeout(raw, limits)
-    # Every test reported before the limit hit: it hit during the differential calls, which
-    # never change the tests' verdict (their outputs then count as mismatches).
-    if why and not (expected and [t.get("name") for t in tests] == expected):
+    # Every test reported, none cut short by the kill (a killed solution makes the test
+    # that was calling it error): the limit hit during the differential calls, which never
+    # change the tests' verdict (their outputs then count as mismatches).
+    finished = bool(expected) and [t.get("name") for t in tests] == expected
+    if why and not (finished and not any(_int(t.get("errored")) for t in tests)):
         return "timeout", why, counts
     oom_frame = any(f.get("oom") for f in frames["import"] + tests)
     near_limit = raw["maxrss_mb"] >= 0.9 * limits.memory_mb

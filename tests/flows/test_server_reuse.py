@@ -43,7 +43,8 @@ def test_two_runs_share_one_server_and_stop_ends_it(tmp_path):
         # The CLI links the flow run's page on that server, and the page opens.
         (link,) = [ln.split()[-1] for ln in second.stdout.splitlines() if "flow run" in ln]
         assert link.startswith(f"http://127.0.0.1:{state['port']}/runs/flow-run/")
-        page = httpx.get(link, timeout=30)
+        # As a browser asks for it: the UI serves its pages to HTML navigations.
+        page = httpx.get(link, headers={"Accept": "text/html"}, timeout=30, follow_redirects=True)
         assert page.status_code == 200 and "<html" in page.text.lower()
 
         # Both runs are on that one server, where a user can open them.
