@@ -210,16 +210,19 @@ def prefect_api() -> Iterator[OwnedServer | None]:
         )
     if shared:
         os.environ["PREFECT_API_URL"] = shared
+        os.environ["VIVEK_OWN_SERVER"] = "1"  # no shared limits on it (tasks.providers)
         refresh_global_settings_context()
         try:
             yield None
         finally:
             _drain_prefect_workers()
             os.environ.pop("PREFECT_API_URL", None)
+            os.environ.pop("VIVEK_OWN_SERVER", None)
             refresh_global_settings_context()
         return
     server = OwnedServer.start(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
     os.environ["PREFECT_API_URL"] = server.api_url  # also for child processes (Dask)
+    os.environ["VIVEK_OWN_SERVER"] = "1"
     refresh_global_settings_context()
     try:
         yield server
@@ -227,4 +230,5 @@ def prefect_api() -> Iterator[OwnedServer | None]:
         _drain_prefect_workers()
         server.stop()
         os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("VIVEK_OWN_SERVER", None)
         refresh_global_settings_context()

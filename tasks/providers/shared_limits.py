@@ -49,10 +49,19 @@ def shares_limits(provider: Provider) -> bool:
     return bool(getattr(provider, "shared_limits", True))
 
 
+# Set by ``flows.server`` when Vivek points Prefect at a server it started itself: its limits
+# would outlive a killed run's slots, and only one machine's runs use it anyway.
+OWN_SERVER_ENV = "VIVEK_OWN_SERVER"
+
+
 def server_configured() -> bool:
-    """True when Prefect talks to a server by URL (``PREFECT_API_URL``), not a temporary one."""
+    """True when the user configured a Prefect server (``PREFECT_API_URL``), not Vivek."""
+    import os
+
     from prefect.settings import get_current_settings
 
+    if os.environ.get(OWN_SERVER_ENV) == "1":
+        return False
     return bool(get_current_settings().api.url)
 
 
