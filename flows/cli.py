@@ -13,6 +13,7 @@ exit codes 130 and 143; finished generations and checks are kept in the cache.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -328,3 +329,20 @@ class _ProgressBar:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def entry() -> None:  # pragma: no cover - the console script; tests call main()
+    """``vivek``: run, then leave without interpreter finalization.
+
+    Native threads (Arrow's scan threads among them) can still hold Python objects when the
+    interpreter finalizes, and the process then aborts ("terminate called without an
+    active exception") after the work is done. Exit handlers still run.
+    """
+    import atexit
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
