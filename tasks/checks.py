@@ -141,10 +141,15 @@ class Checker:
             return
         # Measured as candidates run: with coverage and the differential calls.
         jobs = [Job(t.reference or "", t.tests, self._extra_calls(t)) for t in todo.values()]
-        for key, res in zip(todo, self.sandbox.run(jobs), strict=True):
+        for (key, task), job, res in zip(todo.items(), jobs, self.sandbox.run(jobs), strict=True):
             cpu = res.details.get("solution_cpu_ms_total", res.execution_time_ms)
             if res.status == "pass" and isinstance(cpu, int | float):
                 self.reference_times.put(key, float(cpu))
+            # The same run gave the reference's differential outputs: keep them, so
+            # _prepare_references need not run the reference a second time.
+            ref_key = (task.tests, task.reference or "", task.entry_point or "")
+            if job.extra_calls and len(res.extra_outputs) == len(job.extra_calls):
+                self._reference_outputs.setdefault(ref_key, (job.extra_calls, res.extra_outputs))
 
     def _inputs(self, task: Task, code: str) -> CheckInputs:
         return CheckInputs(
