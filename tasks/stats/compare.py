@@ -273,7 +273,7 @@ def decide(
     behind = [m for m in ranked if m not in tied]
     text = (
         f"Tie: {', '.join(tied)}. No model beats all others significantly on {primary} ({how}); "
-        f"these are not significantly worse than the best, {head}. " + "; ".join(evidence) + "."
+        f"these are not significantly worse than the best, {head}; " + "; ".join(evidence) + "."
     )
     if behind:
         text += f" Significantly behind: {', '.join(behind)}."
