@@ -18,8 +18,34 @@ from tests.llm.conftest import HUMANEVAL_IDS, RealRun
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
-# Null only when there was no generation (generation_error rows); see tasks/results.py.
-NULLABLE = {"prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "seed"}
+# Filled by static analysis of any code that parses.
+STATIC = (
+    "syntax_valid",
+    "imports_resolved",
+    "missing_imports",
+    "ruff_violations",
+    "ruff_codes",
+    "follows_style_guide",
+    "type_hint_ratio",
+    "docstring_ratio",
+)
+# Filled once the code ran in the sandbox.
+RAN = (
+    "runs_without_error",
+    "tests_passed",
+    "tests_total",
+    "tests_failed",
+    "cpu_limit_s",
+    "side_effects",
+    "sandbox",
+)
+MEASURED = (*STATIC, *RAN, "coverage", "execution_time_ms", "peak_memory_mb")
+NEVER_SANDBOXED = ("no_code", "syntax_error")
+CENSORED = ("timeout", "oom")  # time and memory stopped at the limit: not measured
+
+
+def sandboxed(row: dict) -> bool:
+    return row["status"] not in NEVER_SANDBOXED
 
 
 def test_status_is_valid_and_agrees_with_the_code(real_run: RealRun) -> None:
@@ -30,29 +56,44 @@ def test_status_is_valid_and_agrees_with_the_code(real_run: RealRun) -> None:
         assert (row["status"] == "pass") == (row["error"] == ""), (row["status"], row["error"])
 
 
-def test_every_check_column_is_filled(real_run: RealRun) -> None:
+def test_a_check_column_is_null_exactly_when_its_check_did_not_run(real_run: RealRun) -> None:
     for row in real_run.rows:
         assert set(row) == set(COLUMN_NAMES)
-        empty = [name for name in COLUMN_NAMES if row[name] is None]
-        assert empty == [], (row["task_id"], empty)
+        assert row["overall_score"] is not None and row["score_breakdown"], row["task_id"]
+        filled = [name for name in MEASURED if row[name] is not None]
+        if row["status"] == "no_code":
+            assert filled == [], (row["task_id"], filled)
+        elif row["status"] == "syntax_error":
+            assert filled == ["syntax_valid"] and row["syntax_valid"] is False, filled
+        else:
+            assert [name for name in (*STATIC, *RAN) if row[name] is None] == [], row["task_id"]
+            censored = row["status"] in CENSORED
+            assert (row["execution_time_ms"] is None) == censored, row["status"]
+            assert (row["peak_memory_mb"] is None) == censored, row["status"]
+        # Differential tests are counted as a pair or not at all.
+        assert (row["extra_tests_passed"] is None) == (row["extra_tests_total"] is None)
 
 
 def test_test_counts_add_up(real_run: RealRun) -> None:
     for row in real_run.rows:
+        assert 0.0 <= row["overall_score"] <= 1.0
+        if not sandboxed(row):
+            assert row["tests_total"] is None and row["overall_score"] == 0.0
+            continue
         assert row["tests_total"] > 0
         assert 0 <= row["tests_passed"] <= row["tests_total"]
         assert row["tests_failed"] == row["tests_total"] - row["tests_passed"]
-        assert 0.0 <= row["overall_score"] <= 1.0
         if row["status"] == "pass":
             assert row["tests_passed"] == row["tests_total"] and row["runs_without_error"]
 
 
 def test_checked_rows_ran_in_the_sandbox_or_say_why_not(real_run: RealRun) -> None:
     for row in real_run.rows:
-        if row["status"] in ("no_code", "syntax_error"):
-            assert row["execution_time_ms"] == 0.0 and row["sandbox"] == "{}"
-        else:
+        if sandboxed(row):
             assert row["syntax_valid"] and row["sandbox"] not in ("", "{}")
+        else:
+            assert row["execution_time_ms"] is None and row["sandbox"] is None
+            assert row["error"]
 
 
 def test_rows_fit_the_parquet_schema(real_run: RealRun) -> None:
@@ -69,7 +110,8 @@ def test_humaneval_rows_define_the_entry_point(real_run: RealRun, task_id: str) 
     if row["status"] != "no_code":
         # Chat replies that omit the signature get the prompt prepended.
         assert f"def {task.entry_point}(" in row["code"]
-    assert row["tests_total"] > 0
+    # The tests' count is known only once they ran.
+    assert (row["tests_total"] is not None and row["tests_total"] > 0) == sandboxed(row)
 
 
 def _summary(real_run: RealRun) -> tuple[pa.Table, dict]:

@@ -12,6 +12,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from tasks.providers.limits import Limiter
 from tasks.providers.llamacpp import load_model, smollm2_path
 from tasks.suites import load_suite
 from tests.llm.conftest import (
@@ -99,12 +100,21 @@ def test_rows_record_the_options_that_were_sent(real_run: RealRun) -> None:
         assert row["finish_reason"] in ("stop", "length")
 
 
-def test_same_output_at_temperature_zero_with_a_seed(real_run: RealRun) -> None:
-    again = generate(real_run.backend.provider(), [TASK])
+def test_same_output_at_temperature_zero_with_a_seed(backend: Backend, real_run: RealRun) -> None:
+    # llama.cpp reuses the KV cache of the previous prompt's common prefix, and a different
+    # split of the evaluation can flip a near-tie: the same request is only reproducible
+    # from the same state. So each try is preceded by the same other request.
+    other = load_suite("basic", limit=2).tasks[1]
+    tries = []
+    for _ in range(2):
+        provider = backend.provider(max_concurrency=1)
+        outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
+        tries += [o for o in outcomes if o.task_id == TASK.id]
+    assert tries[0].ok and tries[0].generation.text
+    assert tries[1].generation.text == tries[0].generation.text
+    assert tries[1].generation.completion_tokens == tries[0].generation.completion_tokens
     [first] = [o for o in real_run.outcomes if o.task_id == TASK.id]
-    assert first.generation.text and again[0].generation.text == first.generation.text
-    assert again[0].generation.completion_tokens == first.generation.completion_tokens
-    assert again[0].key == first.key  # same cell identity: a rerun would hit the cache
+    assert tries[0].key == first.key  # same cell identity: a rerun would hit the cache
 
 
 @pytest.mark.parametrize("max_tokens", [3, 12])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tasks.check_fields import CHECK_COLUMNS
 from tasks.generate import CellOutcome
 from tasks.providers.limits import Limiter
 from tasks.providers.retry import RetryPolicy
@@ -23,7 +24,18 @@ pytestmark = [pytest.mark.llm, pytest.mark.slow]
 TASKS = load_suite("basic", limit=4).tasks
 SAMPLES = 2  # 4 tasks x 2 samples = 8 cells
 STOP_AFTER = 2
-NULLABLE = {"prompt_tokens", "completion_tokens", "latency_s", "cost_usd"}
+# A failed generation measured nothing: these columns are null, and no others.
+GENERATION = {
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_s",
+    "cost_usd",
+    "price_known",
+    "temperature_sent",
+    "finish_reason",
+    "timestamp",
+}
+NOT_MEASURED = GENERATION | set(CHECK_COLUMNS) - {"status", "error", "overall_score", "score_breakdown"}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +101,7 @@ def test_the_rows_say_generation_error_and_fit_the_schema(stopped_run) -> None:
     assert len(failed) == len(TASKS) * SAMPLES - STOP_AFTER
     for row in failed:
         assert row["error"] and row["error_kind"] == "transient" and row["completion"] == ""
-        assert {k for k, v in row.items() if v is None} <= NULLABLE
+        assert {k for k, v in row.items() if v is None} == NOT_MEASURED
+        assert row["overall_score"] == 0.0  # a failed generation counts against the model
     kept = [r for r in rows if r["status"] != "generation_error"]
     assert len(kept) == STOP_AFTER and all(r["prompt_tokens"] > 0 for r in kept)
