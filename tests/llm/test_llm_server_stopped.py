@@ -35,7 +35,8 @@ GENERATION = {
     "finish_reason",
     "timestamp",
 }
-NOT_MEASURED = GENERATION | set(CHECK_COLUMNS) - {"status", "error", "overall_score", "score_breakdown"}
+SCORED = {"status", "error", "overall_score", "score_breakdown"}
+NOT_MEASURED = GENERATION | (set(CHECK_COLUMNS) - SCORED)
 
 
 @pytest.fixture(scope="module")
