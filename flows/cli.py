@@ -189,6 +189,7 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     from flows.evaluate import evaluate
     from flows.local import PLAN as LOCAL_PLAN
     from flows.local import PROGRESS as LOCAL_PROGRESS
+    from flows.local import STARTED as LOCAL_STARTED
     from flows.server import prefect_api
 
     flow = evaluate
@@ -204,11 +205,23 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     try:
         with prefect_api() as owned:
             bar = None if args.no_progress else _ProgressBar()
+            started: list[str] = []
             tokens = (
                 LOCAL_PLAN.set(plan),
                 LOCAL_PROGRESS.set(bar.update if bar else None),
+                LOCAL_STARTED.set(started.append),
             )
-            paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
+            try:
+                paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
+            except BaseException as exc:
+                # A server that outlives this command shows the run: as Cancelled, not Crashed.
+                stopped = isinstance(exc, KeyboardInterrupt) or _is_termination(exc)
+                if stopped and owned is None and started and started[0]:
+                    _mark_cancelled(
+                        started[0],
+                        "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated",
+                    )
+                raise
             # A per-command server dies with the command: its page would not open.
             link = None if owned is not None else _flow_run_link(paths.get("flow_run_id"))
     finally:
@@ -218,10 +231,23 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
         if tokens:  # an in-process caller (tests, notebooks) must not inherit this plan
             LOCAL_PLAN.reset(tokens[0])
             LOCAL_PROGRESS.reset(tokens[1])
+            LOCAL_STARTED.reset(tokens[2])
     _print_paths(paths)
     if link:
         print(f"  flow run     {link}")
     return 0
+
+
+def _mark_cancelled(flow_run_id: str, how: str) -> None:
+    """Set the stopped run's state to Cancelled, quickly; a failure here changes nothing."""
+    import contextlib
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled
+
+    message = f"{how} by a signal to vivek eval; finished cells are cached, rerun to resume"
+    with contextlib.suppress(Exception), get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run_id, Cancelled(message=message), force=True)
 
 
 def _flow_run_link(flow_run_id: str | None) -> str | None:

@@ -71,6 +71,11 @@ async def evaluate(
     """
     # Through the module, not a global of this file: Dask pickles this function by value,
     # and a ContextVar cannot be pickled.
+    from prefect.runtime import flow_run
+
+    started = local.STARTED.get()
+    if started is not None:
+        started(str(flow_run.id or ""))
     plan = local.PLAN.get()
     # The CLI's prepared plan serves only the run it was prepared for (same run id).
     if plan is None or run_id is None or plan.run_id != run_id:
@@ -89,7 +94,5 @@ async def evaluate(
 
     # In this flow run, not a subflow: its artifacts are on the run a user opens.
     paths.update(await finish_run(paths["run_dir"], primary=plan.config.primary_metric))
-    from prefect.runtime import flow_run
-
     paths["flow_run_id"] = str(flow_run.id or "")
     return paths

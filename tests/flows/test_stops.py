@@ -3,10 +3,15 @@ with one line, exit 143 / 130, and the finished cells in the cache."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from _deploy_support import BIN, Proc, clean_env, wait_until
 from _fake_openai import FakeOpenAI
@@ -45,16 +50,18 @@ def stored(out: Path) -> int:
     return len(list((out / ".cache" / "generations").glob("*/*.json")))
 
 
-@pytest.fixture
-def held_run(tmp_path):
+def eval_argv(out: Path, server: FakeOpenAI) -> list[str]:
+    return [str(BIN / "vivek"), "eval", "--models", "openai-compatible:fake",
+            "--suite", "basic", "--task-limit", str(len(TASKS)), "--out", str(out),
+            "--base-url", server.base_url, "--no-progress"]  # fmt: skip
+
+
+@contextlib.contextmanager
+def held(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Proc, Path, FakeOpenAI]]:
     """A ``vivek eval`` whose model answers HOLD cells, then holds every request."""
     with FakeOpenAI(answer, delay_s=0.05, hold_after=HOLD) as server:
         out = tmp_path / "out"
-        argv = [str(BIN / "vivek"), "eval", "--models", "openai-compatible:fake",
-                "--suite", "basic", "--task-limit", str(len(TASKS)), "--out", str(out),
-                "--base-url", server.base_url, "--no-progress"]  # fmt: skip
-        env = clean_env(tmp_path / "prefect-home")
-        proc = Proc(argv, tmp_path / "vivek.log", env, cwd=tmp_path)
+        proc = Proc(eval_argv(out, server), tmp_path / "vivek.log", env, cwd=tmp_path)
         try:
             wait_until(
                 lambda: server.held >= 1 and stored(out) >= HOLD,
@@ -62,9 +69,16 @@ def held_run(tmp_path):
                 what="the run to reach its held requests",
                 procs=(proc,),
             )
-            yield proc, out
+            yield proc, out, server
         finally:
             proc.kill_group()
+
+
+@pytest.fixture
+def held_run(tmp_path):
+    """A held run on a Prefect server of its own (it dies with the command)."""
+    with held(tmp_path, clean_env(tmp_path / "prefect-home")) as (proc, out, _):
+        yield proc, out
 
 
 def test_sigkill_leaves_no_prefect_server(held_run):
@@ -100,3 +114,31 @@ def test_stop_is_one_line_and_keeps_the_cache(held_run, sig, code, word):
     assert lines[-1].startswith(f"vivek: {word}") and sum("vivek:" in x for x in lines) == 1
     assert stored(out) >= HOLD
     assert not any(alive(pid) for pid in servers)  # stopped with the run, not orphaned
+
+
+def test_ctrl_c_marks_the_run_cancelled_and_the_rerun_resumes(tmp_path):
+    """Issue 16.5 on a server that outlives the command: the run reads Cancelled, not Crashed."""
+    home = tmp_path / "prefect-home"
+    env = clean_env(home)
+    env.pop("VIVEK_SERVER", None)  # the default: a shared background server
+    try:
+        with held(tmp_path, env) as (proc, out, server):
+            os.kill(proc.pid, signal.SIGINT)
+            assert proc.wait(120) == 130
+            port = json.loads((home / "vivek-server.json").read_text())["port"]
+            api = f"http://127.0.0.1:{port}/api"
+            [run] = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).json()
+            assert run["state_type"] == "CANCELLED", run["state"]
+            assert "interrupted" in run["state"]["message"]
+
+            done = stored(out)
+            server.release()  # the model answers again
+            server.reset_counts()
+            rerun = subprocess.run(
+                eval_argv(out, server), env=env, cwd=tmp_path, capture_output=True, text=True,
+                timeout=400,
+            )  # fmt: skip
+            assert rerun.returncode == 0, rerun.stderr[-2000:]
+            assert server.total == len(TASKS) - done  # only what was not finished is asked
+    finally:
+        subprocess.run([str(BIN / "vivek"), "server", "stop"], env=env, timeout=60)
