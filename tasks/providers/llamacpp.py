@@ -7,6 +7,7 @@ serialised behind a lock and run in a worker thread to keep the event loop free.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -50,8 +51,27 @@ def load_model(path: Path, n_threads: int | None = None) -> tuple[Any, threading
                 n_threads=n_threads,
                 verbose=False,
             )
+            if not _MODELS:
+                atexit.register(close_models)
             _MODELS[key] = (llm, threading.Lock())
         return _MODELS[key]
+
+
+CLOSE_WAIT_S = 5.0
+
+
+def close_models() -> None:
+    """Free the loaded models while the interpreter is whole: llama_cpp's ``__del__`` at
+    interpreter shutdown prints a TypeError. A model still generating is left alone."""
+    with _LOAD_LOCK:
+        models = list(_MODELS.values())
+        _MODELS.clear()
+    for llm, lock in models:
+        if lock.acquire(timeout=CLOSE_WAIT_S):
+            try:
+                llm.close()
+            finally:
+                lock.release()
 
 
 class LlamaCppProvider(Provider):

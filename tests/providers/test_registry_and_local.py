@@ -108,3 +108,24 @@ def test_llamacpp_paths_and_readiness(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         resolve(f"llamacpp:{tmp_path / 'missing.gguf'}").check_ready()
     assert default.concurrency_key.startswith("llamacpp:")
+
+
+def test_loaded_models_are_closed_before_interpreter_shutdown(monkeypatch):
+    import threading
+
+    from tasks.providers import llamacpp
+
+    class Model:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    idle, busy = Model(), Model()
+    held = threading.Lock()
+    held.acquire()  # a model still generating
+    models = {"idle": (idle, threading.Lock()), "busy": (busy, held)}
+    monkeypatch.setattr(llamacpp, "_MODELS", models)
+    monkeypatch.setattr(llamacpp, "CLOSE_WAIT_S", 0.01)
+    llamacpp.close_models()
+    assert idle.closed == 1 and busy.closed == 0 and models == {}
