@@ -20,7 +20,12 @@ import sys
 import types
 import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from flows.stops import StopGuard, stop_line
+
+if TYPE_CHECKING:
+    from flows.server import OwnedServer
 
 # Logs go to the Prefect API at INFO (the flow run's Logs tab); the terminal shows only
 # Vivek's own warnings, the progress bar and the result, never Prefect's chatter.
@@ -159,12 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vivek: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("vivek: interrupted; finished cells are cached, rerun to resume.", file=sys.stderr)
+        print(stop_line("interrupted"), file=sys.stderr)
         return 130
     except BaseException as exc:  # Prefect's TerminationSignal is a BaseException
         if not _is_termination(exc):
             raise
-        print("vivek: terminated; finished cells are cached, rerun to resume.", file=sys.stderr)
+        print(stop_line("terminated"), file=sys.stderr)
         return 143
 
 
@@ -202,26 +207,27 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     bar = None
     tokens: tuple = ()
+    guard: StopGuard | None = None
     try:
         with prefect_api() as owned:
             bar = None if args.no_progress else _ProgressBar()
-            started: list[str] = []
+            guard = StopGuard(on_leave=lambda run_id, how: _forced_stop(owned, run_id, how))
             tokens = (
                 LOCAL_PLAN.set(plan),
                 LOCAL_PROGRESS.set(bar.update if bar else None),
-                LOCAL_STARTED.set(started.append),
+                LOCAL_STARTED.set(guard.started),
             )
             try:
                 paths = asyncio.run(flow(run=cfg, run_id=plan.run_id))
             except BaseException as exc:
                 # A server that outlives this command shows the run: as Cancelled, not Crashed.
                 stopped = isinstance(exc, KeyboardInterrupt) or _is_termination(exc)
-                if stopped and owned is None and started and started[0]:
-                    _mark_cancelled(
-                        started[0],
-                        "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated",
-                    )
+                if stopped and owned is None and guard.flow_run_id:
+                    how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+                    _mark_cancelled(guard.flow_run_id, how)
                 raise
+            finally:
+                guard.close()
             # A per-command server dies with the command: its page would not open.
             link = None if owned is not None else _flow_run_link(paths.get("flow_run_id"))
     finally:
@@ -236,6 +242,14 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     if link:
         print(f"  flow run     {link}")
     return 0
+
+
+def _forced_stop(owned: OwnedServer | None, flow_run_id: str | None, how: str) -> None:
+    """The run did not unwind in time after a stop signal: leave the server tidy."""
+    if owned is not None:
+        owned.stop()
+    elif flow_run_id:
+        _mark_cancelled(flow_run_id, how)
 
 
 def _mark_cancelled(flow_run_id: str, how: str) -> None:

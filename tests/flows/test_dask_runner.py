@@ -68,6 +68,17 @@ def comparable(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
 
 
+def differences(rows: list[dict], baseline: list[dict]) -> list[tuple]:
+    """(row, column, value, baseline value) wherever the two runs disagree."""
+    assert len(rows) == len(baseline)
+    return [
+        (i, k, a[k], b.get(k))
+        for i, (a, b) in enumerate(zip(comparable(rows), comparable(baseline), strict=True))
+        for k in a
+        if a[k] != b.get(k)
+    ]
+
+
 def run_flow(flow, replay, out) -> dict:
     params = {"models": [f"replay:{replay}"], "suite": "basic", "task_limit": 4, "samples": 2}
     return asyncio.run(flow(run=RunConfig(out=str(out), **params)))
@@ -100,7 +111,7 @@ def test_dask_runner_gives_the_same_rows(replay, baseline, dask_client, cluster,
     flow = evaluate.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
     paths = run_flow(flow, replay, tmp_path / "out")
     rows = pq.read_table(paths["results"]).to_pylist()
-    assert comparable(rows) == comparable(baseline)
+    assert differences(rows, baseline) == []
     assert {r["run_id"] for r in rows} == {paths["run_id"]} != {baseline[0]["run_id"]}
     assert sum(worker_pools(dask_client).values()) >= 1  # the checks ran on the cluster
 
@@ -131,5 +142,5 @@ def test_cli_dask_address(replay, baseline, dask_client, cluster, tmp_path, caps
     (results,) = out.glob("*/results.parquet")
     assert str(results) in capsys.readouterr().out
     rows = pq.read_table(results).to_pylist()
-    assert comparable(rows) == comparable(baseline)
+    assert differences(rows, baseline) == []
     assert sum(worker_pools(dask_client).values()) >= 1
