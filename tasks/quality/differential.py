@@ -312,7 +312,7 @@ def _equal_arguments(visible: list[Call]) -> Iterator[Call]:
 
 
 def _constants(reference: str) -> tuple[int | float, ...]:
-    """The reference's numeric constants (its boundaries), at most 12 of them."""
+    """The reference's numeric constants (its boundaries), at most 16 of them."""
     try:
         tree = ast.parse(reference)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -322,7 +322,7 @@ def _constants(reference: str) -> tuple[int | float, ...]:
         value = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
         if type(value) in (int, float) and abs(value) < 10**6:
             found[value] = None
-    return tuple(found)[:12]
+    return tuple(found)[:16]
 
 
 # -- rendering and comparing -----------------------------------------------------------

@@ -3,9 +3,11 @@
 ``mutate(value, seen, rng)`` proposes values near ``value``; ``fits(v, seen)`` keeps
 those that look like the visible values of the same argument (``seen``): the same
 type, the same sign, characters from the same alphabet, sorted or distinct elements
-when every visible one is, empty only when a visible one is empty, and sizes near
-the visible ones. A prompt's stated precondition ("a positive integer", "a sorted
-list", "a string of lowercase letters") is usually visible in its tests this way.
+when every visible one is, empty only when a visible one is empty, the length of a
+tuple when every visible one has that length (a record such as an interval), and
+sizes near the visible ones. A prompt's stated precondition ("a positive integer",
+"a sorted list", "a string of lowercase letters") is usually visible in its tests
+this way. Text mutations live in ``tasks.quality.mutate_text``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Sequence
+from itertools import zip_longest
 from typing import Any
+
+from tasks.quality.mutate_text import text_mutants
 
 
 class _Rng:
@@ -27,20 +32,31 @@ class _Rng:
 
 
 def mutate(value: Any, seen: list[Any], rng: Any, hints: Sequence[int | float] = ()) -> list[Any]:
-    """Values near ``value`` that fit ``seen``, shuffled, without ``value`` itself.
+    """Values near ``value`` that fit ``seen``, without ``value`` itself.
 
     ``hints`` are numbers worth trying (the reference's constants: its boundaries).
+    Edge cases (0, 1, empty, a single element, a boundary constant, ...) alternate
+    with the other mutations, each kind shuffled, so that the first few values taken
+    under ``max_calls`` include both.
     """
     for kind, fn in _MUTATORS:
         if isinstance(value, kind):
-            out = fn(value, seen, _Rng(rng, hints))
-            out = [v for v in out if v != value or type(v) is not type(value)]
-            out = [v for v in out if fits(v, seen)]
-            unique: dict[str, Any] = {repr(v): v for v in out}
-            out = list(unique.values())
-            rng.shuffle(out)  # every kind of mutation gets a chance under max_calls
-            return out
+            edges, others = fn(value, seen, _Rng(rng, hints))
+            tiers = [_kept(edges, value, seen), _kept(others, value, seen)]
+            for tier in tiers:
+                rng.shuffle(tier)
+            merged = [v for pair in zip_longest(*tiers, fillvalue=_NONE) for v in pair]
+            unique = {repr(v): v for v in merged if v is not _NONE}
+            return list(unique.values())
     return []
+
+
+_NONE = object()
+
+
+def _kept(values: list[Any], value: Any, seen: list[Any]) -> list[Any]:
+    kept = [v for v in values if (v != value or type(v) is not type(value)) and fits(v, seen)]
+    return list({repr(v): v for v in kept}.values())
 
 
 def fits(value: Any, seen: list[Any]) -> bool:
@@ -120,6 +136,8 @@ def _seq_fits(value: Any, same: list[Any]) -> bool:
         return False
     if len(value) > max(len(s) for s in same) + 3:
         return False
+    if isinstance(value, tuple) and len({len(s) for s in same}) == 1 and len(value) != len(same[0]):
+        return False  # a record (an interval, a point): its length is fixed
     items = list(value)
     pool = [x for s in same for x in s]
     if not all(fits(x, pool) for x in items):
@@ -137,100 +155,91 @@ def _seq_fits(value: Any, same: list[Any]) -> bool:
     return True
 
 
-def _ints(v: int, seen: list[Any], rng: Any) -> list[Any]:
+Tiers = tuple[list[Any], list[Any]]  # (edge cases, other mutations)
+
+
+def _ints(v: int, seen: list[Any], rng: Any) -> Tiers:
     ints = [s for s in seen if type(s) is int] or [v]
     lo, hi = min(ints), max(ints)
-    out = [v + 1, v - 1, 0, 1, -v, v + rng.randint(2, 5), lo, hi, lo - 1, hi + 1]
-    out += [rng.randint(lo, hi) for _ in range(3)]
-    out += [h + d for h in rng.hints if type(h) is int for d in (-1, 0, 1)]
+    edges = [v + 1, v - 1, 0, 1, -1, lo, lo + 1, lo + 2, lo + 3, hi, lo - 1, hi + 1]
+    edges += [h for h in rng.hints if type(h) is int]
+    others = [-v, v + rng.randint(2, 5), *(rng.randint(lo, hi) for _ in range(3))]
+    others += [h + d for h in rng.hints if type(h) is int for d in (-1, 1)]
     if abs(v) <= 10:
-        out.append(v * 2)
-    return out
+        others.append(v * 2)
+    return edges, others
 
 
-def _floats(v: float, seen: list[Any], rng: Any) -> list[Any]:
-    out = [v + 0.5, v - 0.5, -v, 0.0, v * 2, round(v + rng.uniform(-3, 3), 2), float(int(v))]
-    out += [float(h) + d for h in rng.hints for d in (-0.1, 0.0, 0.1)]
-    return out
+def _floats(v: float, seen: list[Any], rng: Any) -> Tiers:
+    edges = [0.0, 1.0, float(int(v)), *(float(h) for h in rng.hints)]
+    others = [v + 0.5, v - 0.5, -v, v * 2, round(v + rng.uniform(-3, 3), 2)]
+    others += [float(h) + d for h in rng.hints for d in (-0.1, 0.1)]
+    return edges, others
 
 
-def _strs(v: str, seen: list[Any], rng: Any) -> list[Any]:
-    out = ["", v[::-1], v + v, v.swapcase(), v[:1], v[1:], v[:-1], v + v[:1], v[:1] + v]
-    # Numbers inside text ("1h30m", "10.0.0.1") keep the format valid when bumped.
-    out.append(re.sub(r"[0-9]+", lambda m: str(int(m.group()) + 1), v))
-    out.append(re.sub(r"[0-9]+", lambda m: str(rng.randint(0, 2 * int(m.group()) + 1)), v))
-    # One number at a time, to a neighbour or to one of the reference's constants.
-    numbers = list(re.finditer(r"[0-9]+", v))
-    if numbers:
-        m = rng.choice(numbers)
-        width = len(m.group())
-        values = [int(m.group()) + 1, int(m.group()) - 1]
-        values += [h for h in rng.hints if type(h) is int and h >= 0]
-        for n in rng.sample(values, min(4, len(values))):
-            if n >= 0:
-                out.append(v[: m.start()] + str(n).zfill(width) + v[m.end() :])
-    if v:
-        chars = list(v)
-        rng.shuffle(chars)
-        out.append("".join(chars))
-        i = rng.randrange(len(v))
-        alphabet = sorted(set("".join(s for s in seen if isinstance(s, str))) or set(v))
-        out.append(v[:i] + rng.choice(alphabet) + v[i + 1 :])
-        out.append(v[:i] + v[i + 1 :])
-        out.append(v[:i] + v[i] + v[i:])
-    return out
-
-
-def _seqs(v: list[Any] | tuple[Any, ...], seen: list[Any], rng: Any) -> list[Any]:
+def _seqs(v: list[Any] | tuple[Any, ...], seen: list[Any], rng: Any) -> Tiers:
     make: Callable[[list[Any]], Any] = type(v)
     items = list(v)
-    out = [make([]), make(items[::-1]), make(items + items[:1]), make(items[1:])]
-    out.append(make(items[:-1]))
+    edges = [make([]), make(items[::-1]), make(items + items[:1]), make(items[:1])]
+    edges += [make(items[-1:]), make(items[1:] + items[:1]), make(items[-1:] + items[:-1])]
+    others = [make(items[1:]), make(items[:-1])]
     with contextlib.suppress(TypeError):  # mixed types do not sort
-        out.append(make(sorted(items)))
-        out.append(make(sorted(items, reverse=True)))
+        edges.append(make(sorted(items)))
+        others.append(make(sorted(items, reverse=True)))
     if items:
         pool = [x for s in seen if isinstance(s, list | tuple) for x in s] or items
+        # The reference's constants side by side (a list of grades at each boundary).
+        numbers = [h for h in rng.hints if any(type(x) is type(h) for x in pool)]
+        edges += [make(numbers[k : k + len(items)]) for k in range(0, len(numbers), len(items))]
         for _ in range(3):
             i = rng.randrange(len(items))
             for m in mutate(items[i], pool, rng.rng, rng.hints)[:2]:
-                out.append(make([*items[:i], m, *items[i + 1 :]]))
-        out.append(make([*items, rng.choice(pool)]))
+                others.append(make([*items[:i], m, *items[i + 1 :]]))
+        others.append(make([*items, rng.choice(pool)]))
+        # Rotations bring another pair to the front; a swap breaks one pattern.
+        others += [make(items[k:] + items[:k]) for k in range(2, min(len(items) - 1, 7))]
+        k = rng.randrange(len(items))
+        j = rng.randrange(len(items))
+        swapped = items[:]
+        swapped[k], swapped[j] = swapped[j], swapped[k]
+        others.append(make(swapped))
         shuffled = items[:]
         rng.shuffle(shuffled)
-        out.append(make(shuffled))
+        others.append(make(shuffled))
         # Element-wise sorted/distinct rules still hold after inserting in order.
         with contextlib.suppress(TypeError):
-            out.append(make(sorted({*items, rng.choice(pool)})))
-    return out
+            others.append(make(sorted({*items, rng.choice(pool)})))
+    return edges, others
 
 
-def _dicts(v: dict[Any, Any], seen: list[Any], rng: Any) -> list[Any]:
-    out: list[Any] = [{}]
+def _dicts(v: dict[Any, Any], seen: list[Any], rng: Any) -> Tiers:
+    edges: list[Any] = [{}]
+    others: list[Any] = []
     if v:
         keys = list(v)
-        out.append({k: v[k] for k in keys[1:]})
+        edges.append({keys[0]: v[keys[0]]})
+        others.append({k: v[k] for k in keys[1:]})
         k = keys[rng.randrange(len(keys))]
         values = [x for s in seen if isinstance(s, dict) for x in s.values()]
-        out.extend({**v, k: m} for m in mutate(v[k], values, rng.rng, rng.hints)[:2])
-    return out
+        others.extend({**v, k: m} for m in mutate(v[k], values, rng.rng, rng.hints)[:2])
+    return edges, others
 
 
-def _sets(v: set[Any] | frozenset[Any], seen: list[Any], rng: Any) -> list[Any]:
+def _sets(v: set[Any] | frozenset[Any], seen: list[Any], rng: Any) -> Tiers:
     items = sorted(v, key=repr)
-    return [type(v)(), type(v)(items[1:]), type(v)(items[:-1])]
+    return [type(v)(), type(v)(items[:1])], [type(v)(items[1:]), type(v)(items[:-1])]
 
 
-def _bools(v: bool, seen: list[Any], rng: Any) -> list[Any]:
-    return [not v]
+def _bools(v: bool, seen: list[Any], rng: Any) -> Tiers:
+    return [not v], []
 
 
 # bool before int: True is an int too.
-_MUTATORS: list[tuple[Any, Callable[[Any, list[Any], Any], list[Any]]]] = [
+_MUTATORS: list[tuple[Any, Callable[[Any, list[Any], Any], Tiers]]] = [
     (bool, _bools),
     (int, _ints),
     (float, _floats),
-    (str, _strs),
+    (str, text_mutants),
     ((list, tuple), _seqs),
     (dict, _dicts),
     ((set, frozenset), _sets),

@@ -197,6 +197,10 @@ def test_reference_constants_are_tried_as_boundaries():
         ("()(", ["(()", "()"], True),
         ("6 apples and 0 pears", ["5 apples and 6 pears", "0 apples and 1 pears"], True),
         ("6 apples 0 and pears", ["5 apples and 6 pears", "0 apples and 1 pears"], False),
+        ((2, 5), [(1, 2), (-3, 4)], True),
+        ((1, 2, 3), [(1, 2), (-3, 4)], False),  # every visible tuple is a pair: a record
+        ((1,), [(1, 2), (-3, 4)], False),
+        ((1,), [(1, 2), (-3, 4, 5)], True),
     ],
 )
 def test_fits_keeps_the_visible_preconditions(value, seen, ok):
@@ -209,6 +213,36 @@ def test_mutants_of_a_value_fit_what_was_seen():
     for value in seen:
         for m in mutate(value, seen, rng):
             assert set(m) <= {"(", ")"} and m
+
+
+def test_edge_cases_come_first_and_alternate_with_the_others():
+    values = mutate(7, [1, 9], random.Random(0))
+    edges = {8, 6, 0, 1, -1, 2, 3, 4, 9, 10}
+    assert values[0] in edges and values[2] in edges
+    assert {1, 2, 3, 8, 6, 10} <= set(values)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sequence_edges_single_element_rotations_and_the_reference_constants(seed):
+    seen = [[3.5, 1.0, 2.0, 0.5], [1.2]]
+    values = mutate(seen[0], seen, random.Random(seed), hints=(4.0, 3.7, 2.7, 0.0))
+    assert [3.5] in values and [0.5] in values  # one element
+    assert [1.0, 2.0, 0.5, 3.5] in values and [0.5, 3.5, 1.0, 2.0] in values  # rotated by one
+    assert [2.0, 0.5, 3.5, 1.0] in values  # rotated further: another pair in front
+    assert [4.0, 3.7, 2.7, 0.0] in values  # a grade at each boundary
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_text_edges_move_each_number_and_reorder_words(seed):
+    dates = ["01-01-2007", "03-11-2000"]
+    values = mutate(dates[0], dates, random.Random(seed), hints=(2, 13))
+    assert {"02-01-2007", "00-01-2007", "01-00-2007", "01-02-2007"} <= set(values)
+    assert {"13-01-2007", "01-13-2007", "01-01-0013"} <= set(values)  # the reference's constants
+    assert "01-01-2008" not in values  # "8" is not in the visible alphabet
+    words = ["three five nine", "six five four"]
+    values = mutate(words[0], words, random.Random(seed))
+    assert {"nine five three", "five three nine", "three five", "t"} <= set(values)
+    assert all(set(v) <= set("".join(words)) for v in values)
 
 
 # -- declared extra inputs (EvalPlus's plus_input) -------------------------------------
