@@ -301,6 +301,16 @@ async def client(args: argparse.Namespace) -> dict:  # pragma: no cover - runs a
         base_url=args.base_url, max_concurrency=args.concurrency, requests_per_minute=args.rpm
     )
     provider, limiter = resolve("openai-compatible:fake", config), Limiter()
+    # When each call got its slot (CLOCK_MONOTONIC, shared by every process on the box):
+    # what the limit governs, without the model server's own arrival jitter.
+    granted: list[float] = []
+    send = provider.generate
+
+    async def timed(request: GenerationRequest):
+        granted.append(time.monotonic())
+        return await send(request)
+
+    provider.generate = timed  # type: ignore[method-assign]
     Path(f"{args.out}.ready").touch()
     while not Path(args.go).exists():
         await asyncio.sleep(0.01)
@@ -318,6 +328,7 @@ async def client(args: argparse.Namespace) -> dict:  # pragma: no cover - runs a
         "errors": errors[:5],
         "acquired": dict(limiter.acquired),
         "fallback": limiter.fallback_reason,
+        "granted": granted,
     }
 
 

@@ -46,36 +46,55 @@ def test_prompt_tokens_equal_llama_cpps_count_of_the_templated_prompt(real_run: 
 
 @pytest.mark.parametrize("backend", ["server"], indirect=True)
 def test_server_tokens_equal_the_servers_usage_for_the_same_request(
-    real_run: RealRun, llama_server_url: str
+    backend: Backend, llama_server_url: str
 ) -> None:
-    first = real_run.outcomes[0]
-    payload = {
-        "model": "smollm2",
-        "messages": messages_for(real_run.tasks[first.task_id]),
-        "temperature": REAL_OPTIONS.temperature,
-        "max_tokens": REAL_OPTIONS.max_tokens,
-        "seed": REAL_OPTIONS.seed,
-    }
-    raw = httpx.post(f"{llama_server_url}/chat/completions", json=payload, timeout=600).json()
-    assert first.generation.prompt_tokens == raw["usage"]["prompt_tokens"]
-    assert first.generation.completion_tokens == raw["usage"]["completion_tokens"]
-    assert first.generation.text == raw["choices"][0]["message"]["content"]
+    # Both requests right after the same other one: the server's reply depends on the
+    # KV cache it reuses (see test_same_output_at_temperature_zero_with_a_seed).
+    other = load_suite("basic", limit=2).tasks[1]
+
+    def raw(task) -> dict:
+        payload = {
+            "model": "smollm2",
+            "messages": messages_for(task),
+            "temperature": REAL_OPTIONS.temperature,
+            "max_tokens": REAL_OPTIONS.max_tokens,
+            "seed": REAL_OPTIONS.seed,
+        }
+        url = f"{llama_server_url}/chat/completions"
+        return httpx.post(url, json=payload, timeout=600).json()
+
+    provider = backend.provider(max_concurrency=1)
+    outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
+    [ours] = [o.generation for o in outcomes if o.task_id == TASK.id]
+    raw(other)
+    theirs = raw(TASK)
+    assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
+    assert ours.completion_tokens == theirs["usage"]["completion_tokens"]
+    assert ours.text == theirs["choices"][0]["message"]["content"]
 
 
 @pytest.mark.parametrize("backend", ["llamacpp"], indirect=True)
-def test_in_process_tokens_equal_a_direct_chat_completion(real_run: RealRun) -> None:
-    first = real_run.outcomes[0]
+def test_in_process_tokens_equal_a_direct_chat_completion(backend: Backend) -> None:
+    other = load_suite("basic", limit=2).tasks[1]  # both right after it, as above
     llm, lock = load_model(smollm2_path())
-    with lock:
-        direct = llm.create_chat_completion(
-            messages=messages_for(real_run.tasks[first.task_id]),
-            temperature=REAL_OPTIONS.temperature,
-            max_tokens=REAL_OPTIONS.max_tokens,
-            seed=REAL_OPTIONS.seed,
-        )
-    assert first.generation.prompt_tokens == direct["usage"]["prompt_tokens"]
-    assert first.generation.completion_tokens == direct["usage"]["completion_tokens"]
-    assert first.generation.text == direct["choices"][0]["message"]["content"]
+
+    def direct(task) -> dict:
+        with lock:
+            return llm.create_chat_completion(
+                messages=messages_for(task),
+                temperature=REAL_OPTIONS.temperature,
+                max_tokens=REAL_OPTIONS.max_tokens,
+                seed=REAL_OPTIONS.seed,
+            )
+
+    provider = backend.provider(max_concurrency=1)
+    outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
+    [ours] = [o.generation for o in outcomes if o.task_id == TASK.id]
+    direct(other)
+    theirs = direct(TASK)
+    assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
+    assert ours.completion_tokens == theirs["usage"]["completion_tokens"]
+    assert ours.text == theirs["choices"][0]["message"]["content"]
 
 
 def test_latency_and_timestamp_are_recorded(real_run: RealRun) -> None:

@@ -2,7 +2,8 @@
 
 Each run is its own process driving ``Limiter`` + the openai-compatible provider
 against one loopback model server that records when each request arrives and
-leaves. Counts only: requests in flight, and arrivals between any two arrivals.
+leaves, and each run records when its calls got their slots. Counts only: requests in
+flight (at the model server), and grants between any two grants.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def over_the_rate(starts: list[float], rpm: float) -> list[tuple[int, float]]:
 
     A bucket of ``burst(rpm)`` refilling at rpm/60 per second allows at most
     burst + rpm/60 * t arrivals in t seconds; one more is allowed for the jitter
-    between the server granting a slot and the request reaching the model server.
+    between the Prefect server granting a slot and the run seeing the grant.
     """
     starts, per_s = sorted(starts), rpm / 60
     return [
@@ -58,7 +59,9 @@ def test_two_runs_share_one_concurrency_and_one_rate_limit(tmp_path):
         assert run["ok"] == SHAPE.calls and run["acquired"] == {"shared": SHAPE.calls}
     assert m["requests"] == SHAPE.runs * SHAPE.calls
     assert peak_in_flight(m["spans"]) <= SHAPE.max_concurrency
-    assert over_the_rate([s for s, _ in m["spans"]], SHAPE.requests_per_minute) == []
+    granted = [t for run in m["runs"] for t in run["granted"]]
+    assert len(granted) == m["requests"]
+    assert over_the_rate(granted, SHAPE.requests_per_minute) == []
     slots, rate = limits[names.concurrency], limits[names.rate]
     assert slots.limit == SHAPE.max_concurrency and slots.active_slots == 0  # all released
     assert rate.limit == burst(SHAPE.requests_per_minute) and rate.slot_decay_per_second == 2.0
