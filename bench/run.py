@@ -34,6 +34,7 @@ BENCHMARKS = {
     "aggregation": "bench.aggregation",
     "startup": "bench.startup",
     "harness_cost": "bench.harness_cost",
+    "coverage_tools": "bench.coverage_tools",
 }
 OUT_DIR = Path(__file__).resolve().parent
 

@@ -172,3 +172,14 @@ def test_formatting_and_inputs():
     texts = replay_completions(tasks, 5, wrong_every=5)[tasks[0].id]
     assert len(texts) == 5 and texts[:4] == [texts[0]] * 4 and texts[4] != texts[0]
     assert "return None" in texts[4]
+
+
+def test_coverage_tools_quick():
+    from bench import coverage_tools
+
+    o = coverage_tools.run(quick=True)
+    assert_outcome(o, "coverage_tools")
+    d = o.details
+    assert d["samples"] == {"canonical": 4, "corpus": 4}
+    assert d["finished"] == d["equal_shares"] == 8  # both tools answer alike here
+    assert set(d["cpu_s"]) == {"untraced", "coverage.py", "slipcover"}
