@@ -254,8 +254,6 @@ def _forced_stop(owned: OwnedServer | None, flow_run_id: str | None, how: str) -
 
 def _mark_cancelled(flow_run_id: str, how: str) -> None:
     """Set the stopped run's state to Cancelled, quickly; a failure here changes nothing."""
-    import contextlib
-
     from prefect.client.orchestration import get_client
     from prefect.states import Cancelled
 

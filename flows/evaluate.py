@@ -73,9 +73,10 @@ async def evaluate(
     # and a ContextVar cannot be pickled.
     from prefect.runtime import flow_run
 
+    flow_run_id = str(flow_run.id or "")
     started = local.STARTED.get()
     if started is not None:
-        started(str(flow_run.id or ""))
+        started(flow_run_id)
     plan = local.PLAN.get()
     # The CLI's prepared plan serves only the run it was prepared for (same run id).
     if plan is None or run_id is None or plan.run_id != run_id:
@@ -94,5 +95,5 @@ async def evaluate(
 
     # In this flow run, not a subflow: its artifacts are on the run a user opens.
     paths.update(await finish_run(paths["run_dir"], primary=plan.config.primary_metric))
-    paths["flow_run_id"] = str(flow_run.id or "")
+    paths["flow_run_id"] = flow_run_id
     return paths

@@ -12,8 +12,10 @@ from datetime import datetime
 import httpx
 import pytest
 
+from tasks.generate import CellOutcome
 from tasks.providers.limits import Limiter
 from tasks.providers.llamacpp import load_model, smollm2_path
+from tasks.records import Generation
 from tasks.suites import load_suite
 from tests.llm.conftest import (
     REAL_OPTIONS,
@@ -28,6 +30,25 @@ from tests.llm.conftest import (
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 TASK = load_suite("basic", limit=1).tasks[0]
+# llama.cpp reuses the KV cache of the previous prompt's common prefix, and a different
+# split of the evaluation can flip a near-tie: a request is only reproducible from the same
+# state. So every request of TASK compared below comes right after one of OTHER.
+OTHER = load_suite("basic", limit=2).tasks[1]
+
+
+def vivek_after_other(backend: Backend) -> CellOutcome:
+    """TASK through Vivek's provider, right after OTHER (one at a time, in order)."""
+    provider = backend.provider(max_concurrency=1)
+    outcomes = generate(provider, [OTHER, TASK], limiter=Limiter(shared=False))
+    [outcome] = [o for o in outcomes if o.task_id == TASK.id]
+    return outcome
+
+
+def assert_same_reply(ours: Generation, theirs: dict) -> None:
+    """Vivek's generation against a raw chat completion of the same request."""
+    assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
+    assert ours.completion_tokens == theirs["usage"]["completion_tokens"]
+    assert ours.text == theirs["choices"][0]["message"]["content"]
 
 
 def test_rows_carry_real_token_counts(real_run: RealRun) -> None:
@@ -48,10 +69,6 @@ def test_prompt_tokens_equal_llama_cpps_count_of_the_templated_prompt(real_run: 
 def test_server_tokens_equal_the_servers_usage_for_the_same_request(
     backend: Backend, llama_server_url: str
 ) -> None:
-    # Both requests right after the same other one: the server's reply depends on the
-    # KV cache it reuses (see test_same_output_at_temperature_zero_with_a_seed).
-    other = load_suite("basic", limit=2).tasks[1]
-
     def raw(task) -> dict:
         payload = {
             "model": "smollm2",
@@ -63,19 +80,13 @@ def test_server_tokens_equal_the_servers_usage_for_the_same_request(
         url = f"{llama_server_url}/chat/completions"
         return httpx.post(url, json=payload, timeout=600).json()
 
-    provider = backend.provider(max_concurrency=1)
-    outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
-    [ours] = [o.generation for o in outcomes if o.task_id == TASK.id]
-    raw(other)
-    theirs = raw(TASK)
-    assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
-    assert ours.completion_tokens == theirs["usage"]["completion_tokens"]
-    assert ours.text == theirs["choices"][0]["message"]["content"]
+    ours = vivek_after_other(backend).generation
+    raw(OTHER)
+    assert_same_reply(ours, raw(TASK))
 
 
 @pytest.mark.parametrize("backend", ["llamacpp"], indirect=True)
 def test_in_process_tokens_equal_a_direct_chat_completion(backend: Backend) -> None:
-    other = load_suite("basic", limit=2).tasks[1]  # both right after it, as above
     llm, lock = load_model(smollm2_path())
 
     def direct(task) -> dict:
@@ -87,14 +98,9 @@ def test_in_process_tokens_equal_a_direct_chat_completion(backend: Backend) -> N
                 seed=REAL_OPTIONS.seed,
             )
 
-    provider = backend.provider(max_concurrency=1)
-    outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
-    [ours] = [o.generation for o in outcomes if o.task_id == TASK.id]
-    direct(other)
-    theirs = direct(TASK)
-    assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
-    assert ours.completion_tokens == theirs["usage"]["completion_tokens"]
-    assert ours.text == theirs["choices"][0]["message"]["content"]
+    ours = vivek_after_other(backend).generation
+    direct(OTHER)
+    assert_same_reply(ours, direct(TASK))
 
 
 def test_latency_and_timestamp_are_recorded(real_run: RealRun) -> None:
@@ -120,15 +126,7 @@ def test_rows_record_the_options_that_were_sent(real_run: RealRun) -> None:
 
 
 def test_same_output_at_temperature_zero_with_a_seed(backend: Backend, real_run: RealRun) -> None:
-    # llama.cpp reuses the KV cache of the previous prompt's common prefix, and a different
-    # split of the evaluation can flip a near-tie: the same request is only reproducible
-    # from the same state. So each try is preceded by the same other request.
-    other = load_suite("basic", limit=2).tasks[1]
-    tries = []
-    for _ in range(2):
-        provider = backend.provider(max_concurrency=1)
-        outcomes = generate(provider, [other, TASK], limiter=Limiter(shared=False))  # in order
-        tries += [o for o in outcomes if o.task_id == TASK.id]
+    tries = [vivek_after_other(backend) for _ in range(2)]
     assert tries[0].ok and tries[0].generation.text
     assert tries[1].generation.text == tries[0].generation.text
     assert tries[1].generation.completion_tokens == tries[0].generation.completion_tokens
