@@ -41,7 +41,7 @@ def child(n_models: int, n_tasks: int, n_samples: int) -> dict:
     """What the child measures (also callable in-process, e.g. by tests)."""
     import time
 
-    from tasks.summary import summarize
+    from tasks.stats.summary import summarize
 
     synthetic_results = load_synthetic()
 

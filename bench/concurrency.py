@@ -22,12 +22,12 @@ REPS = 3  # the figure is the median run: the box is shared and noisy
 async def _generate(
     base_url: str, tasks: list, samples: int, concurrency: int, reps: int
 ) -> tuple[list[float], list, float]:
-    from tasks.generate import generate_cells
     from tasks.providers.base import ProviderConfig
     from tasks.providers.limits import Limiter
     from tasks.providers.registry import resolve
     from tasks.providers.retry import RetryPolicy
-    from tasks.records import GenerationOptions
+    from tasks.record.types import GenerationOptions
+    from tasks.run.generate import generate_cells
 
     provider = resolve(
         "openai-compatible:fake", ProviderConfig(base_url=base_url, max_concurrency=concurrency)

@@ -32,10 +32,10 @@ def _samples(quick: bool) -> list[dict]:
 
 
 def run(quick: bool = False) -> Outcome:
-    from tasks.checks import CheckItem
     from tasks.config import SandboxSettings
-    from tasks.pipeline import close_sandboxes, run_checks
-    from tasks.suites import load_suite
+    from tasks.quality.checker import CheckItem
+    from tasks.run.pipeline import close_sandboxes, run_checks
+    from tasks.suites.load import load_suite
 
     tasks = {t.id: t for t in load_suite("humaneval").tasks}
     samples = [s for s in _samples(quick) if s.get("task_id") in tasks]

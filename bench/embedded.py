@@ -57,9 +57,9 @@ async def measure(n_prompts: int, max_tokens: int, reps: int) -> dict:
     The figure is the median over pairs of the tokens/s ratio, which cancels the
     slow drifts of a shared machine's load better than comparing two medians.
     """
-    from tasks.generate import render_prompt
     from tasks.providers.llamacpp import LlamaCppProvider, load_model
-    from tasks.records import GenerationOptions, GenerationRequest
+    from tasks.record.types import GenerationOptions, GenerationRequest
+    from tasks.run.generate import render_prompt
 
     provider = LlamaCppProvider("smollm2")
     load_model(provider.path)

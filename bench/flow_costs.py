@@ -24,7 +24,7 @@ def reports_s(run_dir: str) -> float:
 def pool_start_s() -> float:
     """Starting (and stopping) a sandbox pool with the flow's default settings."""
     from tasks.config import SandboxSettings
-    from tasks.pipeline import close_sandboxes, shared_sandbox
+    from tasks.run.pipeline import close_sandboxes, shared_sandbox
 
     close_sandboxes()
     with stopwatch() as t:
@@ -35,11 +35,11 @@ def pool_start_s() -> float:
 
 def generation_s(provider, tasks: list, samples: int, store_root: str | None = None) -> float:
     """``generate_cells`` for every cell with a store (a fresh one unless given)."""
-    from tasks.cache import GenerationStore
-    from tasks.generate import generate_cells
     from tasks.providers.limits import Limiter
     from tasks.providers.retry import RetryPolicy
-    from tasks.records import GenerationOptions
+    from tasks.record.types import GenerationOptions
+    from tasks.run.cache import GenerationStore
+    from tasks.run.generate import generate_cells
 
     async def go(root: str) -> None:
         await generate_cells(

@@ -125,7 +125,7 @@ def run_flow(
 ) -> tuple[float, dict, dict[str, list[float]]]:
     from flows.evaluate import evaluate
     from tasks.config import RunConfig
-    from tasks.pipeline import close_sandboxes
+    from tasks.run.pipeline import close_sandboxes
 
     close_sandboxes()  # the flow starts its own pool, as a fresh CLI process would
     with counting_api_calls() as calls, stopwatch() as t:
@@ -148,9 +148,9 @@ def run_loop(
     tasks: list, completions: list[dict[str, list[str]]], samples: int, store: Path
 ) -> tuple[float, list]:
     """The same checks per model and chunk as the flow, one after another."""
-    from tasks.checks import CheckItem
     from tasks.config import SandboxSettings
-    from tasks.pipeline import close_sandboxes, run_checks
+    from tasks.quality.checker import CheckItem
+    from tasks.run.pipeline import close_sandboxes, run_checks
 
     close_sandboxes()
     rows: list = []

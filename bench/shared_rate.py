@@ -295,7 +295,7 @@ async def client(args: argparse.Namespace) -> dict:  # pragma: no cover - runs a
     from tasks.providers.limits import Limiter
     from tasks.providers.registry import resolve
     from tasks.providers.retry import generate_with_retry
-    from tasks.records import GenerationRequest
+    from tasks.record.types import GenerationRequest
 
     config = ProviderConfig(
         base_url=args.base_url, max_concurrency=args.concurrency, requests_per_minute=args.rpm

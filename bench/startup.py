@@ -30,7 +30,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.Compl
 
 
 def run(quick: bool = False) -> Outcome:
-    from tasks.suites import load_suite
+    from tasks.suites.load import load_suite
 
     repeats = 1 if quick else 3
     with tempfile.TemporaryDirectory(prefix="vivek-bench-startup-") as tmp:

@@ -13,7 +13,7 @@ import fsspec
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from tasks.results import read_table, write_text
+from tasks.record.results import read_table, write_text
 
 
 def run_index_path(out: str) -> str:
@@ -193,8 +193,8 @@ async def finish_run(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
 
 
 def emit_events(run_dir: str, paths: dict[str, str], primary: str) -> None:
-    """Tell Prefect what the run found (see tasks/events.py); never fails the run."""
-    from tasks.events import emit_run_events, load_facts, run_events
+    """Tell Prefect what the run found (see tasks/run/events.py); never fails the run."""
+    from tasks.run.events import emit_run_events, load_facts, run_events
 
     run_dir = run_dir.rstrip("/")
     out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)

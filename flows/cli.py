@@ -186,7 +186,7 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     import logging
 
     from tasks.config import load_config
-    from tasks.plan import new_run_id, prepare
+    from tasks.run.plan import new_run_id, prepare
 
     cfg = load_config(args.config, {name: getattr(args, name) for name in fields})
     plan = prepare(cfg, new_run_id())  # validates everything before anything is generated
@@ -289,7 +289,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _print_paths(paths: dict[str, str]) -> None:
-    from tasks.results import read_table
+    from tasks.record.results import read_table
 
     print(f"run {paths.get('run_id', '')}")
     for name in ("results", "summary", "comparisons", "report_md", "report_html"):

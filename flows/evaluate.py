@@ -1,7 +1,7 @@
 """The evaluation flow: models x suite x samples -> checks -> results.parquet -> reports.
 
-The flow is thin: :mod:`tasks.plan` holds the run's logic as plain Python, and
-:class:`tasks.pipeline.PrefectRunner` makes its generate and check calls Prefect tasks.
+The flow is thin: :mod:`tasks.run.plan` holds the run's logic as plain Python, and
+:class:`tasks.run.pipeline.PrefectRunner` makes its generate and check calls Prefect tasks.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from prefect import flow, get_run_logger
 
 from flows import local
 from tasks.config import RunConfig, merge
-from tasks.pipeline import PrefectRunner
-from tasks.plan import prepare, run_plan
-from tasks.progress import Progress
+from tasks.run.pipeline import PrefectRunner
+from tasks.run.plan import prepare, run_plan
+from tasks.run.progress import Progress
 
 
 class _ProgressArtifact:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from tasks.plan import Plan, ProgressListener
+from tasks.run.plan import Plan, ProgressListener
 
 PLAN: ContextVar[Plan | None] = ContextVar("vivek_local_plan", default=None)
 PROGRESS: ContextVar[ProgressListener | None] = ContextVar("vivek_local_progress", default=None)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from tasks.check_fields import CHECKER_VERSION
-from tasks.results import SCHEMA
+from tasks.record.checks import CHECKER_VERSION
+from tasks.record.results import SCHEMA
 
 _FAIL_STATUSES = np.array(["fail", "fail", "fail", "error", "timeout", "syntax_error", "no_code"])
 
@@ -38,7 +38,7 @@ def synthetic_results(
     unknown_price_models: Sequence[int] = (),
     run_id: str = "synthetic",
 ) -> pa.Table:
-    """A results table with exactly ``tasks.results.SCHEMA``.
+    """A results table with exactly ``tasks.record.results.SCHEMA``.
 
     Args:
         n_models, n_tasks, n_samples: the grid; rows = their product.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tasks.records import STATUS_MEANINGS
+from tasks.record.types import STATUS_MEANINGS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
 from tasks.providers.wire import field
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic

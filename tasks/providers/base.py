@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tasks.errors import UsageError
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 
 @dataclass(frozen=True)

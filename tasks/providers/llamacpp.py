@@ -18,7 +18,7 @@ import anyio
 
 from tasks.errors import ProviderError, UsageError
 from tasks.providers.base import Provider, ProviderConfig, now_iso
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 _MODELS: dict[str, tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()

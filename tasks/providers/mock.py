@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider, ProviderConfig, now_iso
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 
 class MockProvider(Provider):

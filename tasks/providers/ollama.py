@@ -25,7 +25,7 @@ from tasks.providers.retry import (
     kind_for_status,
     parse_retry_after,
 )
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 DEFAULT_HOST = "http://localhost:11434"
 

@@ -15,7 +15,7 @@ from tasks.errors import ProviderError
 from tasks.providers.base import Provider, Stopwatch
 from tasks.providers.retry import sdk_errors
 from tasks.providers.wire import field, short_text
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

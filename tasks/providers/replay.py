@@ -22,7 +22,7 @@ from typing import ClassVar
 from tasks.errors import ProviderError, UsageError
 from tasks.providers.base import Provider, ProviderConfig, now_iso
 from tasks.providers.wire import clean_str
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from tasks.errors import ErrorKind, ProviderError
 if TYPE_CHECKING:
     from tasks.providers.base import Provider
     from tasks.providers.limits import Limiter
-    from tasks.records import Generation, GenerationRequest
+    from tasks.record.types import Generation, GenerationRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from tasks.errors import ProviderError
-from tasks.records import Generation
+from tasks.record.types import Generation
 
 MAX_TEXT_CHARS = 1_000_000  # longer replies are cut: a check would never finish on them
 MAX_SHORT_CHARS = 200  # finish reasons, model names, timestamps

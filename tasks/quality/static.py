@@ -67,7 +67,7 @@ class StaticReport:
     syntax_error: str = ""
 
     def row_fields(self) -> dict[str, object]:
-        """The columns of ``tasks.results`` this report fills."""
+        """The columns of ``tasks.record.results`` this report fills."""
         return {
             "syntax_valid": self.syntax_valid,
             "imports_resolved": self.imports_resolved,

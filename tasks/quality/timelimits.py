@@ -14,7 +14,7 @@ import contextlib
 import sys
 from collections.abc import Mapping
 
-from tasks.cache import JsonStore, content_key
+from tasks.run.cache import JsonStore, content_key
 
 FACTOR = 4.0
 FLOOR_S = 3.0

@@ -11,13 +11,13 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.record.results import read_table, write_table, write_text
+from tasks.record.upgrade import upgrade_results
 from tasks.report.html import render_html
 from tasks.report.markdown import render_markdown
-from tasks.results import read_table, write_table, write_text
 from tasks.stats.compare import compare_runs
 from tasks.stats.runs import read_meta
-from tasks.summary import summarize
-from tasks.upgrade import upgrade_results
+from tasks.stats.summary import summarize
 
 
 def _distinct(results: pa.Table, column: str) -> list[str]:

@@ -106,7 +106,7 @@ def render_html(
 
     Args:
         results: the results table (for latency and per-task plots).
-        summary, comparisons: from ``tasks.summary.summarize``.
+        summary, comparisons: from ``tasks.stats.summary.summarize``.
         meta: run facts (run_id, suite, models, created, sandbox, ...).
         history: ``compare_runs`` output, or None.
     """

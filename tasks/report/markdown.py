@@ -41,7 +41,7 @@ def render_markdown(
     """Render the report as GitHub-flavoured Markdown.
 
     Args:
-        summary: the table from ``tasks.summary.summarize`` (``SUMMARY_SCHEMA``).
+        summary: the table from ``tasks.stats.summary.summarize`` (``SUMMARY_SCHEMA``).
         comparisons: the pairwise table (``COMPARISON_SCHEMA``).
         meta: run facts shown at the end (run_id, suite, models, created, sandbox, ...).
         history: ``compare_runs`` output, or None when there is no previous run.

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.records import STATUSES
+from tasks.record.types import STATUSES
 from tasks.stats.counts import task_matrix
 
 MAX_HEATMAP_TASKS = 150

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.records import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
+from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
 from tasks.stats.compare import fmt_p
 from tasks.stats.rows import CHECK_COUNTS
 from tasks.stats.runs import first_line

@@ -49,8 +49,8 @@ class ExecResult:
     """The verdict on one job, decided outside the generated code's reach.
 
     status: pass | fail | error | module_error | timeout | oom | suite_error |
-    sandbox_error (``tasks.records.STATUS_MEANINGS``; a missing package is a
-    ``module_error`` here, which ``tasks.checks`` may call ``import_error``).
+    sandbox_error (``tasks.record.types.STATUS_MEANINGS``; a missing package is a
+    ``module_error`` here, which ``tasks.quality.checker`` may call ``import_error``).
     ``runs_without_error``: the module loaded and no test got an exception from the
     solution's own code (failed assertions do not count). ``execution_time_ms``: the
     solution process's CPU time while serving the tests (coverage tracing included when

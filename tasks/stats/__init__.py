@@ -1,7 +1,7 @@
 """Honest statistics over the results table: pass@k, task bootstrap, winner rule.
 
 Public API: :func:`pass_at_k`, :func:`compare_runs`, the schemas, and (in
-``tasks.summary``) :func:`summarize`.
+``tasks.stats.summary``) :func:`summarize`.
 """
 
 from tasks.stats.bootstrap import bootstrap_means, holm, paired_test

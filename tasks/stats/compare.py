@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.record.upgrade import upgrade_results
 from tasks.stats.bootstrap import (
     bootstrap_means,
     diff_stats,
@@ -28,7 +29,6 @@ from tasks.stats.bootstrap import (
 from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
 from tasks.stats.runs import run_settings, settings_differences
 from tasks.stats.schema import COMPARISON_SCHEMA, HISTORY_SCHEMA
-from tasks.upgrade import upgrade_results
 
 ALPHA = 0.05
 TEST = "paired_bootstrap"

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.errors import UsageError
-from tasks.records import UNSCORED_STATUSES
+from tasks.record.types import UNSCORED_STATUSES
 
 METRICS = ("pass@1", "overall_score")
 

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.records import STATUSES, UNSCORED_STATUSES
-from tasks.results import SCHEMA
+from tasks.record.results import SCHEMA
+from tasks.record.types import STATUSES, UNSCORED_STATUSES
 
 # summary column -> results column; the mean of a boolean is a rate.
 RATES = {

@@ -1,4 +1,4 @@
-"""Schemas of the tables the statistics produce. Like ``tasks.results``, each is a contract.
+"""Schemas of the tables the statistics produce. Like ``tasks.record.results``, each is a contract.
 
 Field order is stable and every column is documented. ``summary.parquet`` has one
 row per model, ``comparisons.parquet`` one row per pair of models and metric, and
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from tasks.records import STATUS_MEANINGS, STATUSES
+from tasks.record.types import STATUS_MEANINGS, STATUSES
 
 SUMMARY_SCHEMA_VERSION = "2"
 

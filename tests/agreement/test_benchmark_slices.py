@@ -8,7 +8,7 @@ import pytest
 
 from tasks.quality.differential import compare, declared_atol, derive_calls
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 from tests.sandbox.conftest import needs_bwrap
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]

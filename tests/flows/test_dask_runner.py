@@ -46,7 +46,7 @@ def dask_client(cluster):
     """A client whose workers start with no sandbox pool, so a test can see checks land."""
     from distributed import Client
 
-    from tasks.pipeline import close_sandboxes
+    from tasks.run.pipeline import close_sandboxes
 
     with Client(cluster.scheduler_address) as client:
         client.run(close_sandboxes)
@@ -57,7 +57,7 @@ def worker_pools(client) -> dict[str, int]:
     """How many sandbox pools each Dask worker process holds (one per checked settings)."""
 
     def count() -> int:
-        from tasks import pipeline
+        from tasks.run import pipeline
 
         return len(pipeline._SANDBOXES)
 

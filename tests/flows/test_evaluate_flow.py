@@ -7,13 +7,13 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from test_checks import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME
+from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME
 
 from flows.aggregate import read_index
 from flows.evaluate import evaluate
 from tasks.config import RunConfig
-from tasks.results import COLUMN_NAMES
-from tasks.suites import load_suite
+from tasks.record.results import COLUMN_NAMES
+from tasks.suites.load import load_suite
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 

@@ -18,9 +18,9 @@ from _deploy_support import BIN, Proc, clean_env, tail, wait_until
 from _fake_openai import FakeOpenAI
 from _replies import EXPECTED_STATUS, basic_tasks, reply
 
-from tasks.cache import generation_key
 from tasks.config import load_config
-from tasks.generate import cache_identity, render_prompt
+from tasks.run.cache import generation_key
+from tasks.run.generate import cache_identity, render_prompt
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def answer(prompt: str) -> str:
 
 def cell_keys(base_url: str, config: Path) -> dict[str, tuple[str, int]]:
     """generation key -> (task id, sample), computed exactly as the run will."""
-    from tasks.plan import prepare
+    from tasks.run.plan import prepare
 
     overrides = {
         "models": [MODEL],

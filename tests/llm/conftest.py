@@ -19,18 +19,18 @@ from typing import Any
 
 import pytest
 
-from tasks.checks import CheckItem
 from tasks.config import SandboxSettings
-from tasks.generate import CellOutcome, generate_cells, render_prompt
-from tasks.pipeline import close_sandboxes, run_checks
 from tasks.providers.base import Provider, ProviderConfig
 from tasks.providers.llamacpp import load_model
 from tasks.providers.llamacpp import smollm2_path as model_path
 from tasks.providers.openai import chat_messages
 from tasks.providers.registry import resolve
-from tasks.records import GenerationOptions, GenerationRequest, Task
-from tasks.rows import assemble_row
-from tasks.suites import load_humaneval, load_suite
+from tasks.quality.checker import CheckItem
+from tasks.record.row import assemble_row
+from tasks.record.types import GenerationOptions, GenerationRequest, Task
+from tasks.run.generate import CellOutcome, generate_cells, render_prompt
+from tasks.run.pipeline import close_sandboxes, run_checks
+from tasks.suites.load import load_humaneval, load_suite
 from tests.providers.llama_server import (  # noqa: F401  (llama_server_url is a fixture)
     _wait_until_ready,
     free_port,

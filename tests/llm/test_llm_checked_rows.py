@@ -11,9 +11,9 @@ import statistics
 import pyarrow as pa
 import pytest
 
-from tasks.records import STATUSES
-from tasks.results import COLUMN_NAMES, SCHEMA, rows_to_table
-from tasks.summary import summarize
+from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
+from tasks.record.types import STATUSES
+from tasks.stats.summary import summarize
 from tests.llm.conftest import HUMANEVAL_IDS, RealRun
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

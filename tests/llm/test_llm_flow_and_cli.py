@@ -13,8 +13,8 @@ import pytest
 from flows.cli import main
 from flows.evaluate import evaluate
 from tasks.config import RunConfig
-from tasks.results import COLUMN_NAMES, SCHEMA
-from tasks.suites import load_suite
+from tasks.record.results import COLUMN_NAMES, SCHEMA
+from tasks.suites.load import load_suite
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 

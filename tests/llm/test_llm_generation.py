@@ -12,11 +12,11 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tasks.generate import CellOutcome
 from tasks.providers.limits import Limiter
 from tasks.providers.llamacpp import load_model, smollm2_path
-from tasks.records import Generation
-from tasks.suites import load_suite
+from tasks.record.types import Generation
+from tasks.run.generate import CellOutcome
+from tasks.suites.load import load_suite
 from tests.llm.conftest import (
     REAL_OPTIONS,
     Backend,

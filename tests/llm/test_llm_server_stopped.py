@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from tasks.check_fields import CHECK_COLUMNS
-from tasks.generate import CellOutcome
 from tasks.providers.limits import Limiter
 from tasks.providers.retry import RetryPolicy
-from tasks.results import rows_to_table
-from tasks.suites import load_suite
+from tasks.record.checks import CHECK_COLUMNS
+from tasks.record.results import rows_to_table
+from tasks.run.generate import CellOutcome
+from tasks.suites.load import load_suite
 from tests.llm.conftest import REAL_OPTIONS, Backend, check_rows, generate, stoppable_server
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

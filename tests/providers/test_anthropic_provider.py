@@ -14,7 +14,7 @@ from tasks.errors import ProviderError, UsageError
 from tasks.providers.anthropic import AnthropicProvider
 from tasks.providers.base import ProviderConfig
 from tasks.providers.retry import generate_with_retry
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 from tests.providers.fakes import KEY, anthropic_error, anthropic_message, clean_env, install_sleep
 
 URL = "https://api.anthropic.com/v1/messages"

@@ -11,12 +11,12 @@ import time
 import openai  # noqa: F401  (imported here, not inside the first timed attempt)
 import pytest
 
-from tasks.generate import generate_cells
 from tasks.providers.base import ProviderConfig
 from tasks.providers.limits import Limiter
 from tasks.providers.registry import resolve
 from tasks.providers.retry import RetryPolicy
-from tasks.records import GenerationOptions, Task
+from tasks.record.types import GenerationOptions, Task
+from tasks.run.generate import generate_cells
 from tests.providers.fakes import clean_env
 
 TASKS = [Task(id=f"t{i}", prompt=f"Write f{i}.", tests="") for i in range(3)]

@@ -14,7 +14,7 @@ import pytest
 from tasks.providers.ollama import host_url
 from tasks.providers.registry import resolve
 from tasks.providers.retry import RetryPolicy, generate_with_retry
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 
 pytestmark = pytest.mark.live
 

@@ -14,7 +14,7 @@ from tasks.providers.base import ProviderConfig
 from tasks.providers.ollama import OllamaProvider, host_url
 from tasks.providers.registry import resolve
 from tasks.providers.retry import generate_with_retry
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 from tests.providers.fakes import clean_env, install_sleep, ollama_chat
 
 URL = "http://localhost:11434/api/chat"

@@ -11,7 +11,7 @@ from tasks.providers.base import ProviderConfig
 from tasks.providers.openai import chat_messages
 from tasks.providers.registry import resolve
 from tasks.providers.retry import generate_with_retry
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 from tests.providers.llama_server import llama_server_url  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

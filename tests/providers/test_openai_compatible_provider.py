@@ -12,7 +12,7 @@ from tasks.errors import ProviderError, UsageError
 from tasks.providers.base import ProviderConfig
 from tasks.providers.openai_compatible import OpenAICompatibleProvider
 from tasks.providers.registry import resolve
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 from tests.providers.fakes import KEY, clean_env, openai_completion, openai_error
 
 BASE = "http://127.0.0.1:8080/v1"

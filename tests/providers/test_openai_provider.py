@@ -14,7 +14,7 @@ from tasks.errors import ProviderError, UsageError
 from tasks.providers.base import ProviderConfig
 from tasks.providers.openai import OpenAIProvider
 from tasks.providers.retry import RetryPolicy, generate_with_retry
-from tasks.records import GenerationOptions, GenerationRequest
+from tasks.record.types import GenerationOptions, GenerationRequest
 from tests.providers.fakes import KEY, clean_env, install_sleep, openai_completion, openai_error
 
 URL = "https://api.openai.com/v1/chat/completions"

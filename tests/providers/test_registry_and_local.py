@@ -6,7 +6,7 @@ import pytest
 
 from tasks.errors import ProviderError, UsageError
 from tasks.providers import parse_model, resolve
-from tasks.records import GenerationRequest
+from tasks.record.types import GenerationRequest
 
 
 def test_parse_splits_on_first_colon_only():

@@ -23,7 +23,7 @@ from tasks.providers.retry import (
     redact,
     sdk_errors,
 )
-from tasks.records import GenerationRequest
+from tasks.record.types import GenerationRequest
 from tests.providers.fakes import RecordingSleep, install_sleep
 
 

@@ -13,7 +13,7 @@ from tasks.providers.base import ProviderConfig
 from tasks.providers.registry import resolve
 from tasks.providers.retry import RetryPolicy, generate_with_retry
 from tasks.providers.wire import clean_generation, reply_text, stored_generation, token_count
-from tasks.records import Generation, GenerationRequest
+from tasks.record.types import Generation, GenerationRequest
 from tests.providers.fakes import (
     KEY,
     anthropic_message,

@@ -1,7 +1,7 @@
 """The score ranks the graded calibration solutions like a careful human reviewer.
 
 Every entry of data/calibration/calibration.yaml goes through the full pipeline
-(``tasks.checks.check_code``: extraction, static analysis, ruff, sandboxed tests,
+(``tasks.quality.checker.check_code``: extraction, static analysis, ruff, sandboxed tests,
 differential checks, score) and the Spearman correlation between ``overall_score``
 and the human grades must be at least 0.8.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "data" / "calibration" / "calibration.yaml"
 MIN_SPEARMAN = 0.8
@@ -39,7 +39,7 @@ def test_calibration_file_is_well_formed():
 
 def score_entries(sandbox) -> list[tuple[dict, dict]]:
     """(entry, row) for every calibration entry, checked task by task."""
-    from tasks.checks import check_code
+    from tasks.quality.checker import check_code
 
     suite = {t.id: t for t in load_suite("basic").tasks}
     by_task: dict[str, list[int]] = defaultdict(list)

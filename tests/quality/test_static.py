@@ -3,7 +3,7 @@ import sys
 import pytest
 
 from tasks.quality.static import analyze, module_exists
-from tasks.results import COLUMN_NAMES
+from tasks.record.results import COLUMN_NAMES
 
 
 @pytest.mark.parametrize(

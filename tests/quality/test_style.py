@@ -7,7 +7,7 @@ import pytest
 from tasks.errors import VivekError
 from tasks.quality import style
 from tasks.quality.style import RULES, RuffReport, ruff_batch
-from tasks.results import COLUMN_NAMES
+from tasks.record.results import COLUMN_NAMES
 
 CLEAN = 'def add(a: int, b: int) -> int:\n    """Add."""\n    return a + b\n'
 RISKY = "import os\n\n\ndef run(s):\n    return eval(s)  # noqa\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.cache import CheckStore
 from tasks.quality.timelimits import FLOOR_S, ReferenceTimes, calibrated_cpu_s, reference_key
+from tasks.run.cache import CheckStore
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from tasks.cache import CheckStore
-from tasks.checks import Checker, CheckItem
+from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.timelimits import FLOOR_S
-from tasks.records import Task
+from tasks.record.types import Task
+from tasks.run.cache import CheckStore
 from tasks.sandbox import Limits, Sandbox
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 

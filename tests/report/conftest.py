@@ -5,7 +5,7 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.stats import compare_runs
-from tasks.summary import SummaryResult, summarize
+from tasks.stats.summary import SummaryResult, summarize
 
 
 @pytest.fixture(scope="session")

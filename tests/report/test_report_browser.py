@@ -19,7 +19,7 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.report import render_html
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 from synthetic import synthetic_results
 
+from tasks.record.results import write_table
 from tasks.report import build_reports, run_meta
-from tasks.results import write_table
 from tasks.stats import COMPARISON_SCHEMA, HISTORY_SCHEMA, SUMMARY_SCHEMA
 
 
@@ -50,7 +50,7 @@ def test_vivek_report_works_on_results_written_before_checker_version_2(tmp_path
     """Old schema: no assembly or temperature_sent, zeros where nulls are now, old statuses."""
     import pyarrow as pa
 
-    from tasks.results import SCHEMA
+    from tasks.record.results import SCHEMA
 
     old_columns = [f for f in SCHEMA if f.name not in ("assembly", "temperature_sent")]
     zeros = {"coverage": 0.0, "execution_time_ms": 0.0, "peak_memory_mb": 0.0}

@@ -8,7 +8,7 @@ from synthetic import synthetic_results
 
 from tasks.report import render_html
 from tasks.report.plots import MAX_HEATMAP_TASKS, pass_heatmap
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 _EXTERNAL = re.compile(
     r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//",
@@ -62,7 +62,7 @@ def test_heatmap_keeps_the_most_disputed_tasks():
 
 
 def test_report_fixes_of_issue_16_point_9(results, summary, page):
-    from tasks.records import STATUS_MEANINGS
+    from tasks.record.types import STATUS_MEANINGS
     from tasks.report import plots
     from tasks.report.sections import build_sections
 

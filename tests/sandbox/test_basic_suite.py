@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 from tests.sandbox.conftest import needs_bwrap
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]

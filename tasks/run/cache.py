@@ -24,7 +24,7 @@ from typing import Any
 import fsspec
 
 from tasks.providers.wire import stored_generation
-from tasks.records import Generation, GenerationOptions
+from tasks.record.types import Generation, GenerationOptions
 
 log = logging.getLogger("vivek.cache")
 KEY_VERSION = 2  # bump when the key's payload changes meaning
@@ -127,7 +127,7 @@ class CheckStore(JsonStore):
         super().__init__(root, "checks", read=read)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        from tasks.records import STATUSES
+        from tasks.record.types import STATUSES
 
         data = super().get(key)
         if data is None or data.get("status") not in STATUSES:
@@ -141,7 +141,7 @@ def _fits_results_schema(row: dict[str, Any]) -> bool:
     """True when every field of a cached check row is a known results column of its type."""
     import pyarrow as pa
 
-    from tasks.results import COLUMNS
+    from tasks.record.results import COLUMNS
 
     types = {name: typ for name, typ, _ in COLUMNS}
     if not set(row) <= set(types):

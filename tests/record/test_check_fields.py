@@ -12,15 +12,15 @@ from dataclasses import fields
 import pyarrow as pa
 import pytest
 
-from tasks.cache import CheckStore
-from tasks.check_fields import CHECK_COLUMNS, CheckFields, decide_status
-from tasks.checks import Checker, CheckItem
-from tasks.generate import CellOutcome
+from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
 from tasks.quality.static import analyze
-from tasks.records import Generation, GenerationOptions, Task
-from tasks.results import COLUMNS, SCHEMA, rows_to_table
-from tasks.rows import Row
+from tasks.record.checks import CHECK_COLUMNS, CheckFields, decide_status
+from tasks.record.results import COLUMNS, SCHEMA, rows_to_table
+from tasks.record.row import Row
+from tasks.record.types import Generation, GenerationOptions, Task
+from tasks.run.cache import CheckStore
+from tasks.run.generate import CellOutcome
 from tasks.sandbox.types import ExecResult
 
 TASK = Task(

@@ -26,19 +26,19 @@ from urllib.parse import urlsplit
 
 import fsspec
 
-from tasks.check_fields import CHECKER_VERSION, CheckFields
-from tasks.checks import CheckItem
 from tasks.config import RunConfig
 from tasks.errors import UsageError
-from tasks.generate import CellOutcome, generate_cells
-from tasks.progress import Progress
 from tasks.providers.base import Provider, ProviderConfig
 from tasks.providers.registry import parse_model, resolve
+from tasks.quality.checker import CheckItem
 from tasks.quality.score import Weights
-from tasks.records import GenerationOptions, Suite, Task
-from tasks.results import rows_to_table, write_table, write_text
-from tasks.rows import Row
-from tasks.suites import load_suite
+from tasks.record.checks import CHECKER_VERSION, CheckFields
+from tasks.record.results import rows_to_table, write_table, write_text
+from tasks.record.row import Row
+from tasks.record.types import GenerationOptions, Suite, Task
+from tasks.run.generate import CellOutcome, generate_cells
+from tasks.run.progress import Progress
+from tasks.suites.load import load_suite
 
 log = logging.getLogger("vivek.run")
 
@@ -157,7 +157,7 @@ class LocalRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vivek-check")
 
     async def generate(self, provider, tasks, plan, progress, **kw) -> list[CellOutcome]:
-        from tasks.cache import GenerationStore
+        from tasks.run.cache import GenerationStore
 
         return await generate_cells(
             provider,
@@ -170,7 +170,7 @@ class LocalRunner:
         )
 
     def submit_checks(self, items, plan, label) -> Future:
-        from tasks.pipeline import run_checks
+        from tasks.run.pipeline import run_checks
 
         cfg = plan.config
         weights = dict(cfg.score_weights)

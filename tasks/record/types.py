@@ -1,6 +1,6 @@
 """Typed records that cross a boundary: suites, requests, generations, check results.
 
-Internal values are frozen dataclasses; the Parquet row layout lives in ``tasks.results``.
+Internal values are frozen dataclasses; the Parquet row layout lives in ``tasks.record.results``.
 """
 
 from __future__ import annotations

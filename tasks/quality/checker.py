@@ -2,7 +2,7 @@
 
 Cheap checks are batched (one ruff process per batch, one sandbox pool for all
 jobs) because a task per sample would swamp Prefect's API. Results are cached
-under the hash of :class:`tasks.check_fields.CheckInputs` (code, tests, reference,
+under the hash of :class:`tasks.record.checks.CheckInputs` (code, tests, reference,
 entry point, prompt, limits, score weights, checker version), so unchanged cells
 cost nothing on a rerun and anything that would change a row changes the key.
 """
@@ -15,8 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.cache import CheckStore
-from tasks.check_fields import (
+from tasks.quality.differential import compare, declared_atol, derive_calls
+from tasks.quality.extract import Assembly, assemble
+from tasks.quality.score import Weights, score
+from tasks.quality.static import StaticReport, analyze
+from tasks.quality.style import RuffReport, ruff_batch
+from tasks.quality.timelimits import ReferenceTimes, calibrated_cpu_s, reference_key
+from tasks.record.checks import (
     CENSORED,
     CHECKER_VERSION,
     NULL_CHECKS,
@@ -24,13 +29,8 @@ from tasks.check_fields import (
     CheckInputs,
     decide_status,
 )
-from tasks.extract import Assembly, assemble
-from tasks.quality.differential import compare, declared_atol, derive_calls
-from tasks.quality.score import Weights, score
-from tasks.quality.static import StaticReport, analyze
-from tasks.quality.style import RuffReport, ruff_batch
-from tasks.quality.timelimits import ReferenceTimes, calibrated_cpu_s, reference_key
-from tasks.records import UNSCORED_STATUSES, Task
+from tasks.record.types import UNSCORED_STATUSES, Task
+from tasks.run.cache import CheckStore
 from tasks.sandbox.types import ExecResult, Job
 
 __all__ = ["CHECKER_VERSION", "EMPTY_CHECKS", "CheckItem", "Checker", "check_code"]

@@ -1,4 +1,4 @@
-"""``tasks.plan`` without Prefect: validation up front, one row per cell whatever comes back."""
+"""``tasks.run.plan`` without Prefect: validation up front, one row per cell whatever comes back."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" mocker)
 from tasks.config import RunConfig
 from tasks.errors import UsageError
-from tasks.plan import LocalRunner, check_writable, prepare, run_plan
-from tasks.progress import Progress
-from tasks.results import COLUMN_NAMES
-from tasks.suites import load_suite
+from tasks.record.results import COLUMN_NAMES
+from tasks.run.plan import LocalRunner, check_writable, prepare, run_plan
+from tasks.run.progress import Progress
+from tasks.suites.load import load_suite
 
 SUITE = load_suite("basic", limit=3)
 URL = "http://127.0.0.1:9/v1/chat/completions"

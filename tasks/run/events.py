@@ -198,7 +198,7 @@ def _jsonable(value: Any) -> Any:
 
 def load_facts(run_dir: str, report: str = "") -> RunFacts | None:
     """A run's facts from its folder, or None when its tables are missing or unreadable."""
-    from tasks.results import read_table
+    from tasks.record.results import read_table
     from tasks.stats.runs import read_meta
 
     run_dir = run_dir.rstrip("/")

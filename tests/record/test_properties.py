@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.generate import CellOutcome
-from tasks.records import STATUSES, Generation, GenerationOptions
+from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
+from tasks.record.row import Row
+from tasks.record.types import STATUSES, Generation, GenerationOptions
 from tasks.report.markdown import render_markdown
-from tasks.results import COLUMN_NAMES, SCHEMA, rows_to_table
-from tasks.rows import Row
+from tasks.run.generate import CellOutcome
 from tasks.stats.compare import compare_runs
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 _SURROGATES = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
 _ANY_TEXT = st.one_of(st.text(), _SURROGATES, st.text() | _SURROGATES.map(lambda s: "a" + s))

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import suites as suites_module
 from tasks.errors import SuiteError, UsageError
 from tasks.quality.differential import declared_atol, derive_calls
-from tasks.suites import load_suite
+from tasks.suites import load as suites_module
+from tasks.suites.load import load_suite
 
 GOOD = """
 name: mini
@@ -129,7 +129,7 @@ def test_builtin_basic_suite_is_large_enough():
 
 # -- MBPP and EvalPlus JSONL (issue 11, point 5) ----------------------------------------
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_mbpp_jsonl_loads_as_tasks():
@@ -238,7 +238,7 @@ def test_a_line_that_is_not_an_object(tmp_path):
 
 
 def test_builtin_suites_ship_inside_the_wheel():
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
     assert wheel["force-include"]["data/suites"] == "tasks/builtin_suites"
     assert (suites_module.SUITES_DIR / "basic.yaml").is_file()

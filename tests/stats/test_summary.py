@@ -10,9 +10,9 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.errors import UsageError
-from tasks.results import SCHEMA, rows_to_table
+from tasks.record.results import SCHEMA, rows_to_table
 from tasks.stats import COMPARISON_SCHEMA, SUMMARY_SCHEMA
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 
 def _row(model: str, task: str, sample: int, status: str, **extra: Any) -> dict[str, Any]:
@@ -308,7 +308,7 @@ import resource
 import sys
 sys.path.insert(0, {tests!r})
 from synthetic import synthetic_results
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 table = synthetic_results(10, 10_000, 10, seed=0, sandbox_error_rate=0.01)
 assert table.num_rows == 1_000_000
 result = summarize(table, n_boot=2000)

@@ -18,7 +18,7 @@ from tasks.stats import (
     pass_at_k_array,
 )
 from tasks.stats.bootstrap import bootstrap_means, sign_floor
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 
 def _comb_pass_at_k(n: int, c: int, k: int) -> float:
@@ -209,7 +209,7 @@ def test_compare_runs_uses_shared_tasks_only():
 
 
 def test_compare_runs_says_when_settings_differ_in_its_first_line(tmp_path):
-    from tasks.results import write_table
+    from tasks.record.results import write_table
     from tasks.stats.runs import compare_run_dirs
 
     prev = synthetic_results(2, 30, 1, seed=1, run_id="a")

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME, STATIC
 
-from tasks.checks import Checker, CheckItem, check_code
-from tasks.generate import CellOutcome
-from tasks.records import Generation, GenerationOptions
-from tasks.results import COLUMN_NAMES, rows_to_table
-from tasks.rows import assemble_row
+from tasks.quality.checker import Checker, CheckItem, check_code
+from tasks.record.results import COLUMN_NAMES, rows_to_table
+from tasks.record.row import assemble_row
+from tasks.record.types import Generation, GenerationOptions
+from tasks.run.generate import CellOutcome
 from tasks.sandbox import Sandbox
-from tasks.suites import load_suite
+from tasks.suites.load import load_suite
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
-
-# Null is allowed only where it carries meaning: an unset seed, an unknown price, a
-# temperature that was not sent, an unsaid finish reason, differential checks not run.
-NULLABLE = {"seed", "cost_usd", "temperature_sent", "finish_reason"}
-NULLABLE |= {"extra_tests_passed", "extra_tests_total"}
-# Columns a row keeps when nothing was generated; every other one is null (not measured).
-FILLED_WITHOUT_GENERATION = {
-    "run_id", "suite", "model", "provider", "task_id", "sample", "status", "error",
-    "error_kind", "attempts", "completion", "overall_score", "score_breakdown", "temperature",
-    "max_tokens", "system_prompt", "generation_key", "cached", "checker_version",
-}  # fmt: skip
-# Measured only when the tests ran.
-RUNTIME = {
-    "runs_without_error", "tests_passed", "tests_total", "tests_failed", "coverage",
-    "execution_time_ms", "peak_memory_mb", "side_effects", "sandbox", "cpu_limit_s",
-}  # fmt: skip
-STATIC = {"imports_resolved", "missing_imports", "ruff_violations", "ruff_codes"}
-STATIC |= {"follows_style_guide", "type_hint_ratio", "docstring_ratio"}
 
 
 @pytest.fixture(scope="module")

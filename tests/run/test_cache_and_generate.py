@@ -1,10 +1,10 @@
 import pytest
 
-from tasks.cache import GenerationStore, content_key, generation_key
-from tasks.generate import generate_cells, render_prompt
 from tasks.providers import ProviderConfig, resolve
 from tasks.providers.retry import RetryPolicy
-from tasks.records import Generation, GenerationOptions, Task
+from tasks.record.types import Generation, GenerationOptions, Task
+from tasks.run.cache import GenerationStore, content_key, generation_key
+from tasks.run.generate import generate_cells, render_prompt
 
 TASKS = [
     Task(id=f"t{i}", prompt=f"Write f{i}.", tests="def test_x():\n    assert True\n")
@@ -103,7 +103,7 @@ async def test_two_tasks_with_one_prompt_are_two_cells(tmp_path):
 
 @pytest.mark.parametrize("content", ["[]", '"x"', '{"text": 5, "model": "m"}', "{"])
 def test_invalid_cache_entries_are_absent(tmp_path, content):
-    from tasks.cache import CheckStore
+    from tasks.run.cache import CheckStore
 
     for kind in ("generations", "checks"):
         path = tmp_path / kind / "ab" / ("ab" * 32 + ".json")
@@ -114,7 +114,7 @@ def test_invalid_cache_entries_are_absent(tmp_path, content):
 
 
 def test_check_entry_of_the_wrong_shape_is_absent(tmp_path):
-    from tasks.cache import CheckStore
+    from tasks.run.cache import CheckStore
 
     store = CheckStore(str(tmp_path))
     store.put("k1", {"status": "pass", "tests_passed": 2})

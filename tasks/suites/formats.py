@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import SuiteError
-from tasks.records import Suite, Task
+from tasks.record.types import Suite, Task
 
 EVALPLUS_NAMES = {"humaneval+": "HumanEvalPlus", "mbpp+": "MbppPlus"}
 # Plus inputs kept per task: at most this many, each at most this long as a literal.

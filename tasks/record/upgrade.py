@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.results import SCHEMA
+from tasks.record.results import SCHEMA
 
 # Check versions whose rows used zeros for "not measured".
 OLD_CHECKERS = ("1",)
@@ -62,7 +62,7 @@ def _set_where(table: pa.Table, mask, name: str, value) -> pa.Table:
 
 
 def upgrade_results(table: pa.Table) -> pa.Table:
-    """A results table of any version as ``tasks.results.SCHEMA`` with today's meanings."""
+    """A results table of any version as ``tasks.record.results.SCHEMA`` with today's meanings."""
     table = _conform(table)
     if table.num_rows == 0:
         return table

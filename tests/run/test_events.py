@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flows.alerts import PLACEHOLDER, render_automation
-from tasks.events import (
+from tasks.record.results import rows_to_table
+from tasks.run.events import (
     COMPLETED,
     DEGRADED,
     REGRESSED,
@@ -14,8 +15,7 @@ from tasks.events import (
     differences,
     run_events,
 )
-from tasks.results import rows_to_table
-from tasks.summary import summarize
+from tasks.stats.summary import summarize
 
 TASKS = [f"t{i}" for i in range(30)]
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from tasks.records import STATUSES, UNSCORED_STATUSES
+from tasks.record.types import STATUSES, UNSCORED_STATUSES
 
 # Bump when the checks change what they write for the same inputs.
 CHECKER_VERSION = "3"
@@ -70,7 +70,7 @@ class CheckInputs:
 
 @dataclass(frozen=True)
 class CheckFields:
-    """The check columns of ``tasks.results`` for one completion (None = not measured)."""
+    """The check columns of ``tasks.record.results`` for one completion (None = not measured)."""
 
     status: str
     error: str

@@ -14,13 +14,13 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.cache import CheckStore, GenerationStore
-from tasks.checks import Checker, CheckItem
 from tasks.config import SandboxSettings
-from tasks.generate import CellOutcome, generate_cells
 from tasks.providers.base import Provider
+from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
-from tasks.records import GenerationOptions, Task
+from tasks.record.types import GenerationOptions, Task
+from tasks.run.cache import CheckStore, GenerationStore
+from tasks.run.generate import CellOutcome, generate_cells
 
 _SANDBOXES: dict[tuple, Any] = {}
 _SANDBOX_LOCKS: dict[tuple, threading.Lock] = {}
@@ -144,7 +144,7 @@ def check_chunk(
 
 
 class PrefectRunner:
-    """A plan's generation and checks as Prefect tasks (see ``tasks.plan.Runner``)."""
+    """A plan's generation and checks as Prefect tasks (see ``tasks.run.plan.Runner``)."""
 
     async def generate(self, provider, tasks_, plan, progress, **kw) -> list[CellOutcome]:
         return await generate_chunk(
