@@ -1,10 +1,13 @@
 """The quality pipeline for a batch of completions: assemble, analyse, run, score.
 
-Cheap checks are batched (one ruff process per batch, one sandbox pool for all
-jobs) because a task per sample would swamp Prefect's API. Results are cached
-under the hash of :class:`tasks.record.checks.CheckInputs` (code, tests, reference,
-entry point, prompt, limits, score weights, checker version), so unchanged cells
-cost nothing on a rerun and anything that would change a row changes the key.
+Per task, once: the reference runs under the task's tests in its own sandbox job
+(``tasks.quality.timelimits``): a task whose reference fails is a ``suite_error`` for every
+candidate, the reference's CPU time calibrates the limit, and its outputs are the expected
+values of the differential calls (and of an EvalPlus task's visible tests). Per batch:
+one ruff process, one sandbox pool for all jobs. Results are cached under the hash of
+:class:`tasks.record.checks.CheckInputs` (code, tests, reference, entry point, prompt,
+limits, score weights, checker and sandbox versions), so unchanged cells cost nothing on a
+rerun; only clean verdicts are cached (the tester ended normally within its limits).
 """
 
 from __future__ import annotations
@@ -20,24 +23,22 @@ from tasks.quality.extract import Assembly, assemble
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
 from tasks.quality.style import RuffReport, ruff_batch
-from tasks.quality.timelimits import ReferenceTimes, calibrated_cpu_s, reference_key
+from tasks.quality.timelimits import ReferenceRun, ReferenceRuns, calibrated_cpu_s, reference_key
 from tasks.record.checks import (
     CENSORED,
     CHECKER_VERSION,
-    NULL_CHECKS,
     CheckFields,
     CheckInputs,
     decide_status,
 )
 from tasks.record.types import UNSCORED_STATUSES, Task
 from tasks.run.cache import CheckStore
-from tasks.sandbox.types import ExecResult, Job
+from tasks.sandbox.namespace import exports_for
+from tasks.sandbox.pool import SANDBOX_VERSION
+from tasks.sandbox.types import ExecResult, Exports, Job
+from tasks.suites.evalplus import fill_expected
 
-__all__ = ["CHECKER_VERSION", "EMPTY_CHECKS", "CheckItem", "Checker", "check_code"]
-
-# Deprecated name kept for callers not yet moved to CheckFields: every check column
-# null ("not measured"), never a filled zero.
-EMPTY_CHECKS: dict[str, Any] = dict(NULL_CHECKS)
+__all__ = ["CHECKER_VERSION", "CheckItem", "Checker"]
 
 
 @dataclass(frozen=True)
@@ -48,33 +49,31 @@ class CheckItem:
     completion: str
 
 
+@dataclass(frozen=True)
+class TaskPlan:
+    """How a task's candidates run, decided once from the task and its reference's run.
+
+    ``broken``: why the task cannot judge anyone (its rows are ``suite_error``);
+    ``reference_outputs``: the expected outputs of ``calls`` (empty: no differential).
+    """
+
+    tests: str
+    exports: Exports
+    calls: tuple[str, ...]
+    reference_outputs: tuple[str, ...]
+    cpu_s: float | None
+    broken: str = ""
+
+
 def assembly_for(task: Task, completion: str) -> Assembly:
     return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code)
-
-
-def code_for(task: Task, completion: str) -> str:
-    """The program checked for a completion (the benchmark reads it)."""
-    return assembly_for(task, completion).code
-
-
-def count_tests(tests: str) -> int:
-    import ast
-
-    try:
-        tree = ast.parse(tests)
-    except SyntaxError:
-        return 0
-    return sum(
-        1
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
-    )
 
 
 @dataclass
 class _Pending:
     index: int
     inputs: CheckInputs
+    plan: TaskPlan
     assembly: str
     report: StaticReport
 
@@ -95,12 +94,14 @@ class Checker:
         self._limits = dict(limits) if limits is not None else None
         self.weights = weights or Weights()
         self.store = store
-        # CPU limits calibrated to each task's reference (EvalPlus's rule; see timelimits).
+        # Each task's reference run (EvalPlus's rule for limits; see timelimits).
         self.calibrate = calibrate
-        self.reference_times = ReferenceTimes(store)
-        self._reference_outputs: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        root = store.root if store is not None else None
+        self.references = ReferenceRuns(root, read=store.read if store is not None else True)
+        self._plans: dict[tuple, TaskPlan] = {}
         self._calls: dict[tuple, tuple[str, ...]] = {}
 
+    # ------------------------------------------------------------ per task
     def _extra_calls(self, task: Task) -> tuple[str, ...]:
         """Differential inputs derived from the task (once per task)."""
         key = (task.tests, task.reference or "", task.entry_point or "")
@@ -118,49 +119,84 @@ class Checker:
             self._limits = dict(self.sandbox.config.get("limits", {}))
         return self._limits
 
-    def _ref_key(self, task: Task) -> str:
-        return reference_key(task.reference or "", task.tests, CHECKER_VERSION)
+    @staticmethod
+    def _task_key(task: Task) -> tuple:
+        return (task.tests, task.reference, task.entry_point, task.prompt, task.prompt_is_code,
+                task.base_calls, getattr(task, "broken", None) or "")  # fmt: skip
 
-    def _task_limits(self, task: Task) -> dict[str, Any]:
-        """The sandbox limits with the CPU limit calibrated to the task's reference."""
-        limits = self._base_limits()
-        ceiling = limits.get("cpu_s")
-        if not self.calibrate or not task.reference or not isinstance(ceiling, int | float):
-            return limits
-        cpu_s = calibrated_cpu_s(self.reference_times.get(self._ref_key(task)), ceiling)
-        return {**limits, "cpu_s": cpu_s}
+    def _reference_job(self, task: Task) -> tuple[str, Job]:
+        exports = exports_for(task.tests, task.entry_point, task.reference,
+                              task.prompt, task.prompt_is_code)  # fmt: skip
+        calls = task.base_calls + self._extra_calls(task)
+        tests = None if task.base_calls else task.tests
+        key = reference_key(CHECKER_VERSION, SANDBOX_VERSION, task.reference or "",
+                            task.tests, json.dumps(calls), json.dumps(dataclasses.asdict(exports)),
+                            json.dumps(self._base_limits(), sort_keys=True))  # fmt: skip
+        return key, Job(task.reference or "", tests, exports, calls, len(task.base_calls))
 
-    def _measure_references(self, tasks: Sequence[Task]) -> None:
-        """Each reference's CPU time under its tests, once (then remembered)."""
-        todo: dict[str, Task] = {}
+    def _plan_tasks(self, tasks: Sequence[Task]) -> None:
+        """Run every reference not yet known (one sandbox batch), then plan each task."""
+        todo: dict[str, tuple[Task, Job]] = {}
         for task in tasks:
-            key = self._ref_key(task)
-            if task.reference and key not in todo and self.reference_times.get(key) is None:
-                todo[key] = task
-        if not todo:
-            return
-        # Measured as candidates run: with coverage and the differential calls.
-        jobs = [Job(t.reference or "", t.tests, self._extra_calls(t)) for t in todo.values()]
-        for (key, task), job, res in zip(todo.items(), jobs, self.sandbox.run(jobs), strict=True):
-            cpu = res.details.get("solution_cpu_ms_total", res.execution_time_ms)
-            if res.status == "pass" and isinstance(cpu, int | float):
-                self.reference_times.put(key, float(cpu))
-            # The same run gave the reference's differential outputs: keep them, so
-            # _prepare_references need not run the reference a second time.
-            ref_key = (task.tests, task.reference or "", task.entry_point or "")
-            if job.extra_calls and len(res.extra_outputs) == len(job.extra_calls):
-                self._reference_outputs.setdefault(ref_key, (job.extra_calls, res.extra_outputs))
+            if self._task_key(task) in self._plans or not task.reference or not self.calibrate:
+                continue
+            if getattr(task, "broken", None):
+                continue
+            key, job = self._reference_job(task)
+            if key not in todo and self.references.get(key) is None:
+                todo[key] = (task, job)
+        if todo:
+            results = self.sandbox.run([job for _, job in todo.values()])
+            for key, res in zip(todo, results, strict=True):
+                if res.status == "sandbox_error":
+                    continue  # ours, not the suite's: the task runs uncalibrated
+                cpu = res.execution_time_ms if res.status == "pass" else None
+                outputs = res.call_outputs or ()
+                self.references.put(key, ReferenceRun(res.status, res.error, cpu, outputs))
+        for task in tasks:
+            if self._task_key(task) not in self._plans:
+                self._plans[self._task_key(task)] = self._plan(task)
 
-    def _inputs(self, task: Task, code: str) -> CheckInputs:
+    def _plan(self, task: Task) -> TaskPlan:
+        ceiling = self._base_limits().get("cpu_s")
+        exports = exports_for(task.tests, task.entry_point, task.reference,
+                              task.prompt, task.prompt_is_code)  # fmt: skip
+        plain = TaskPlan(task.tests, exports, (), (), None)
+        if broken := getattr(task, "broken", None):
+            return dataclasses.replace(plain, broken=str(broken))
+        if not task.reference or not self.calibrate:
+            return plain
+        key, job = self._reference_job(task)
+        run = self.references.get(key)
+        if run is None:  # the sandbox failed on the reference: judge without it
+            return plain
+        if not run.ok:
+            return dataclasses.replace(plain, broken=_broken_reason(run))
+        tests = task.tests
+        n_base = len(task.base_calls)
+        if n_base:
+            tests, why = fill_expected(task.tests, run.outputs[:n_base])
+            if why:
+                return dataclasses.replace(plain, broken=why)
+        calls = job.calls[n_base:]
+        outputs = run.outputs[n_base:] if len(run.outputs) == len(job.calls) else ()
+        cpu_s = calibrated_cpu_s(run.cpu_ms, ceiling) if isinstance(ceiling, int | float) else None
+        return TaskPlan(tests, exports, calls if outputs else (), outputs, cpu_s)
+
+    # ------------------------------------------------------------ per item
+    def _inputs(self, task: Task, code: str, plan: TaskPlan) -> CheckInputs:
+        limits = self._base_limits()
+        if plan.cpu_s is not None:
+            limits = {**limits, "cpu_s": plan.cpu_s}
         return CheckInputs(
-            checker_version=CHECKER_VERSION,
+            checker_version=f"{CHECKER_VERSION}/{SANDBOX_VERSION}",
             code=code,
-            tests=task.tests,
+            tests=plan.tests,
             reference=task.reference or "",
             entry_point=task.entry_point or "",
             prompt=task.prompt,
-            extra_calls=self._extra_calls(task),
-            limits=self._task_limits(task),
+            extra_calls=plan.calls,
+            limits=limits,
             weights=dataclasses.asdict(self.weights),
         )
 
@@ -177,23 +213,24 @@ class Checker:
         if self.store is not None and fields.status not in UNSCORED_STATUSES:
             self.store.put(key, fields.to_dict())
 
-    def check(self, items: Sequence[CheckItem]) -> list[dict[str, Any]]:
-        """Row fields (the check columns, ``status``, ``error``) for each item, in order."""
-        return [f.to_dict() for f in self.check_fields(items)]
-
     def check_fields(self, items: Sequence[CheckItem]) -> list[CheckFields]:
+        """The check columns, ``status`` and ``error`` of each item, in order."""
         rows: list[CheckFields | None] = [None] * len(items)
         pending: list[_Pending] = []
         built_all = [assembly_for(item.task, item.completion) for item in items]
-        if self.calibrate:  # limits are part of the cache key: know them first
-            self._measure_references(
-                [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
-            )
+        # Limits and expected values are part of the cache key: know them first.
+        self._plan_tasks(
+            [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
+        )
         for i, (item, built) in enumerate(zip(items, built_all, strict=True)):
             if not built.code.strip():
                 rows[i] = CheckFields.no_code(built.path)
                 continue
-            inputs = self._inputs(item.task, built.code)
+            plan = self._plans[self._task_key(item.task)]
+            if plan.broken:
+                rows[i] = CheckFields.suite_failed(plan.broken, built.code, built.path)
+                continue
+            inputs = self._inputs(item.task, built.code, plan)
             cached = self._cached(inputs.key())
             if cached is not None:
                 rows[i] = dataclasses.replace(cached, assembly=built.path)
@@ -203,38 +240,12 @@ class Checker:
                 rows[i] = CheckFields.syntax_error(built.code, built.path, report.syntax_error)
                 self._put(inputs.key(), rows[i])
                 continue
-            pending.append(_Pending(i, inputs, built.path, report))
+            pending.append(_Pending(i, inputs, plan, built.path, report))
         if pending:
             self._run(pending, rows)
         return [r for r in rows if r is not None]
 
-    def _prepare_references(self, inputs: Sequence[CheckInputs]) -> None:
-        """Differential inputs per task and the reference's outputs, in one sandbox batch."""
-        todo: dict[tuple, tuple[CheckInputs, tuple[str, ...]]] = {}
-        for inp in inputs:
-            ref_key = (inp.tests, inp.reference, inp.entry_point)
-            if ref_key in self._reference_outputs or ref_key in todo:
-                continue
-            calls = inp.extra_calls
-            if calls:
-                todo[ref_key] = (inp, calls)
-            else:
-                self._reference_outputs[ref_key] = ((), ())
-        if not todo:
-            return
-        jobs = [
-            Job(code=inp.reference, tests=inp.tests, extra_calls=c, measure_coverage=False)
-            for inp, c in todo.values()
-        ]
-        for (ref_key, (_, calls)), ref in zip(todo.items(), self.sandbox.run(jobs), strict=True):
-            ok = len(ref.extra_outputs) == len(calls)
-            self._reference_outputs[ref_key] = (calls, ref.extra_outputs) if ok else ((), ())
-
-    def _reference(self, inp: CheckInputs) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return self._reference_outputs[(inp.tests, inp.reference, inp.entry_point)]
-
     def _run(self, pending: list[_Pending], rows: list) -> None:
-        self._prepare_references([p.inputs for p in pending])
         # Identical inputs are checked once per batch (temperature-0 samples often
         # repeat); every copy gets the same verdict.
         firsts: dict[str, _Pending] = {}
@@ -244,8 +255,9 @@ class Checker:
         jobs = [
             Job(
                 code=p.inputs.code,
-                tests=p.inputs.tests,
-                extra_calls=self._reference(p.inputs)[0],
+                tests=p.plan.tests,
+                exports=p.plan.exports,
+                calls=p.plan.calls,
                 cpu_s=p.inputs.limits.get("cpu_s"),
             )
             for p in firsts.values()
@@ -256,7 +268,8 @@ class Checker:
         for (key, p), style, res in zip(firsts.items(), styles, results, strict=True):
             fields = self._fields(p, style, res, sandbox_cfg)
             by_key[key] = fields
-            self._put(key, fields)
+            if res.clean:  # a verdict from a tester that misbehaved is never reused
+                self._put(key, fields)
         for p in pending:
             rows[p.index] = dataclasses.replace(by_key[p.inputs.key()], assembly=p.assembly)
 
@@ -275,16 +288,22 @@ class Checker:
         error = "" if status == "pass" else (res.error or status)
         if status != res.status and status == "sandbox_error":
             error = f"unknown sandbox verdict {res.status!r}: {res.error}"[:300]
+        retry = {"retried": res.retried, "first_status": res.first_status}
         if status in UNSCORED_STATUSES:
-            return CheckFields(status, error, inp.code, p.assembly, **static, sandbox=sandbox_cfg)
-        ref_out = self._reference(inp)[1]
+            return CheckFields(
+                status, error, inp.code, p.assembly, **static, sandbox=sandbox_cfg, **retry
+            )
+        ref_out = p.plan.reference_outputs
+        # The differential calls run only after every visible test passed: otherwise
+        # their share is not measured (null), never a guess.
         extra = (
-            compare(ref_out, res.extra_outputs, atol=declared_atol(inp.tests))
-            if ref_out and res.extra_outputs
+            compare(ref_out, res.call_outputs, atol=declared_atol(inp.tests))
+            if ref_out and res.call_outputs is not None
             else None
         )
         # Collection can fail before any test runs: the total is what the task defines.
         total = res.tests_total or count_tests(inp.tests)
+        passed = res.tests_passed or 0
         measured = status not in CENSORED
         fields = CheckFields(
             status,
@@ -293,9 +312,9 @@ class Checker:
             p.assembly,
             **static,
             runs_without_error=res.runs_without_error,
-            tests_passed=res.tests_passed,
+            tests_passed=passed,
             tests_total=total,
-            tests_failed=total - res.tests_passed,
+            tests_failed=total - passed,
             extra_tests_passed=extra[0] if extra else None,
             extra_tests_total=extra[1] if extra else None,
             coverage=res.coverage,
@@ -304,11 +323,24 @@ class Checker:
             cpu_limit_s=inp.limits.get("cpu_s"),
             side_effects=tuple(res.side_effects),
             sandbox=sandbox_cfg,
+            **retry,
         )
         overall, breakdown = score(_score_fields(fields, report), self.weights)
         return dataclasses.replace(
             fields, overall_score=overall, score_breakdown=json.dumps(breakdown, sort_keys=True)
         )
+
+
+def count_tests(tests: str) -> int:
+    from tasks.sandbox.verdict import expected_tests
+
+    return len(expected_tests(tests) or ())
+
+
+def _broken_reason(run: ReferenceRun) -> str:
+    what = {"timeout": "does not finish within the limit", "oom": "runs out of memory"}
+    said = what.get(run.status, f"gets {run.status} under its own tests")
+    return f"the task's reference solution {said}: {run.error}"[:300].rstrip(": ")
 
 
 def _score_fields(fields: CheckFields, report: StaticReport) -> dict[str, Any]:
@@ -320,11 +352,3 @@ def _score_fields(fields: CheckFields, report: StaticReport) -> dict[str, Any]:
         "file_writes": report.file_writes,
         "global_statements": report.global_statements,
     }
-
-
-def check_code(
-    task: Task, codes: Sequence[str], sandbox, weights: Weights | None = None
-) -> list[dict]:
-    """Check already-extracted code strings for one task (calibration, tests)."""
-    items = [CheckItem(task, f"```python\n{code}\n```") for code in codes]
-    return Checker(sandbox, weights).check(items)

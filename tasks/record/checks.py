@@ -17,7 +17,7 @@ from typing import Any
 from tasks.record.types import STATUSES, UNSCORED_STATUSES
 
 # Bump when the checks change what they write for the same inputs.
-CHECKER_VERSION = "3"
+CHECKER_VERSION = "4"
 
 # Statuses the sandbox may report (CONTRACT); "import_error" is accepted from older sandboxes.
 SANDBOX_STATUSES = frozenset(
@@ -98,6 +98,8 @@ class CheckFields:
     overall_score: float | None = None
     score_breakdown: str | None = None
     sandbox: str | None = None
+    retried: bool | None = None
+    first_status: str | None = None
 
     # One constructor per outcome that never reaches the sandbox.
     @classmethod
@@ -118,6 +120,11 @@ class CheckFields:
             overall_score=0.0,
             score_breakdown=GATE,
         )
+
+    @classmethod
+    def suite_failed(cls, reason: str, code: str, assembly: str | None) -> CheckFields:
+        """The task cannot judge anyone (its reference fails its own tests): unscored."""
+        return cls("suite_error", reason, code, assembly)
 
     @classmethod
     def sandbox_failed(cls, reason: str, code: str = "", assembly: str | None = None):

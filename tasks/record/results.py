@@ -181,6 +181,17 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "JSON: the sandbox configuration the checks ran under; null when nothing ran.",
     ),
     ("checker_version", pa.string(), "Version of the checks that produced the row."),
+    (
+        "retried",
+        pa.bool_(),
+        "The first run hit a limit (timeout, oom) or the sandbox failed, so the sample ran "
+        f"once more, alone and without coverage, and the second verdict stands; {_NOT_RUN}.",
+    ),
+    (
+        "first_status",
+        pa.string(),
+        "The first run's status when the sample was retried; null when it was not.",
+    ),
 ]
 
 SCHEMA = pa.schema(

@@ -63,6 +63,10 @@ class Task:
     entry_point: str | None = None
     # HumanEval-style prompts are code to continue; chat replies may omit the prompt.
     prompt_is_code: bool = False
+    # Visible-test calls whose expected values are the reference's outputs (EvalPlus's
+    # base inputs): the checker runs the reference on them in its own sandbox job and
+    # writes the values into the tests' ``EXPECTED = None`` line (``tasks.suites.evalplus``).
+    base_calls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

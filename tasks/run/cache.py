@@ -63,6 +63,7 @@ class JsonStore:
     """
 
     def __init__(self, root: str, kind: str, *, read: bool = True) -> None:
+        self.root = root
         self.fs, base = fsspec.core.url_to_fs(root)
         self.base = f"{base.rstrip('/')}/{kind}"
         self.read = read

@@ -15,6 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import SandboxSettings
+from tasks.record.checks import CheckFields
 from tasks.providers.base import Provider
 from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
@@ -121,14 +122,14 @@ def run_checks(
     weights: dict[str, float] | None,
     store_root: str | None,
     fresh: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[CheckFields]:
     """Plain-Python body of the check task (also used by the benchmark's loop)."""
     sandbox, lock = shared_sandbox(settings)
     store = CheckStore(store_root, read=not fresh) if store_root else None
     limits = sandbox_limits(settings).to_dict()
     checker = Checker(sandbox, Weights.from_mapping(weights or {}), store, limits=limits)
     with lock:
-        return checker.check(items)
+        return checker.check_fields(items)
 
 
 @task(name="check", cache_policy=NO_CACHE, task_run_name="check [{label}]")
@@ -139,7 +140,7 @@ def check_chunk(
     store_root: str | None,
     label: str = "",
     fresh: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[CheckFields]:
     return run_checks(items, settings, weights, store_root, fresh)
 
 

@@ -137,7 +137,7 @@ def check_dask(address: str, timeout_s: float = 3.0) -> None:
 
 
 class CheckFuture(Protocol):
-    def result(self) -> list[dict[str, Any]]: ...
+    def result(self) -> list[CheckFields]: ...
 
 
 class Runner(Protocol):
@@ -233,13 +233,13 @@ async def run_plan(
         except Exception as exc:  # infrastructure failure: never the model's fault
             logger.error("check task failed: %s", exc)
             reason = f"checks failed: {exc.__class__.__name__}: {exc}"[:300]
-            results = [CheckFields.sandbox_failed(reason).to_dict()] * len(outcomes)
+            results = [CheckFields.sandbox_failed(reason)] * len(outcomes)
         rows.extend(
             Row.checked(plan.run_id, plan.suite.name, o, c).to_dict()
             for o, c in zip(outcomes, results, strict=True)
         )
         progress.advance(
-            checked=len(outcomes), failures=sum(c["status"] != "pass" for c in results)
+            checked=len(outcomes), failures=sum(c.status != "pass" for c in results)
         )
     order = {p.label: i for i, p in enumerate(plan.providers)}
     task_order = {t.id: i for i, t in enumerate(plan.suite.tasks)}

@@ -9,23 +9,21 @@ import sys
 from functools import cache
 from pathlib import Path
 
-# The in-sandbox code: the worker (entry point) and the modules it imports.
-SANDBOX_FILES = (
-    "_worker.py",
-    "_solution_side.py",
-    "_test_side.py",
-    "_tester.py",
-    "_procs.py",
-    "_proxy.py",
-    "_wire.py",
-    "_guards.py",
-    "_workdir.py",
-    "_cgroup.py",
-)
-WORKER_SCRIPT = Path(__file__).with_name(SANDBOX_FILES[0])
+# The in-sandbox code: the package ``inside`` (see its ``protocol`` module), whose files
+# alone are bound into the sandbox, as the package ``vivek_inside``.
+INSIDE_DIR = Path(__file__).with_name("inside")
+SANDBOX_FILES = tuple(sorted(p.name for p in INSIDE_DIR.glob("*.py")))
 SANDBOX_DIR = "/opt/vivek"
-SANDBOX_SCRIPT = f"{SANDBOX_DIR}/{SANDBOX_FILES[0]}"
+SANDBOX_PACKAGE = f"{SANDBOX_DIR}/vivek_inside"
 SANDBOX_WORKDIR = "/tmp/run"
+# Loads the package from its folder under the name ``vivek_inside`` (no ``tasks`` import)
+# and runs the worker; the folder is the first argument.
+BOOT = (
+    "import importlib.util as u,sys;d=sys.argv.pop(1);"
+    "s=u.spec_from_file_location('vivek_inside',d+'/__init__.py',submodule_search_locations=[d]);"
+    "m=u.module_from_spec(s);sys.modules['vivek_inside']=m;s.loader.exec_module(m);"
+    "import vivek_inside.worker as w;w.main()"
+)
 # Only these variables exist in the sandbox; nothing from the host environment leaks in.
 CLEAN_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -111,7 +109,7 @@ def bwrap_command(
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", root, root]
     for name in SANDBOX_FILES:  # the files only: the rest of the repository stays unseen
-        cmd += ["--ro-bind", str(WORKER_SCRIPT.with_name(name)), f"{SANDBOX_DIR}/{name}"]
+        cmd += ["--ro-bind", str(INSIDE_DIR / name), f"{SANDBOX_PACKAGE}/{name}"]
     kind, dirs = cgroup
     if not kind:  # with cgroups bound, no cgroup namespace: cgroup v2 refuses moves across one
         cmd.insert(1, "--unshare-cgroup-try")
@@ -121,8 +119,8 @@ def bwrap_command(
     cmd += ["--remount-ro", "/", "--clearenv"]
     for key, value in CLEAN_ENV.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", SANDBOX_SCRIPT,
-            SANDBOX_WORKDIR, *map(str, uids)]  # fmt: skip
+    cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", "-c", BOOT,
+            SANDBOX_PACKAGE, SANDBOX_WORKDIR, *map(str, uids)]  # fmt: skip
     return cmd + ([kind, *inside] if kind else [])
 
 
@@ -145,5 +143,5 @@ def plain_command(
     """The fallback argv: the same worker, rlimits only, clean environment."""
     ids = ["-1", "-1"] if uids is None else [str(u) for u in uids]
     kind, dirs = cgroup
-    return [sys.executable, "-s", "-B", "-P", str(WORKER_SCRIPT), workdir, *ids,
+    return [sys.executable, "-s", "-B", "-P", "-c", BOOT, str(INSIDE_DIR), workdir, *ids,
             *([kind, *dirs] if kind else [])]  # fmt: skip

@@ -1,7 +1,8 @@
-"""Host side: a pool of long-lived sandboxed workers, one job at a time each."""
+"""Host side: a pool of long-lived sandboxed workers (forkservers), one job at a time each."""
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import functools
@@ -13,10 +14,10 @@ import queue
 import secrets
 import select
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from tasks.sandbox import bwrap
 from tasks.sandbox.cgroups import SampleCgroup
 from tasks.sandbox.cgroups import detect as detect_cgroups
 from tasks.sandbox.cgroups import sweep_stale as sweep_stale_cgroups
+from tasks.sandbox.inside import protocol, wire
+from tasks.sandbox.namespace import exports_for
 from tasks.sandbox.types import ExecResult, Job, Limits
 from tasks.sandbox.verdict import decide, expected_tests
 
@@ -38,16 +41,99 @@ REPLY_MARGIN_S = 15.0
 # Sample uids are random and unique per worker, so RLIMIT_NPROC and the leftover sweep
 # never mix two workers (or two Sandboxes) up.
 UID_RANGE = (1_000_000, 2_000_000_000)
-TEST_PATH = "/tests/test_solution.py"  # the file name tracebacks in the test process show
+# Verdicts worth a second look: a limit on a loaded machine, or our own failure.
+RETRIED = frozenset({"timeout", "oom", "sandbox_error"})
+# Bump when the sandbox changes what it reports for the same job (part of cache keys).
+SANDBOX_VERSION = "forkserver-1"
 
 
 @functools.lru_cache(maxsize=512)  # a task's samples share one test source
 def compiled_tests(source: str) -> bytes:
-    """The tests compiled once here (marshal), so no test process parses them; b"" if bad."""
+    """The tests compiled once here (marshal), so no tester parses them; b"" if bad."""
     try:
-        return marshal.dumps(compile(source, TEST_PATH, "exec", dont_inherit=True))
-    except (SyntaxError, ValueError):
-        return b""  # the test process compiles again and reports why
+        return marshal.dumps(compile(source, protocol.TEST_PATH, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return b""  # the tester reports a suite problem
+
+
+@functools.lru_cache(maxsize=512)
+def _needs_pytest(source: str) -> bool:
+    try:
+        return protocol.imports_pytest(ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+
+
+@functools.lru_cache(maxsize=65536)
+def wire_call(expr: str) -> tuple:
+    """``"add(1, [2])"`` as [name, wire args, wire kwargs] (literals only; else ValueError)."""
+    node = ast.parse(expr, mode="eval").body
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ValueError(f"not a call of a name: {expr[:80]!r}")
+    encode = wire.Encoder(_no_objects)
+    args = [encode(_literal_eval(a)) for a in node.args]
+    kwargs: list = []
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise ValueError("**kwargs in a call")
+        kwargs += [kw.arg, encode(_literal_eval(kw.value))]
+    return (node.func.id, args, kwargs)
+
+
+class _NonFinite(ast.NodeTransformer):
+    """``float('inf')``, ``float('-inf')``, ``float('nan')`` as constants; any other call stays
+    (and ``ast.literal_eval`` refuses it)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "float"
+            and isinstance(arg, ast.Constant)
+            and arg.value in ("inf", "-inf", "nan")
+        ):
+            return ast.copy_location(ast.Constant(float(arg.value)), node)
+        return node
+
+
+def _literal_eval(node: ast.expr) -> object:
+    """``ast.literal_eval``, plus ``float('inf')``, ``float('-inf')`` and ``float('nan')``."""
+    return ast.literal_eval(_NonFinite().visit(node))
+
+
+def _no_objects(x: object) -> object:
+    raise ValueError(f"not a literal: {type(x).__name__}")
+
+
+def job_messages(job: Job, limits: Limits, nonce: str) -> tuple[dict[str, Any], bytes]:
+    """The job header (worker and solution) and the tester's blob (only the tester's)."""
+    calls = []
+    for expr in job.calls:
+        try:
+            calls.append(list(wire_call(expr)))
+        except (ValueError, SyntaxError, RecursionError, MemoryError):
+            calls.append(["", [], []])  # keeps positions; the solution answers "!AttributeError"
+    exports = job.exports if job.exports is not None else exports_for(job.tests, None, None)
+    tester = protocol.TesterJob(
+        nonce=nonce,
+        tests=job.tests,
+        names=expected_tests(job.tests) if job.tests is not None else None,
+        bind=list(exports.bind),
+        classes=list(exports.classes),
+        imports=[list(i) for i in exports.imports],
+        calls=calls,
+        full_outputs=job.full_outputs,
+    )
+    compiled = compiled_tests(job.tests) if job.tests is not None else b""
+    blob = json.dumps(protocol.to_dict(tester)).encode() + b"\n" + compiled
+    header = protocol.JobHeader(
+        code=job.code,
+        limits=limits.to_dict(),
+        measure_coverage=job.measure_coverage,
+        needs_pytest=job.tests is not None and _needs_pytest(job.tests),
+        blob=len(blob),
+    )
+    return protocol.to_dict(header), blob
 
 
 class _Worker:
@@ -96,25 +182,32 @@ class _Worker:
             self.close()
             raise
 
-    def call(self, msg: dict[str, Any], timeout: float, blob: bytes = b"") -> dict[str, Any]:
-        """Send a job frame and its ``blob`` (the tests); the report comes with its verdict."""
-        body = json.dumps({**msg, "blob": len(blob)}).encode()
+    def call(
+        self, header: dict[str, Any], blob: bytes, timeout: float
+    ) -> tuple[protocol.WorkerReport, str]:
+        """Send one job; its report and the verdict bytes."""
+        body = json.dumps(header).encode()
         try:
-            self.proc.stdin.write(struct.pack(">I", len(body)) + body + blob)
+            self.proc.stdin.write(protocol.pack(body) + blob)
             self.proc.stdin.flush()
         except (OSError, ValueError) as exc:  # ValueError: the pipe was closed already
             raise SandboxError(f"sandbox worker is gone: {exc}") from exc
         deadline = time.monotonic() + timeout
-        reply = self._recv(timeout)
-        if "worker_error" in reply:
-            raise SandboxError(f"sandbox worker failed: {reply['worker_error']}")
-        size = reply.get("verdict_len", 0)
-        reply["verdict"] = self._read(size, deadline).decode("utf-8", "replace") if size else ""
-        return reply
+        raw = self._recv(timeout)
+        if raw.get("worker_error"):
+            raise SandboxError(f"sandbox worker failed: {raw['worker_error']}")
+        try:
+            report = protocol.WorkerReport.from_dict(raw)
+        except TypeError as exc:
+            raise SandboxError(f"sandbox worker sent a malformed report: {exc}") from exc
+        size = report.verdict_len
+        verdict = self._read(size, deadline).decode("utf-8", "replace") if size else ""
+        return report, verdict
 
     def _recv(self, timeout: float) -> dict[str, Any]:
         head = self._read(4, time.monotonic() + timeout)
-        return json.loads(self._read(struct.unpack(">I", head)[0], time.monotonic() + timeout))
+        body = self._read(int.from_bytes(head, "big"), time.monotonic() + timeout)
+        return json.loads(body)
 
     def _read(self, n: int, deadline: float) -> bytes:
         fd, buf = self.proc.stdout.fileno(), b""
@@ -163,13 +256,13 @@ class Sandbox:
         self.limits = limits
         self._n = max(1, workers or os.cpu_count() or 1)
         self._drop_uid = os.geteuid() == 0
-        self._cgroup_kind = detect_cgroups()
-        self._cgroups = bool(self._cgroup_kind)
+        self._cgroups = bool(detect_cgroups())
         if self._cgroups:
             sweep_stale_cgroups()
         self._workers: list[_Worker | None] = [None] * self._n
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="vivek-sandbox-spawner")
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._alone = threading.Lock()  # one rerun at a time gathers every slot
         for slot in range(self._n):
             self._free.put(slot)
         self._backend = "rlimit"
@@ -185,7 +278,7 @@ class Sandbox:
         if self._backend == "rlimit":
             # Without a mount namespace the sample uid must reach the interpreter itself
             # (it cannot when Python lives under /root): then samples keep our uid.
-            roots = [*bwrap.python_roots(), str(bwrap.WORKER_SCRIPT.parent)]
+            roots = [*bwrap.python_roots(), str(bwrap.INSIDE_DIR)]
             self._drop_uid = self._drop_uid and all(map(bwrap.readable_by_others, roots))
             self._start_all()
 
@@ -248,10 +341,10 @@ class Sandbox:
             "sample_uid_range": list(UID_RANGE) if self._drop_uid else None,
             "workers": self._n,
             "python": hello.get("python", sys.version.split()[0]),
-            "pytest": hello.get("pytest"),
-            "coverage": hello.get("coverage"),
+            "coverage": hello.get("coverage_tool"),
             "cgroups": (hello.get("cgroups") or {}).get("kind"),
-            "harness": "separated",
+            "harness": "forkserver: a fresh solution process and tester per sample",
+            "version": SANDBOX_VERSION,
             "limitations": self._limitations(hello),
         }
 
@@ -267,52 +360,61 @@ class Sandbox:
         if not self._drop_uid:
             out.append(
                 "solution and tests share one uid: the solution runs without capabilities "
-                "and the test process is not dumpable, but the solution can kill it"
+                "and the tester is not dumpable, but the solution can kill it"
             )
         return out
 
     def sample_uids(self) -> set[int]:
-        """The private uids samples currently run as (one per worker)."""
-        return {w.uid for w in self._workers if w is not None}
+        """The private uids samples currently run as (two per worker: solution, tests)."""
+        return {u for w in self._workers if w is not None for u in (w.uid, w.test_uid)}
 
     def run(self, jobs: Sequence[Job]) -> list[ExecResult]:
         """Run ``jobs`` spread over the workers; results come back in the same order.
 
-        Safe to call from several threads at once: each job borrows a free worker.
+        A job that hit a limit (or met a sandbox failure) runs once more, alone and
+        without coverage (a verdict never depends on tracing or on the machine's load),
+        and its second verdict stands (``retried``, ``first_status``). Safe to call from
+        several threads at once: each job borrows a free worker.
         """
         results: list[ExecResult] = [ExecResult(status="sandbox_error")] * len(jobs)
 
         def one(index: int) -> None:
             slot = self._free.get()
             try:
-                results[index] = self._run_one(slot, jobs[index])
-            except Exception as exc:  # a bug of ours must not lose the other rows
-                log.exception("sandbox failed on job %d", index)
-                results[index] = ExecResult(status="sandbox_error", error=repr(exc)[:300])
+                results[index] = self._guarded(slot, jobs[index])
             finally:
                 self._free.put(slot)
 
         if jobs:
             with ThreadPoolExecutor(min(self._n, len(jobs))) as pool:
                 list(pool.map(one, range(len(jobs))))
+        for i, (job, first) in enumerate(zip(jobs, results, strict=True)):
+            if first.status in RETRIED:
+                second = self._alone_run(dataclasses.replace(job, measure_coverage=False))
+                results[i] = dataclasses.replace(second, retried=True, first_status=first.status)
         return results
+
+    def _alone_run(self, job: Job) -> ExecResult:
+        """Run ``job`` with every worker of this sandbox idle (the others wait)."""
+        with self._alone:  # one rerun at a time takes all the slots
+            slots = [self._free.get() for _ in range(self._n)]
+        try:
+            return self._guarded(slots[0], job)
+        finally:
+            for slot in slots:
+                self._free.put(slot)
+
+    def _guarded(self, slot: int, job: Job) -> ExecResult:
+        try:
+            return self._run_one(slot, job)
+        except Exception as exc:  # a bug of ours must not lose the other rows
+            log.exception("sandbox failed on a job")
+            return ExecResult(status="sandbox_error", error=repr(exc)[:300])
 
     def _run_one(self, slot: int, job: Job) -> ExecResult:
         limits = self.limits
         if job.cpu_s is not None and 0 < job.cpu_s < limits.cpu_s:
             limits = dataclasses.replace(limits, cpu_s=job.cpu_s)
-        msg = {
-            "code": job.code,
-            "measure_coverage": job.measure_coverage,
-            "limits": limits.to_dict(),
-        }
-        # Only the test process reads these; the solution's process never holds them.
-        tests = {
-            "tests": job.tests,
-            "extra_calls": list(job.extra_calls),
-            # The harness runs the tests we count (unparsable: the test side says why).
-            "names": expected_tests(job.tests),
-        }
         failure = ""
         for _attempt in range(2):  # a dead worker is ours, not the model's: retry once
             worker = self._workers[slot]
@@ -323,18 +425,16 @@ class Sandbox:
                     failure = "sandbox worker could not be restarted"
                     continue
             nonce = secrets.token_hex(16)
-            blob = (
-                json.dumps({**tests, "nonce": nonce}).encode() + b"\n" + compiled_tests(job.tests)
-            )
+            header, blob = job_messages(job, limits, nonce)
             try:
-                raw = worker.call(msg, self.limits.wall_s + REPLY_MARGIN_S, blob)
+                report, verdict = worker.call(header, blob, limits.wall_s + REPLY_MARGIN_S)
             except SandboxError as exc:
                 failure = str(exc)
                 log.warning("%s", worker.stderr_tail())
                 log.warning("sandbox worker %d failed, restarting: %s", slot, exc)
                 self._restart(slot)
                 continue
-            return decide(job, nonce, raw, limits)
+            return decide(job, nonce, report, verdict, limits)
         return ExecResult(status="sandbox_error", error=failure[:300])
 
     def close(self) -> None:

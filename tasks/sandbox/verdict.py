@@ -1,7 +1,21 @@
 """Host-side verdict: turn what the worker observed into an ``ExecResult``.
 
-Only frames carrying this sample's nonce count, and a job passes only when every test
-the host itself counted in the test source reported exactly once and passed.
+Only frames carrying this sample's nonce count, and a job passes only when every test the
+host itself counted in the test source reported exactly once and passed.
+
+Status precedence, in one place (``_status``):
+
+1. The visible tests decide. When every test the host counted reported and none was cut
+   short by the end of the solution's process, their outcome stands: ``pass``, ``fail``
+   (an assertion), ``error`` (an exception, the solution's or a crossing refused),
+   ``suite_error`` (the tests' own problem). A limit reached afterwards, during the
+   differential calls or the goodbye, is recorded in ``details["limit_after_tests"]``
+   (and the calls it cut short count as mismatches); it never changes the status.
+2. Otherwise a limit explains the missing verdict: ``oom`` (the cgroup's OOM kill, a
+   ``MemoryError``, or a kill near the memory limit), then ``timeout`` (the CPU time of
+   the sample's processes, the tester's CPU time, or the wall clock).
+3. Otherwise: ``module_error`` (the module did not load), ``suite_error`` (the tests do
+   not parse or do not collect for a reason of their own), ``error`` (no complete verdict).
 """
 
 from __future__ import annotations
@@ -12,38 +26,34 @@ import json
 import signal
 from typing import Any
 
+from tasks.sandbox.inside.protocol import Frame, WorkerReport, collect_names
 from tasks.sandbox.types import ExecResult, Job, Limits
 
-FRAME_KINDS = ("import", "collect", "test", "coverage", "extra", "done")
+LIMIT_WORDS = {
+    "cpu": "CPU time limit exceeded",
+    "tree_cpu": "CPU time limit exceeded (the sample's processes together)",
+    "tester_cpu": "CPU time limit exceeded (the tests, on the solution's answers)",
+    "wall": "wall time limit exceeded",
+}
 
 
-def expected_tests(tests: str) -> list[str] | None:
+def expected_tests(tests: str | None) -> list[str] | None:
     """Test ids pytest would collect (``name`` or ``Class::name``); None if unparsable."""
-    names = _expected(tests)
+    names = _expected(tests) if tests is not None else None
     return None if names is None else list(names)
 
 
 @functools.lru_cache(maxsize=1024)  # a task's samples share one test source
 def _expected(tests: str) -> tuple[str, ...] | None:
     try:
-        tree = ast.parse(tests)
-    except (SyntaxError, ValueError):
+        return tuple(collect_names(ast.parse(tests)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    names: dict[str, None] = {}
-    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
-    for node in tree.body:
-        if isinstance(node, kinds) and node.name.startswith("test"):
-            names[node.name] = None
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            for item in node.body:
-                if isinstance(item, kinds) and item.name.startswith("test"):
-                    names[f"{node.name}::{item.name}"] = None
-    return tuple(names)
 
 
 def parse_frames(raw: str, nonce: str) -> tuple[dict[str, list[dict]], int]:
     """Group this sample's frames by kind; also return how many lines were not valid frames."""
-    frames: dict[str, list[dict]] = {kind: [] for kind in FRAME_KINDS}
+    frames: dict[str, list[dict]] = {kind: [] for kind in Frame.KINDS}
     bad = 0
     prefix = nonce + " "
     for line in raw.splitlines():
@@ -63,76 +73,104 @@ def _one(frames: dict[str, list[dict]], kind: str) -> dict | None:
     return found[0] if len(found) == 1 else None
 
 
-def decide(job: Job, nonce: str, raw: dict[str, Any], limits: Limits) -> ExecResult:
-    """The verdict on one job from the worker's raw report.
+def decide(job: Job, nonce: str, report: WorkerReport, verdict: str, limits: Limits) -> ExecResult:
+    """The verdict on one job from the worker's report and the tester's frames.
 
-    The frames come from the test process, which the solution cannot reach; coverage
-    and the solution's CPU time come from the solution's own process (self-reported).
+    The frames come from the tester, which the solution cannot reach; coverage alone
+    comes from the solution's own process (self-reported).
     """
-    frames, bad = parse_frames(raw["verdict"], nonce)
-    imported = _one(frames, "import")
+    frames, bad = parse_frames(verdict, nonce)
+    imported = _one(frames, Frame.IMPORT)
     loaded = bool(imported and imported.get("ok") is True)
-    raised = any(_int(t.get("solution_errors")) for t in frames["test"])
-    cov = _one(frames, "coverage")
-    extra = _one(frames, "extra")
-    side = list(raw["side_effects"])
-    if raw["stdout_bytes"]:
-        side.append(f"stdout: {raw['stdout_bytes']} bytes")
-    cpu = cov.get("cpu_ms") if cov else None
-    # Figures the solution's own process measured (it could distort them).
-    self_reported = (["coverage"] if job.measure_coverage else []) + (
-        ["execution_time_ms"] if _number(cpu) else []
+    tests = frames[Frame.TEST]
+    raised = any(_int(t.get("solution_errors")) for t in tests)
+    cov = _one(frames, Frame.COVERAGE)
+    calls = _one(frames, Frame.CALLS)
+    side = list(report.side_effects)
+    if report.stdout_bytes:
+        side.append(f"stdout: {report.stdout_bytes} bytes")
+    status, error, after = _status(job, frames, bad, report, limits)
+    outputs = None
+    if calls and isinstance(calls.get("outputs"), list):
+        outputs = tuple(str(o) for o in calls["outputs"])[: len(job.calls)]
+    clean = (
+        report.tester_exit_code == 0
+        and not report.limit
+        and not bad
+        and not report.verdict_truncated
+        and len(frames[Frame.DONE]) == 1
     )
-    base: dict[str, Any] = {
-        "runs_without_error": loaded and not raised,
-        "coverage": _coverage(cov) if job.measure_coverage and loaded else None,
-        "execution_time_ms": round(cpu if _number(cpu) else raw["cpu_ms"], 3),
-        "peak_memory_mb": round(_peak(raw), 3),
-        "side_effects": tuple(side),
-        "extra_outputs": tuple(str(o) for o in extra.get("outputs", []))[: len(job.extra_calls)]
-        if extra and isinstance(extra.get("outputs"), list)
-        else (),
-        "stdout_tail": raw["stdout"][-2000:],
-        "details": {
-            "exit_code": raw["exit_code"],
-            "signal": raw["signal"],
-            "wall_ms": round(raw["wall_ms"], 3),
-            "solution_cpu_ms_total": round(raw["cpu_ms"], 3),
-            "test_cpu_ms": round(raw.get("test_cpu_ms", 0.0), 3),
-            "bad_frames": bad,
-            "stderr_tail": raw["stderr"][-1000:],
-            "self_reported": self_reported,
-            **{k: raw[k] for k in ("cgroup_oom_kills", "cgroup_peak_mb") if k in raw},
-        },
+    details: dict[str, Any] = {
+        "exit_code": report.exit_code,
+        "signal": report.signal,
+        "tester_exit_code": report.tester_exit_code,
+        "tester_signal": report.tester_signal,
+        "wall_ms": round(report.wall_ms, 3),
+        "tree_cpu_ms": round(report.tree_cpu_ms, 3),
+        "tester_cpu_ms": round(report.tester_cpu_ms, 3),
+        "bad_frames": bad,
+        "stderr_tail": report.stderr[-1000:],
+        "self_reported": ["coverage"] if job.measure_coverage else [],
+        "calls_complete": bool(calls and calls.get("complete") is True),
     }
-    status, error, counts = _status(job, frames, bad, raw, limits)
-    if status == "timeout":  # killed by a limit: that is not the solution raising
-        base["runs_without_error"] = loaded
-    return ExecResult(status=status, error=error[:300], **counts, **base)
+    if after:
+        details["limit_after_tests"] = after
+    for key in ("cgroup_oom_kills", "cgroup_peak_mb"):
+        if getattr(report, key) is not None:
+            details[key] = getattr(report, key)
+    counted = bool(tests) or bool(_one(frames, Frame.COLLECT))
+    total = sum(_int(t.get("cases")) for t in tests)
+    passed = sum(_int(t.get("passed")) for t in tests)
+    return ExecResult(
+        status=status,
+        error=error[:300],
+        tests_total=total if counted else None,
+        tests_passed=passed if counted else None,
+        tests_failed=total - passed if counted else None,
+        runs_without_error=loaded and (status == "timeout" or not raised),
+        coverage=_coverage(job.code, cov) if job.measure_coverage and loaded else None,
+        execution_time_ms=round(report.tree_cpu_ms, 3),
+        peak_memory_mb=round(report.peak_memory_mb, 3),
+        side_effects=tuple(side),
+        call_outputs=outputs,
+        stdout_tail=report.stdout[-2000:],
+        clean=clean,
+        details=details,
+    )
 
 
-def _peak(raw: dict[str, Any]) -> float:
-    """The solution process's peak RSS over its RSS at birth (the cgroup's peak, in
-    ``details``, also counts the tester and what the sample's other processes used)."""
-    for key in ("peak_memory_mb", "maxrss_mb"):
-        if _number(raw.get(key)):
-            return float(raw[key])
-    return 0.0
+def _coverage(code: str, frame: dict | None) -> float | None:
+    lines = frame.get("lines") if frame else None
+    if not isinstance(lines, list) or not all(type(n) is int for n in lines):
+        return None
+    return coverage_share(code, lines)
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+@functools.lru_cache(maxsize=256)
+def _parser(code: str):
+    from coverage.config import DEFAULT_EXCLUDE
+    from coverage.misc import join_regex
+    from coverage.parser import PythonParser
+
+    parser = PythonParser(text=code or "\n", exclude=join_regex(DEFAULT_EXCLUDE))
+    try:
+        parser.parse_source()
+    except Exception:  # coverage.py cannot read it: coverage is not measured
+        return None
+    return parser
 
 
-def _coverage(frame: dict | None) -> float | None:
-    value = frame.get("value") if frame else None
-    if isinstance(value, int | float) and 0.0 <= value <= 1.0:
-        return float(value)
-    return None
+def coverage_share(code: str, executed: list[int]) -> float | None:
+    """Share of the code's statements executed, as coverage.py's ``analysis2`` counts them
+    (a line of a multi-line statement counts for its statement)."""
+    parser = _parser(code)
+    wanted = parser.statements if parser is not None else None
+    if not wanted:
+        return None
+    return len(parser.translate_lines(set(executed)) & wanted) / len(wanted)
 
 
-def _died(raw: dict[str, Any], prefix: str = "") -> str:
-    sig, code = raw.get(f"{prefix}signal"), raw.get(f"{prefix}exit_code")
+def _died(code: int | None, sig: int | None) -> str:
     if sig is not None:
         try:
             return f"killed by {signal.Signals(sig).name}"
@@ -141,87 +179,86 @@ def _died(raw: dict[str, Any], prefix: str = "") -> str:
     return f"exited with code {code}"
 
 
-def _timeout(raw: dict[str, Any], limits: Limits) -> str:
-    # SIGXCPU only comes from RLIMIT_CPU; SIGKILL is its hard limit (a handler ignored it).
-    cpu_out = raw["signal"] == signal.SIGXCPU or (
-        raw["signal"] == signal.SIGKILL and raw["cpu_ms"] >= limits.cpu_s * 1000 * 0.9
-    )
-    if raw["wall_timeout"]:
-        return "wall time limit exceeded"
-    if cpu_out or raw.get("test_signal") == signal.SIGXCPU:
-        return "CPU time limit exceeded"
-    return ""
-
-
 def _status(
-    job: Job, frames: dict[str, list[dict]], bad: int, raw: dict[str, Any], limits: Limits
-) -> tuple[str, str, dict[str, int]]:
-    counts = {"tests_total": 0, "tests_passed": 0, "tests_failed": 0}
-    expected = expected_tests(job.tests)
-    tests = frames["test"]
-    for t in tests:
-        counts["tests_total"] += _int(t.get("cases"))
-        counts["tests_passed"] += _int(t.get("passed"))
-        counts["tests_failed"] += (
-            _int(t.get("failed")) + _int(t.get("errored")) + _int(t.get("oom"))
+    job: Job, frames: dict[str, list[dict]], bad: int, report: WorkerReport, limits: Limits
+) -> tuple[str, str, str]:
+    """(status, error, limit reached after the tests or "")."""
+    expected = expected_tests(job.tests) if job.tests is not None else []
+    tests = frames[Frame.TEST]
+    tester = _died(report.tester_exit_code, report.tester_signal)
+    collect = _one(frames, Frame.COLLECT)
+    imported = frames[Frame.IMPORT]
+    loaded = len(imported) == 1 and imported[0].get("ok") is True
+    names = [t.get("name") for t in tests]
+    if any(f.get("oom") for f in imported + tests):  # a MemoryError while loading or testing
+        return "oom", "memory limit exceeded", ""
+    killed_oom = _int(report.cgroup_oom_kills) > 0 or (
+        report.signal is not None and report.maxrss_mb >= 0.9 * limits.memory_mb
+    )
+    limit = "oom" if killed_oom else report.limit
+    if job.tests is None:  # a calls-only job (a reference's outputs)
+        if loaded and any(f.get("complete") for f in frames[Frame.CALLS]):
+            return "pass", "", ""
+    else:
+        finished = (
+            loaded
+            and expected is not None
+            and collect is not None
+            and names == expected
+            and not any(t.get("gone") for t in tests)
         )
-    # The cgroup saw the sample's tree hit its memory limit: oom, however slow it got.
-    if _int(raw.get("cgroup_oom_kills")) > 0:
-        return "oom", "memory limit exceeded (the sample's processes together)", counts
-    why = _timeout(raw, limits)
-    # Every test reported, none cut short by the kill (a killed solution makes the test
-    # that was calling it error): the limit hit during the differential calls, which never
-    # change the tests' verdict (their outputs then count as mismatches).
-    finished = bool(expected) and [t.get("name") for t in tests] == expected
-    if why and not (finished and not any(_int(t.get("errored")) for t in tests)):
-        return "timeout", why, counts
-    oom_frame = any(f.get("oom") for f in frames["import"] + tests)
-    near_limit = raw["maxrss_mb"] >= 0.9 * limits.memory_mb
-    if oom_frame or (raw["signal"] is not None and near_limit):
-        return "oom", "memory limit exceeded", counts
-    collect = _one(frames, "collect")
+        if finished and limit:  # the tests' verdict stands; the limit is recorded
+            status, error = _tests_outcome(tests)
+            return status, error, limit
+    if limit == "oom":
+        if _int(report.cgroup_oom_kills) > 0:
+            return "oom", "memory limit exceeded (the sample's processes together)", ""
+        return "oom", "memory limit exceeded", ""
+    if limit:
+        return "timeout", LIMIT_WORDS.get(limit, "time limit exceeded"), ""
     if expected is None or (collect and collect.get("suite") and collect.get("ok") is not True):
         reason = collect.get("error", "") if collect else ""
-        return "suite_error", str(reason or "test source does not parse"), counts
-    imported = frames["import"]
+        return "suite_error", str(reason or "test source does not parse"), ""
     if len(imported) != 1:
-        return "error", f"no verdict: test process {_died(raw, 'test_')}", counts
-    if imported[0].get("ok") is not True:
+        return "error", f"no verdict: the tester {tester}", ""
+    if not loaded:
         if imported[0].get("died"):
-            return "module_error", f"process {_died(raw)} while loading the module", counts
-        return "module_error", str(imported[0].get("error", "the module did not load")), counts
+            solution = _died(report.exit_code, report.signal)
+            return "module_error", f"process {solution} while loading the module", ""
+        return "module_error", str(imported[0].get("error", "the module did not load")), ""
+    if job.tests is None:
+        return "error", f"the calls did not complete (the tester {tester})", ""
     if collect is None:
-        return "error", f"no verdict: test process {_died(raw, 'test_')}", counts
+        return "error", f"no verdict: the tester {tester}", ""
     if collect.get("ok") is not True:
-        return "error", str(collect.get("error", "")), counts
+        return "error", str(collect.get("error", "")), ""
     if not expected:
-        return "suite_error", "no tests found in the test source", counts
-    names = [t.get("name") for t in tests]
+        return "suite_error", "no tests found in the test source", ""
     if names != expected:
-        return (
-            "error",
-            (
-                f"verdict incomplete: expected {len(expected)} tests, got {len(names)} "
-                f"(test process {_died(raw, 'test_')})"
-            ),
-            counts,
-        )
-    if bad or raw["verdict_truncated"] or len(frames["done"]) != 1:
-        return "error", f"malformed verdict channel (test process {_died(raw, 'test_')})", counts
+        got = f"expected {len(expected)} tests, got {len(names)}"
+        return "error", f"verdict incomplete: {got} (the tester {tester})", ""
+    if bad or report.verdict_truncated or len(frames[Frame.DONE]) != 1:
+        return "error", f"malformed verdict channel (the tester {tester})", ""
+    status, error = _tests_outcome(tests)
+    return status, error, ""
+
+
+def _tests_outcome(tests: list[dict]) -> tuple[str, str]:
+    """pass / fail / error / suite_error from complete test frames."""
     for t in tests:
         if t.get("suite"):
-            return "suite_error", str(t["suite"]), counts
+            return "suite_error", str(t["suite"])
     for t in tests:
         if _int(t.get("errored")):
-            return "error", f"{t['name']}: {t.get('message', '')}", counts
+            return "error", f"{t['name']}: {t.get('message', '')}"
     for t in tests:
         if (
             _int(t.get("failed"))
             or _int(t.get("passed")) != _int(t.get("cases"))
             or not _int(t.get("cases"))
         ):
-            return "fail", f"{t['name']}: {t.get('message', '')}", counts
-    return "pass", "", counts
+            return "fail", f"{t['name']}: {t.get('message', '')}"
+    return "pass", ""
 
 
 def _int(value: object) -> int:

@@ -5,10 +5,11 @@ statements), ``test_setup_code``, optional ``challenge_test_list`` (not run, as 
 the paper's protocol). Each assert becomes one test.
 
 EvalPlus: ``task_id``, ``prompt``, ``entry_point``, ``canonical_solution``,
-``base_input``, ``plus_input``, ``atol``. The base inputs are the visible tests (the
-canonical solution, embedded in the test module, gives the expected output); the plus
-inputs are declared as the task's extra inputs (``EXTRA_INPUTS``), compared with the
-canonical solution within ``atol`` by the differential check.
+``base_input``, ``plus_input``, ``atol``. The base inputs are the visible tests, whose
+expected outputs the canonical solution gives in its own sandbox run
+(``tasks.suites.evalplus``); the plus inputs are declared as the task's extra inputs
+(``EXTRA_INPUTS``), compared with the canonical solution within ``atol`` by the
+differential check.
 
 A malformed line raises SuiteError naming the file, the line and the field.
 """
@@ -26,11 +27,9 @@ from typing import Any
 
 from tasks.errors import SuiteError
 from tasks.record.types import Suite, Task
+from tasks.suites import evalplus
 
 EVALPLUS_NAMES = {"humaneval+": "HumanEvalPlus", "mbpp+": "MbppPlus"}
-# Plus inputs kept per task: at most this many, each at most this long as a literal.
-MAX_PLUS_INPUTS = 200
-MAX_INPUT_CHARS = 2000
 
 
 def evalplus_cache() -> Path:
@@ -212,69 +211,13 @@ def _evalplus_task(path: Path, lineno: int, record: Any) -> Task:
     return Task(
         id=task_id,
         prompt=prompt,
-        tests=_evalplus_tests(entry, reference, base, plus, float(atol)),
+        tests=evalplus.tests_template(entry, base, plus, float(atol)),
         reference=reference,
         tags=("evalplus",),
         entry_point=entry,
         prompt_is_code=prompt_is_code,
+        base_calls=evalplus.base_calls(entry, base),
     )
-
-
-def _evalplus_tests(
-    entry: str, reference: str, base: list[list[Any]], plus: list[list[Any]], atol: float
-) -> str:
-    """A test module: one test per base input against the embedded canonical solution."""
-    extra = [lit for lit in (_literal(args) for args in plus) if _extra_ok(lit)]
-    lines = [
-        "import copy",
-        "import math",
-        "",
-        "from solution import *",
-        f"from solution import {entry}",
-        "",
-        f"REFERENCE = {reference!r}",
-        f"EXTRA_INPUTS = [{', '.join(extra[:MAX_PLUS_INPUTS])}]",
-        f"EXTRA_ATOL = {atol!r}",
-        "_NAMESPACE = {}",
-        'exec(compile(REFERENCE, "reference", "exec"), _NAMESPACE)',
-        "",
-        "",
-        "def _same(got, want):",
-        "    number = isinstance(got, int | float) and not isinstance(got, bool)",
-        "    if isinstance(want, float) and number:",
-        "        if math.isnan(want) and math.isnan(got):",
-        "            return True",
-        "        return math.isclose(got, want, rel_tol=1e-6, abs_tol=max(EXTRA_ATOL, 1e-9))",
-        "    if isinstance(want, list | tuple) and isinstance(got, list | tuple):",
-        "        return type(got) is type(want) and len(got) == len(want) and all(",
-        "            _same(g, w) for g, w in zip(got, want)",
-        "        )",
-        "    return got == want",
-        "",
-        "",
-        "def _check(args):",
-        f"    want = _NAMESPACE[{entry!r}](*copy.deepcopy(args))",
-        f"    got = {entry}(*copy.deepcopy(args))",
-        '    assert _same(got, want), f"{args!r}: expected {want!r}, got {got!r}"',
-    ]
-    for i, args in enumerate(base):
-        lines += ["", "", f"def test_base_{i}():", f"    _check({_literal(args)})"]
-    return "\n".join(lines) + "\n"
-
-
-def _extra_ok(literal: str) -> bool:
-    return len(literal) <= MAX_INPUT_CHARS and "float(" not in literal
-
-
-def _literal(value: Any) -> str:
-    """Python source for a JSON value; non-finite floats as ``float('inf')`` and so on."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float({str(value)!r})"
-    if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
 
 
 def iter_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:

@@ -1,7 +1,7 @@
-"""The crossing between the test process and the solution process: plain data on a pipe.
+"""Values on the LINK between the tester and the solution (see ``protocol``): plain data.
 
-Runs inside the sandbox (imports nothing from ``tasks``) and is importable from the host
-for unit tests. Values travel as tagged JSON. ``json.loads`` only ever builds exact
+Imports only the standard library and ``protocol``; importable from the host. Values
+travel as tagged JSON. ``json.loads`` only ever builds exact
 builtin types, and the decoder below rebuilds the tagged ones as exact builtin types
 too, so nothing the solution defines (a subclass of ``int`` with an ``__eq__`` that is
 always True, say) survives the crossing; it is never ``pickle``, which runs code.
@@ -11,18 +11,19 @@ array is a ``list``; every other value is a JSON object with one key, its tag:
 ``t`` tuple, ``d`` dict (keys and values flattened), ``s`` set, ``f`` frozenset, ``b``
 bytes (latin-1 text), ``ba`` bytearray, ``c`` complex, ``i`` a huge int (hex), ``r``
 range, ``dt``/``da``/``tm``/``td``/``tz``/``zi`` datetime, date, time, timedelta,
-timezone and ZoneInfo, ``dec`` Decimal, ``fr`` Fraction, ``g`` an iterator the sender
-consumed. Three tags are references rather than data: ``o`` an object the sender keeps
+timezone and ZoneInfo, ``dec`` Decimal, ``fr`` Fraction, ``dq`` deque, ``dk``/``di``/``dv``
+a dict's keys/items/values view (rebuilt as a real view of a fresh dict, so they compare
+as views do), ``g`` an iterator the sender consumed (rebuilt as a list iterator). Three tags are references rather than data: ``o`` an object the sender keeps
 (a handle), ``y`` a handle the receiver gave out earlier, ``a`` the receiver's own
 argument number n (so ``f(x) is x`` survives).
 
-Frames on the link: 4-byte big-endian length + a JSON array whose first item is the
-operation (``Link``).
+Frames on the link: ``protocol``'s LINK frames (``Link``).
 """
 
 from __future__ import annotations
 
 import builtins
+import collections
 import datetime as _dt
 import json
 import os
@@ -30,10 +31,12 @@ import struct
 from decimal import Decimal
 from fractions import Fraction
 
+from . import protocol
+
 BIG = 1 << 4096  # ints beyond this go as hex: json's str(int) caps at 4300 digits
 SCALARS = frozenset({int, float, str, bool, type(None)})
-REPLIES = frozenset({"r", "e", "x"})
-FRAME_CAP = 256 * 1024 * 1024
+ITERATOR_CAP = 1_000_000  # items of an iterator a sender consumes before it gives up
+_KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 
 
 class NotPlain(Exception):
@@ -101,6 +104,15 @@ class Encoder:
             return coder(self, x)
         return self.export(x)
 
+    def consumed(self, iterator) -> dict:
+        """An iterator the sender runs to its end (``g``); NotPlain past ITERATOR_CAP items."""
+        items = []
+        for v in iterator:
+            items.append(self(v))
+            if len(items) > ITERATOR_CAP:
+                raise NotPlain("an iterator with over a million items")
+        return {"g": items}
+
 
 def _tz(enc, tz):
     if tz is None:
@@ -128,6 +140,10 @@ _VALUE_ENCODERS = {
     _dt.timezone: _tz,
     Decimal: lambda e, x: {"dec": str(x)},
     Fraction: lambda e, x: {"fr": [e(x.numerator), e(x.denominator)]},
+    collections.deque: lambda e, x: {"dq": [[e(v) for v in x], x.maxlen]},
+    _KEYS: lambda e, x: {"dk": [e(v) for v in x]},
+    _VALUES: lambda e, x: {"dv": [e(v) for v in x]},
+    _ITEMS: lambda e, x: {"di": [e(v) for kv in x for v in kv]},
 }
 
 
@@ -249,7 +265,26 @@ def _dec_decimal(d, p):
     return Decimal(p)
 
 
+def _dec_deque(d, p):
+    items, maxlen = _ints(p, 2)
+    if maxlen is not None:
+        _int(maxlen)
+    return collections.deque((d(x) for x in _seq(items)), maxlen)
+
+
+def _dec_items(d, p):
+    flat = [d(x) for x in _seq(p)]
+    if len(flat) % 2:
+        raise ValueError("malformed items view")
+    it = iter(flat)
+    return dict(zip(it, it, strict=True)).items()
+
+
 _VALUE_DECODERS = {
+    "dq": _dec_deque,
+    "dk": lambda d, p: dict.fromkeys(d(x) for x in _seq(p)).keys(),
+    "dv": lambda d, p: dict(enumerate(d(x) for x in _seq(p))).values(),
+    "di": _dec_items,
     "dt": _dec_datetime,
     "da": lambda d, p: _dt.date(*map(_int, _ints(p, 3))),
     "tm": _dec_time,
@@ -329,10 +364,8 @@ class Link:
             body = json.dumps(msg, separators=(",", ":")).encode()
         except ValueError:  # an int past str()'s digit cap, left in a list by the fast path
             body = json.dumps(_hexify(msg), separators=(",", ":")).encode()
-        data = struct.pack(">I", len(body)) + body
         try:
-            while data:
-                data = data[os.write(self.wfd, data) :]
+            protocol.write_all(self.wfd, protocol.pack(body))
         except OSError as exc:
             raise LinkClosed(str(exc)) from None
 
@@ -351,7 +384,7 @@ class Link:
 
     def recv(self):
         (n,) = struct.unpack(">I", self._read(4))
-        if n > FRAME_CAP:
+        if n > protocol.FRAME_CAP:
             raise ValueError(f"a message of {n} bytes is over the cap")
         msg = json.loads(self._read(n))
         if type(msg) is not list or not msg or type(msg[0]) is not str:
@@ -362,6 +395,6 @@ class Link:
         self.send(msg)
         while True:
             reply = self.recv()
-            if reply[0] in REPLIES:
+            if reply[0] in protocol.Reply.FINAL:
                 return reply
             self.send(self.handle(reply))

@@ -1,11 +1,10 @@
-"""In-sandbox confinement of the two processes a sample gets.
+"""Confinement of the two processes a sample gets, applied in each right after its fork.
 
-Imports nothing from ``tasks``: it is bound read-only into the sandbox next to
-``_worker.py``. Both functions run in a freshly forked child before anything else:
-``confine_solution`` before the solution's code, ``confine_tests`` before the tests.
-The two run as different uids, so the solution cannot signal, trace or read the test
-process; the test process is also not dumpable, so its ``/proc`` entries (memory, fds,
-environment) stay closed even to a process of its own uid.
+``confine_solution`` runs before the solution's code, ``confine_tests`` before the tests.
+Both get the same CPU, memory, process and file-size rlimits, the seccomp filter (no new
+user namespace) and no capability; they run as different private uids, so the solution
+cannot signal, trace or read the tester, and the tester is also not dumpable, so its
+``/proc`` entries (memory, fds, environment) stay closed even to a process of its uid.
 """
 
 from __future__ import annotations
@@ -146,24 +145,22 @@ def confine_solution(limits: dict, workdir: str, uid: int | None, fds: list[int]
 
 
 def confine_tests(limits: dict, uid: int | None, fds: list[int], workdir: str) -> None:
-    """Own session, fds 0-3 only, the test uid, not dumpable, out of the work dir.
+    """Own session, fds 0-N only, the test uid, the sample's limits, not dumpable.
 
-    The tester lives across samples, so no CPU limit (the worker's wall clock bounds
-    each job); memory is capped with room to rebuild what the solution sends.
+    The tester lives for one sample: the same CPU, process and file-size limits as the
+    solution; memory gets room to rebuild what the solution sends. Out of the work dir.
     """
     os.setsid()
     null = os.open(os.devnull, os.O_RDWR)
     _place([null, null, null, *fds])
-    mem = 2 * limits["memory_mb"] * MB
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _rlimits(limits, slack_mb=limits["memory_mb"])
     parent = os.getppid()
-    _become(uid, None)
+    _become(uid, limits["nproc"])
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
     if os.getppid() != parent:  # the worker died in between
         os._exit(0)
     _prctl(PR_SET_DUMPABLE, 0)
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    deny_user_namespaces()  # also sets no_new_privs
     os.chdir("/")
     while workdir in sys.path:  # the solution's directory is not the tests' import path
         sys.path.remove(workdir)

@@ -1,12 +1,11 @@
-"""The sample's cgroups, seen from inside the sandbox: join, reset, read.
+"""The sample's cgroups, seen from inside the sandbox: join, reset, read OOM kills and peaks.
 
-Imports nothing from ``tasks``. The host creates one memory and one pids cgroup per
-worker (``tasks/sandbox/cgroups.py``), sets their limits, and binds them into the
-sandbox; the worker passes their paths on its command line and joins them once at
-start (moving a process costs milliseconds; a fork inherits its cgroups for free). So
+The host creates one memory and one pids cgroup per worker (``tasks/sandbox/cgroups.py``),
+sets their limits, and binds them into the sandbox; the worker passes their paths on its command line and joins them once at
+start (moving a process costs about 0.3 ms per hierarchy; a fork inherits its cgroups for free). So
 the whole process tree a sample starts shares one memory limit and one process-count
-limit, with the test process and the worker's small per-sample allocations (the host
-adds room for them). The solution volunteers for the OOM killer (oom_score_adj +1000,
+limit, with the tester and the worker's small per-sample allocations (the host adds
+room for them). The solution volunteers for the OOM killer (oom_score_adj +1000,
 inherited by what it starts), so an OOM kill lands in the sample's tree. Without
 cgroups every method is a no-op and the rlimits (per process) are the only bound.
 """

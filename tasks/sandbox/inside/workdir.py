@@ -1,7 +1,7 @@
 """The sample's work dir: prepared before, listed and removed after, whatever it holds.
 
-Imports nothing from ``tasks`` (it runs in the sandbox) and is importable from the host
-for tests. A sample's own mess (thousands of nested directories, undecodable names,
+Imports only the standard library (it runs in the sandbox) and is importable from the
+host for tests. A sample's own mess (thousands of nested directories, undecodable names,
 symlinks, directories it made unreadable) stays the sample's business: nothing here
 recurses, removal works relative to one directory fd at a time so paths never grow past
 PATH_MAX, and names are reported escaped to valid UTF-8.
