@@ -67,8 +67,8 @@ def load_suite_file(path: Path) -> Suite:
     if path.name.endswith((".jsonl", ".jsonl.gz")):
         records = list(iter_records(path, text))
         kind = detect_format(records[0][1]) if records and isinstance(records[0][1], dict) else None
-        if kind == "mbpp":
-            return _unique_ids(path, mbpp_suite(path, records))
+        if kind in ("mbpp", "mbpp-sanitized"):
+            return _unique_ids(path, mbpp_suite(path, records, kind == "mbpp-sanitized"))
         if kind == "evalplus":
             return _unique_ids(path, evalplus_suite(path, records))
     if path.suffix in (".yaml", ".yml"):
