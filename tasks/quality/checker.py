@@ -49,7 +49,7 @@ class CheckItem:
 
 
 def assembly_for(task: Task, completion: str) -> Assembly:
-    return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code)
+    return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code, task.preamble)
 
 
 def code_for(task: Task, completion: str) -> str:
@@ -182,6 +182,13 @@ class Checker:
         return [f.to_dict() for f in self.check_fields(items)]
 
     def check_fields(self, items: Sequence[CheckItem]) -> list[CheckFields]:
+        if any(item.task.broken for item in items):
+            # A task the suite file could not define: its rows say why, nothing runs.
+            rest = iter(self.check_fields([it for it in items if not it.task.broken]))
+            return [
+                CheckFields("suite_error", it.task.broken, "") if it.task.broken else next(rest)
+                for it in items
+            ]
         rows: list[CheckFields | None] = [None] * len(items)
         pending: list[_Pending] = []
         built_all = [assembly_for(item.task, item.completion) for item in items]
