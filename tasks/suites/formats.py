@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import gzip
+import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,13 @@ from tasks.errors import SuiteError
 from tasks.record.types import Suite, Task
 
 EVALPLUS_NAMES = {"humaneval+": "HumanEvalPlus", "mbpp+": "MbppPlus"}
+# Bounds on any suite file (issue 20): its decompressed size, one JSONL line's length,
+# and how deep a line may nest. EvalPlus's largest published lines are a few MB and
+# nest a few levels; these leave room and stop hostile files before they cost memory
+# or end the run with a RecursionError.
+MAX_SUITE_BYTES = 256 * 2**20
+MAX_LINE_CHARS = 32 * 2**20
+MAX_JSON_DEPTH = 64
 # Plus inputs kept per task: at most this many, each at most this long as a literal.
 MAX_PLUS_INPUTS = 200
 MAX_INPUT_CHARS = 2000
@@ -311,14 +321,64 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def iter_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON) for each non-blank line; SuiteError on bad JSON."""
-    import json
+def read_suite_text(path: Path) -> str:
+    """A suite file's text (``.gz`` decompressed), refused past ``MAX_SUITE_BYTES``."""
+    too_big = SuiteError(f"{path}: the suite file is larger than {MAX_SUITE_BYTES:,} bytes.")
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(MAX_SUITE_BYTES + 1)  # a gzip bomb stops here
+        else:
+            if path.stat().st_size > MAX_SUITE_BYTES:
+                raise too_big
+            data = path.read_bytes()
+        if len(data) > MAX_SUITE_BYTES:
+            raise too_big
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
+        reason = " ".join(str(exc).split())
+        raise SuiteError(f"{path}: cannot read the suite file ({reason}).") from exc
 
+
+def iter_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) for each non-blank line; SuiteError on a bad line.
+
+    A line is refused before parsing when it is longer than ``MAX_LINE_CHARS`` or
+    nested deeper than ``MAX_JSON_DEPTH`` (json's recursion would otherwise end the run
+    with a RecursionError on a hostile line).
+    """
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
+        where = f"{path}: line {lineno}"
+        if len(line) > MAX_LINE_CHARS:
+            raise SuiteError(f"{where} is longer than {MAX_LINE_CHARS:,} characters.")
+        if _json_depth(line) > MAX_JSON_DEPTH:
+            raise SuiteError(f"{where} is nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
             yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise SuiteError(f"{path}: line {lineno} is not valid JSON ({exc.msg}).") from exc
+            raise SuiteError(f"{where} is not valid JSON ({exc.msg}).") from exc
+        except RecursionError as exc:  # not reached below the depth limit; kept as a net
+            raise SuiteError(f"{where} is nested too deeply to parse.") from exc
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(line: str) -> int:
+    """How deep a JSON text nests arrays and objects (brackets in strings do not count)."""
+    if line.count("[") + line.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be deeper than its number of openers
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub("", line)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    break
+        else:
+            depth -= 1
+    return deepest
