@@ -7,11 +7,9 @@ import pytest
 
 from tasks.errors import SuiteError
 from tasks.suites.load import load_suite
+from tests.agreement.mbpp_harness import SANITIZED_TEST, corpus_dir
 
 DATA = Path(__file__).parents[1] / "data"
-SANITIZED_TEST = (
-    Path(__file__).parents[2] / "data" / "corpus" / "mbpp" / "sanitized-mbpp-test.jsonl"
-)
 
 
 def _lines(name: str) -> list[dict]:
@@ -123,7 +121,7 @@ def test_a_line_that_is_not_an_mbpp_record_refuses_the_file(tmp_path, bad, fragm
 
 
 def test_published_sanitized_test_split_loads_all_257_tasks():
-    suite = load_suite(str(SANITIZED_TEST))
+    suite = load_suite(str(corpus_dir() / SANITIZED_TEST))
     assert len(suite.tasks) == 257
     assert [t for t in suite.tasks if t.broken] == []
     by_id = {t.id: t for t in suite.tasks}
