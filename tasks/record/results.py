@@ -55,7 +55,8 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "assembly",
         pa.string(),
         "How the program was built from the reply: prompt+completion | reply | "
-        f"reply+prompt_context | fence_rescued | none (no code); {_NO_GEN}.",
+        "reply+prompt_context | setup+reply (MBPP: the task's setup code and test imports, "
+        f"then the reply's code) | fence_rescued | none (no code); {_NO_GEN}.",
     ),
     ("syntax_valid", pa.bool_(), "The code parses with ast; null when there is no code."),
     (

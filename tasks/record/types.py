@@ -63,6 +63,12 @@ class Task:
     entry_point: str | None = None
     # HumanEval-style prompts are code to continue; chat replies may omit the prompt.
     prompt_is_code: bool = False
+    # Code the benchmark's own harness runs in the solution's namespace before the
+    # solution (MBPP's setup code and test imports); ``assemble`` puts it in front.
+    preamble: str = ""
+    # Why the suite file's record for this task cannot be checked (its rows are
+    # ``suite_error`` with this reason); None for a task that can be.
+    broken: str | None = None
     # Visible-test calls whose expected values are the reference's outputs (EvalPlus's
     # base inputs): the checker runs the reference on them in its own sandbox job and
     # writes the values into the tests' ``EXPECTED = None`` line (``tasks.suites.evalplus``).
@@ -76,8 +82,18 @@ class Suite:
     source: str
 
     def digest(self) -> str:
-        payload = json.dumps([asdict(t) for t in self.tasks], sort_keys=True)
+        # Fields left at their default are omitted, so adding a field to Task does not
+        # change the digest of suites that do not use it.
+        payload = json.dumps([_set_fields(t) for t in self.tasks], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _set_fields(task: Task) -> dict[str, Any]:
+    data = asdict(task)
+    for name in ("preamble", "broken"):
+        if not data[name]:
+            del data[name]
+    return data
 
 
 @dataclass(frozen=True)

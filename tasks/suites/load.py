@@ -23,6 +23,7 @@ from tasks.suites.formats import (
     evalplus_suite,
     iter_records,
     mbpp_suite,
+    read_suite_text,
 )
 
 # Built-in suites: inside the installed package (the wheel maps data/suites there), or
@@ -56,19 +57,12 @@ def load_suite(name_or_path: str, *, limit: int | None = None) -> Suite:
 
 
 def load_suite_file(path: Path) -> Suite:
-    try:
-        if path.name.endswith(".jsonl.gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                text = fh.read()
-        else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise SuiteError(f"{path}: cannot read the suite file ({_one_line(exc)}).") from exc
+    text = read_suite_text(path)
     if path.name.endswith((".jsonl", ".jsonl.gz")):
         records = list(iter_records(path, text))
         kind = detect_format(records[0][1]) if records and isinstance(records[0][1], dict) else None
-        if kind == "mbpp":
-            return _unique_ids(path, mbpp_suite(path, records))
+        if kind in ("mbpp", "mbpp-sanitized"):
+            return _unique_ids(path, mbpp_suite(path, records, kind == "mbpp-sanitized"))
         if kind == "evalplus":
             return _unique_ids(path, evalplus_suite(path, records))
     if path.suffix in (".yaml", ".yml"):
@@ -76,6 +70,8 @@ def load_suite_file(path: Path) -> Suite:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise SuiteError(f"{path}: not valid YAML ({_one_line(exc)}).") from exc
+        except RecursionError as exc:  # PyYAML recurses once per nesting level
+            raise SuiteError(f"{path}: the YAML is nested too deeply to parse.") from exc
         if not isinstance(doc, dict):
             raise SuiteError(f"{path}: a suite must be a mapping with 'name' and 'tasks'.")
         name = doc.get("name")
@@ -123,6 +119,9 @@ def _task(path: Path, index: int, item: Any) -> Task:
         compile(item["tests"], f"{task_id}/tests", "exec")
     except SyntaxError as exc:
         raise SuiteError(f"{where}: field 'tests' is not valid Python ({exc.msg}).") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        reason = _one_line(exc) or exc.__class__.__name__
+        raise SuiteError(f"{where}: field 'tests' is not valid Python ({reason}).") from exc
     reference = item.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise SuiteError(f"{where}: field 'reference' must be a string.")

@@ -264,3 +264,27 @@ def test_bounded_search_gives_the_same_answers_on_ordinary_replies():
     assert len(replies) > 300
     for reply in replies:
         assert extract._bare_code(reply) == _old_bare_code(reply), reply
+
+
+# -- MBPP's contract (issue 25): setup and test imports run before the solution ---------
+
+
+def test_mbpp_preamble_goes_in_front_of_the_reply_and_the_path_says_so():
+    reply = "```python\ndef area(r):\n    return math.pi * r * r\n```\n"
+    built = assemble(reply, "Write area(r).", "area", False, preamble="import math\n")
+    assert built == Assembly(
+        "import math\ndef area(r):\n    return math.pi * r * r\n", "setup+reply"
+    )
+    namespace: dict = {}
+    exec(built.code, namespace)  # the program MBPP's harness runs: math is bound
+    assert namespace["area"](1) == pytest.approx(3.14159, rel=1e-5)
+
+
+def test_mbpp_preamble_keeps_no_code_and_fence_rescue_visible():
+    assert assemble("No idea, sorry.", "p", "f", False, preamble="import math\n").path == "none"
+    rescued = assemble(
+        "```python\ndef f():\n    return 1\n", "p", "f", False, preamble="import re\n"
+    )
+    assert rescued == Assembly("import re\ndef f():\n    return 1\n", "fence_rescued")
+    # Without a preamble nothing changes.
+    assert assemble("```python\nx = 1\n```", "p", None, False).path == "reply"
