@@ -63,7 +63,9 @@ class ReferenceRun:
     def from_dict(cls, data: object) -> ReferenceRun | None:
         if not isinstance(data, dict):
             return None
-        status, error, cpu, outputs = (data.get(k) for k in ("status", "error", "cpu_ms", "outputs"))
+        status, error, cpu, outputs = (
+            data.get(k) for k in ("status", "error", "cpu_ms", "outputs")
+        )
         if not isinstance(status, str) or not isinstance(error, str):
             return None
         if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, int | float)):

@@ -90,7 +90,7 @@ class Suite:
 
 def _set_fields(task: Task) -> dict[str, Any]:
     data = asdict(task)
-    for name in ("preamble", "broken"):
+    for name in ("preamble", "broken", "base_calls"):
         if not data[name]:
             del data[name]
     return data

@@ -15,10 +15,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import SandboxSettings
-from tasks.record.checks import CheckFields
 from tasks.providers.base import Provider
 from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
+from tasks.record.checks import CheckFields
 from tasks.record.types import GenerationOptions, Task
 from tasks.run.cache import CheckStore, GenerationStore
 from tasks.run.generate import CellOutcome, generate_cells

@@ -238,9 +238,7 @@ async def run_plan(
             Row.checked(plan.run_id, plan.suite.name, o, c).to_dict()
             for o, c in zip(outcomes, results, strict=True)
         )
-        progress.advance(
-            checked=len(outcomes), failures=sum(c.status != "pass" for c in results)
-        )
+        progress.advance(checked=len(outcomes), failures=sum(c.status != "pass" for c in results))
     order = {p.label: i for i, p in enumerate(plan.providers)}
     task_order = {t.id: i for i, t in enumerate(plan.suite.tasks)}
     rows.sort(key=lambda r: (order[r["model"]], task_order[r["task_id"]], r["sample"]))

@@ -31,6 +31,9 @@ CLEAN_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
+    # glibc reserves 64 MB of address space per thread's arena: with RLIMIT_AS at
+    # memory_mb, a few threads would exhaust it with nothing allocated.
+    "MALLOC_ARENA_MAX": "2",
 }
 # The worker keeps only what it needs to drop to the sample uid, prepare and clean the
 # work dir and kill leftovers; the sample child has no capability at all.

@@ -70,9 +70,13 @@ def _used_by_tests(tree: ast.Module) -> tuple[set[str], list[str]]:
             used.add(node.id)
         elif isinstance(node, ast.ImportFrom) and node.module == "solution":
             named += [a.name for a in node.names if a.name != "*"]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id == "solution":
-                named.append(node.attr)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "solution"
+        ):
+            named.append(node.attr)
     return used, named
 
 

@@ -106,7 +106,7 @@ def _no_objects(x: object) -> object:
 
 
 def job_messages(job: Job, limits: Limits, nonce: str) -> tuple[dict[str, Any], bytes]:
-    """The job header (worker and solution) and the tester's blob (only the tester's)."""
+    """The job header and the raw bytes after it: the code, then the tester's part."""
     calls = []
     for expr in job.calls:
         try:
@@ -126,14 +126,15 @@ def job_messages(job: Job, limits: Limits, nonce: str) -> tuple[dict[str, Any], 
     )
     compiled = compiled_tests(job.tests) if job.tests is not None else b""
     blob = json.dumps(protocol.to_dict(tester)).encode() + b"\n" + compiled
+    code = job.code.encode("utf-8", "surrogatepass")
     header = protocol.JobHeader(
-        code=job.code,
+        code=len(code),
+        blob=len(blob),
         limits=limits.to_dict(),
         measure_coverage=job.measure_coverage,
         needs_pytest=job.tests is not None and _needs_pytest(job.tests),
-        blob=len(blob),
     )
-    return protocol.to_dict(header), blob
+    return protocol.to_dict(header), code + blob
 
 
 class _Worker:
@@ -184,8 +185,8 @@ class _Worker:
 
     def call(
         self, header: dict[str, Any], blob: bytes, timeout: float
-    ) -> tuple[protocol.WorkerReport, str]:
-        """Send one job; its report and the verdict bytes."""
+    ) -> tuple[protocol.WorkerReport, str, str, str]:
+        """Send one job; its report, the verdict, and the tails of stdout and stderr."""
         body = json.dumps(header).encode()
         try:
             self.proc.stdin.write(protocol.pack(body) + blob)
@@ -200,9 +201,11 @@ class _Worker:
             report = protocol.WorkerReport.from_dict(raw)
         except TypeError as exc:
             raise SandboxError(f"sandbox worker sent a malformed report: {exc}") from exc
-        size = report.verdict_len
-        verdict = self._read(size, deadline).decode("utf-8", "replace") if size else ""
-        return report, verdict
+        texts = [
+            self._read(n, deadline).decode("utf-8", "replace") if n else ""
+            for n in (report.verdict_len, report.stdout_len, report.stderr_len)
+        ]
+        return report, *texts
 
     def _recv(self, timeout: float) -> dict[str, Any]:
         head = self._read(4, time.monotonic() + timeout)
@@ -427,14 +430,16 @@ class Sandbox:
             nonce = secrets.token_hex(16)
             header, blob = job_messages(job, limits, nonce)
             try:
-                report, verdict = worker.call(header, blob, limits.wall_s + REPLY_MARGIN_S)
+                report, verdict, out, err = worker.call(
+                    header, blob, limits.wall_s + REPLY_MARGIN_S
+                )
             except SandboxError as exc:
                 failure = str(exc)
                 log.warning("%s", worker.stderr_tail())
                 log.warning("sandbox worker %d failed, restarting: %s", slot, exc)
                 self._restart(slot)
                 continue
-            return decide(job, nonce, report, verdict, limits)
+            return decide(job, nonce, report, verdict, out, err)
         return ExecResult(status="sandbox_error", error=failure[:300])
 
     def close(self) -> None:

@@ -27,8 +27,10 @@ import signal
 from typing import Any
 
 from tasks.sandbox.inside.protocol import Frame, WorkerReport, collect_names
-from tasks.sandbox.types import ExecResult, Job, Limits
+from tasks.sandbox.types import ExecResult, Job
 
+# Errors that mean the verdict itself is not whole (never cached, never trusted twice).
+ANOMALIES = ("no verdict", "verdict incomplete", "malformed verdict", "the calls did not complete")
 LIMIT_WORDS = {
     "cpu": "CPU time limit exceeded",
     "tree_cpu": "CPU time limit exceeded (the sample's processes together)",
@@ -73,7 +75,9 @@ def _one(frames: dict[str, list[dict]], kind: str) -> dict | None:
     return found[0] if len(found) == 1 else None
 
 
-def decide(job: Job, nonce: str, report: WorkerReport, verdict: str, limits: Limits) -> ExecResult:
+def decide(
+    job: Job, nonce: str, report: WorkerReport, verdict: str, stdout: str = "", stderr: str = ""
+) -> ExecResult:
     """The verdict on one job from the worker's report and the tester's frames.
 
     The frames come from the tester, which the solution cannot reach; coverage alone
@@ -89,13 +93,14 @@ def decide(job: Job, nonce: str, report: WorkerReport, verdict: str, limits: Lim
     side = list(report.side_effects)
     if report.stdout_bytes:
         side.append(f"stdout: {report.stdout_bytes} bytes")
-    status, error, after = _status(job, frames, bad, report, limits)
+    status, error, after = _status(job, frames, bad, report)
     outputs = None
     if calls and isinstance(calls.get("outputs"), list):
         outputs = tuple(str(o) for o in calls["outputs"])[: len(job.calls)]
     clean = (
         report.tester_exit_code == 0
         and not report.limit
+        and not error.startswith(ANOMALIES)
         and not bad
         and not report.verdict_truncated
         and len(frames[Frame.DONE]) == 1
@@ -109,7 +114,7 @@ def decide(job: Job, nonce: str, report: WorkerReport, verdict: str, limits: Lim
         "tree_cpu_ms": round(report.tree_cpu_ms, 3),
         "tester_cpu_ms": round(report.tester_cpu_ms, 3),
         "bad_frames": bad,
-        "stderr_tail": report.stderr[-1000:],
+        "stderr_tail": stderr[-1000:],
         "self_reported": ["coverage"] if job.measure_coverage else [],
         "calls_complete": bool(calls and calls.get("complete") is True),
     }
@@ -133,7 +138,7 @@ def decide(job: Job, nonce: str, report: WorkerReport, verdict: str, limits: Lim
         peak_memory_mb=round(report.peak_memory_mb, 3),
         side_effects=tuple(side),
         call_outputs=outputs,
-        stdout_tail=report.stdout[-2000:],
+        stdout_tail=stdout[-2000:],
         clean=clean,
         details=details,
     )
@@ -180,7 +185,7 @@ def _died(code: int | None, sig: int | None) -> str:
 
 
 def _status(
-    job: Job, frames: dict[str, list[dict]], bad: int, report: WorkerReport, limits: Limits
+    job: Job, frames: dict[str, list[dict]], bad: int, report: WorkerReport
 ) -> tuple[str, str, str]:
     """(status, error, limit reached after the tests or "")."""
     expected = expected_tests(job.tests) if job.tests is not None else []
@@ -192,10 +197,7 @@ def _status(
     names = [t.get("name") for t in tests]
     if any(f.get("oom") for f in imported + tests):  # a MemoryError while loading or testing
         return "oom", "memory limit exceeded", ""
-    killed_oom = _int(report.cgroup_oom_kills) > 0 or (
-        report.signal is not None and report.maxrss_mb >= 0.9 * limits.memory_mb
-    )
-    limit = "oom" if killed_oom else report.limit
+    limit = report.limit
     if job.tests is None:  # a calls-only job (a reference's outputs)
         if loaded and any(f.get("complete") for f in frames[Frame.CALLS]):
             return "pass", "", ""
@@ -207,13 +209,13 @@ def _status(
             and names == expected
             and not any(t.get("gone") for t in tests)
         )
-        if finished and limit:  # the tests' verdict stands; the limit is recorded
+        if finished and limit and report.limit_after_tests:  # the limit is only recorded
             status, error = _tests_outcome(tests)
             return status, error, limit
     if limit == "oom":
         if _int(report.cgroup_oom_kills) > 0:
             return "oom", "memory limit exceeded (the sample's processes together)", ""
-        return "oom", "memory limit exceeded", ""
+        return "oom", "memory limit exceeded (killed near the limit)", ""
     if limit:
         return "timeout", LIMIT_WORDS.get(limit, "time limit exceeded"), ""
     if expected is None or (collect and collect.get("suite") and collect.get("ok") is not True):

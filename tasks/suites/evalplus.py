@@ -112,8 +112,10 @@ def literal_source(text: str) -> str | None:
         return None
 
 
-_ALLOWED = (ast.Expression, ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Load,
-            ast.UnaryOp, ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub, ast.Name, ast.Call)  # fmt: skip
+_ALLOWED = (
+    *(ast.Expression, ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Load),
+    *(ast.UnaryOp, ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub, ast.Name, ast.Call),
+)
 
 
 def fill_expected(tests: str, outputs: Sequence[str]) -> tuple[str, str]:

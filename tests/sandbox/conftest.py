@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from tasks.sandbox import Job, Limits, Sandbox
+from tasks.sandbox import Job, Limits, Sandbox, exports_for
 from tasks.sandbox import bwrap as bwrap_mod
+from tasks.suites.humaneval import humaneval_task
 
 LIMITS = Limits(cpu_s=1, wall_s=3, memory_mb=256, nproc=32, fsize_mb=8, output_kb=16)
 GOOD = Job(
@@ -43,3 +44,12 @@ def sandbox():
         pytest.skip("bubblewrap (as root) is not available")
     with Sandbox(LIMITS, workers=2, isolation="require") as sb:
         yield sb
+
+
+def humaneval_job(problem: dict, completion: str | None = None, **kw) -> Job:
+    """The job for ``prompt + completion`` (the canonical solution by default), with the
+    names the task defines, as the checker builds it."""
+    task = humaneval_task(problem)
+    body = problem["canonical_solution"] if completion is None else completion
+    exports = exports_for(task.tests, task.entry_point, task.reference, task.prompt, True)
+    return Job(code=problem["prompt"] + body, tests=task.tests, exports=exports, **kw)

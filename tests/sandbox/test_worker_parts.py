@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import pytest
 
-sys.argv = sys.argv or ["pytest"]
-sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "tasks", "sandbox"))
-import _procs  # noqa: E402
-import _solution_side as _child  # noqa: E402
-import _workdir  # noqa: E402
-import _worker  # noqa: E402
-
-sys.path.pop()
+from tasks.sandbox.inside import procs as _procs
+from tasks.sandbox.inside import solution_process
+from tasks.sandbox.inside import workdir as _workdir
+from tasks.sandbox.inside import worker as _worker
+from tasks.sandbox.verdict import coverage_share
 
 SIGN = "def sign(x):\n    if x > 0:\n        return 1\n    return -1\n"
 
 
 def test_coverage_share_counts_statements_like_coverage_py():
-    parser = _child.parse_statements(SIGN, "#\\s*pragma: no cover")
-    assert parser.statements == {1, 2, 3, 4}
-    assert _child.coverage_share(parser, {1, 2, 3}) == pytest.approx(0.75)
-    multi = _child.parse_statements("x = (1,\n     2)\ny = 3  # pragma: no cover\n", "no cover")
-    assert _child.coverage_share(multi, {2}) == 1.0  # line 2 maps to its statement, line 1
-    assert _child.coverage_share(_child.parse_statements("", "x"), set()) is None
+    assert coverage_share(SIGN, [1, 2, 3]) == pytest.approx(0.75)
+    multi = "x = (1,\n     2)\ny = 3  # pragma: no cover\n"
+    assert coverage_share(multi, [2]) == 1.0  # line 2 maps to its statement, line 1
+    assert coverage_share("", []) is None
+    assert coverage_share("def f(:\n", [1]) is None  # coverage.py cannot read it: null
 
 
-def test_warm_up_caches_file_decisions(tmp_path):
-    cov, exclude = _worker.warm_up(str(tmp_path / "run"))
-    assert "pragma" in exclude
-    assert os.__file__ in cov._collector.should_trace_cache
-    assert _child.executed_lines(cov) == set()
+def test_slipcover_records_the_lines_a_solution_executes(tmp_path):
+    tools = _worker.Tools()
+    path = tmp_path / "solution.py"
+    path.write_text(SIGN + "\nsign(5)\n")
+    solution_process.load(str(path), tools.slip.instrument)
+    assert solution_process.executed_lines(tools.slip, str(path)) == {1, 2, 3, 6}
 
 
 def test_clean_work_dir_is_removed_without_side_effects(tmp_path):
@@ -89,7 +85,7 @@ def test_kill_all_reaps_every_leftover():
                     time.sleep(60)
                     os._exit(0)
                 sleepers.append(pid)
-            _procs.kill_all(None)
+            _procs.kill_all((None,))
             gone = all(not os.path.exists(f"/proc/{p}") for p in sleepers)
             try:
                 os.waitpid(-1, os.WNOHANG)

@@ -21,16 +21,21 @@ Who runs what (one row per process of a sample; the worker serves many samples):
 
 Channels and what each allows::
 
-    host -> worker      stdin: HOST frames. A job header (``JobHeader``) then ``blob``
-                        raw bytes (the tester's part), spliced into a memfd only the
-                        tester gets: the worker and the solution never hold the tests.
+    host -> worker      stdin: HOST frames. A job header (``JobHeader``), then the code's
+                        raw bytes (spliced into solution.py) and the tester's part
+                        (spliced into a memfd only the tester gets). No sample's code,
+                        tests or output ever enters the worker's memory, which every
+                        later sample's processes would inherit.
     worker -> host      stdout: HOST frames. ``Hello`` once, then per job a report
-                        (``WorkerReport``) and ``verdict_len`` raw bytes (the verdict).
+                        (``WorkerReport``) and raw bytes: the verdict, then the tails
+                        of the solution's stdout and stderr (spliced, never read).
     tester <-> solution a pipe pair: LINK frames. The tester asks (``Op``), the solution
                         answers with plain data (``wire``) or handles; the only calls the
                         solution can make are to callables the tests lent it.
     tester -> worker    the verdict memfd: one line per frame, ``<nonce> <json>``, kinds
-                        in ``Frame``; the solution never sees this fd.
+                        in ``Frame``; the solution never sees this fd. And a pipe on
+                        which the tester writes ``TESTS_DONE`` once its tests are over,
+                        so the worker knows whether a limit came during them or after.
 
 HOST frames: 4-byte big-endian length + a JSON object. LINK frames: 4-byte big-endian
 length + a JSON array whose first item is the message kind (``Op`` or ``Reply``).
@@ -45,6 +50,7 @@ import struct
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+TESTS_DONE = b"t"
 FRAME_CAP = 256 * 1024 * 1024  # a LINK frame larger than this is a protocol violation
 VERDICT_CAP = 8 * 1024 * 1024
 TEST_PATH = "/tests/test_solution.py"  # the file name tracebacks of the tests show
@@ -98,13 +104,15 @@ class Frame:
 # ---------------------------------------------------------------- HOST messages
 @dataclass
 class JobHeader:
-    """One sample, host -> worker. ``blob`` raw bytes follow: the tester's part."""
+    """One sample, host -> worker. ``code`` raw bytes follow (spliced into solution.py),
+    then ``blob`` raw bytes (the tester's part, spliced into a memfd): the worker never
+    holds a sample's code or tests in its memory, which every later fork inherits."""
 
-    code: str
+    code: int
+    blob: int
     limits: dict[str, Any]
     measure_coverage: bool
     needs_pytest: bool
-    blob: int = 0
 
 
 @dataclass
@@ -153,9 +161,9 @@ class WorkerReport:
     wall clock, files left behind); only the verdict bytes come from the tester.
     """
 
-    stdout: str
-    stdout_bytes: int
-    stderr: str
+    stdout_len: int  # bytes of the stdout tail that follow the verdict
+    stdout_bytes: int  # all it wrote
+    stderr_len: int
     stderr_bytes: int
     exit_code: int | None  # the solution process's
     signal: int | None
@@ -166,7 +174,12 @@ class WorkerReport:
     peak_memory_mb: float  # the solution process's peak RSS over its RSS at birth
     maxrss_mb: float
     wall_ms: float
-    limit: str  # "" | "cpu" | "tree_cpu" | "wall" | "tester_cpu": what the worker enforced
+    # The first limit the sample reached, as the worker saw it: "" | "cpu" (the solution
+    # process's RLIMIT_CPU) | "tree_cpu" (its processes together) | "tester_cpu" | "wall" |
+    # "oom" (a kill in the sample's cgroup, or a kill near the memory limit); and whether
+    # it came after the tester said its tests were over (``TESTS_DONE``).
+    limit: str
+    limit_after_tests: bool
     side_effects: list[str]
     cgroup_oom_kills: int | None = None
     cgroup_peak_mb: float | None = None
@@ -244,6 +257,7 @@ def imports_pytest(tree: ast.Module) -> bool:
             if any(a.name.split(".")[0] in ("pytest", "_pytest") for a in node.names):
                 return True
         elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.split(".")[0] in ("pytest", "_pytest"):
+            found = node.module.split(".")[0] in ("pytest", "_pytest")
+            if found:
                 return True
     return False

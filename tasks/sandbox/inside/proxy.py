@@ -111,6 +111,8 @@ class Client:
                 raise CrossingError(f"solution returned a non-plain object: {str(name)[:100]}")
             found = _handle(RemoteObject, self, n)
             object.__setattr__(found, "_k", cls_n)
+        elif kind == "a":  # a coroutine the solution ran to its end: its outcome, awaitable
+            found = Awaited(self._outcome(extra))
         elif kind == "c":
             found = _handle(RemoteClass, self, n)
         elif kind in ("f", "m"):
@@ -119,6 +121,17 @@ class Client:
             raise ValueError("unknown handle kind")
         self.proxies[n] = found
         return found
+
+    def _outcome(self, extra) -> tuple[bool, object]:
+        pair = extra.get("t") if type(extra) is dict else None
+        if type(pair) is not list or len(pair) != 2:
+            raise ValueError("malformed awaitable")
+        ok, payload = pair
+        if ok is True:
+            return True, self.decode(payload)
+        if ok is False and type(payload) is dict and type(payload.get("xe")) is dict:
+            return False, self._exception(payload["xe"])
+        raise ValueError("malformed awaitable")
 
     # ------------------------------------------------------------ requests
     def request(self, msg, originals=()):
@@ -202,10 +215,13 @@ class Client:
 
         Classes first, so that their handle numbers are known before any instance crosses.
         """
-        reply = self._exchange([Op.NAMES, list(classes), list(classes)])
         found: dict[str, object] = {}
-        for name, item in zip(classes, self._list(reply), strict=False):
-            value = self._named(item)
+        reply = self._exchange([Op.NAMES, list(classes), list(classes)]) if classes else None
+        for name, item in zip(classes, self._list(reply) if reply else [], strict=False):
+            try:
+                value = self._named(item)
+            except KeyError:
+                continue
             if type(value) is RemoteClass:
                 self.task_classes.add(object.__getattribute__(value, "_n"))
                 found[name] = value
@@ -426,6 +442,23 @@ class RemoteObject(_Handle):
 
 
 HANDLE_TYPES = (RemoteFunction, RemoteClass, RemoteObject)
+
+
+class Awaited:
+    """What an ``async def`` of the solution's returned: ``await`` gives its value (or
+    raises its exception); the solution ran it to its end when it was called."""
+
+    __slots__ = ("_outcome",)
+
+    def __init__(self, outcome) -> None:
+        self._outcome = outcome
+
+    def __await__(self):
+        ok, value = self._outcome if type(self._outcome) is tuple else (True, None)
+        if not ok:
+            raise value
+        return value
+        yield  # pragma: no cover - makes this a generator
 
 
 def _no_suspend(value):

@@ -16,9 +16,11 @@ import contextlib
 import enum
 import importlib.machinery
 import importlib.util
+import inspect
 import operator
 import os
 import sys
+import time
 import types
 
 from . import confine, protocol
@@ -122,6 +124,8 @@ class Server:
             raise NotPlain(f"solution returned a non-plain object: {type(x).__name__}")
         if _is_iterator(x) and not isinstance(x, self.task_classes):
             return Encoder(self.export).consumed(x)  # a generator, map, zip...: its items
+        if inspect.iscoroutine(x):  # an async def's call: run to its end, here
+            return {"o": [self._number(x), "a", self._awaited(x)]}
         n = self._number(x)
         if isinstance(x, type) and issubclass(x, BaseException):
             base = x.__base__
@@ -135,6 +139,17 @@ class Server:
             return {"o": [n, "f", None]}
         name = type(x).__name__
         return {"o": [n, "v", [self.export(type(x)), name if type(name) is str else "?"]]}
+
+    def _awaited(self, coro) -> list:
+        """[True, value] or [False, exception form]: an ``Awaited`` for the tester."""
+        import asyncio
+
+        try:
+            return {"t": [True, Encoder(self.export)(asyncio.run(_awaited(coro)))]}
+        except NotPlain:
+            raise
+        except BaseException as exc:
+            return {"t": [False, {"xe": self.describe(exc)}]}
 
     def _number(self, x) -> int:
         n = self.ids.get(id(x))
@@ -245,9 +260,9 @@ class Server:
         return result, refs, back
 
     def batch(self, calls) -> None:
-        """The differential calls, one by one, each answer sent as soon as it is known:
-        a limit that stops us midway keeps the answers already given."""
-        done = 0
+        """The differential calls, one by one; answers go out together, or every 20 ms of
+        CPU, so that a limit that stops us midway keeps most of the answers given."""
+        done, flushed = 0, time.process_time()
         for i, call in enumerate(calls if type(calls) is list else []):
             try:
                 name, wire_args, wire_kwargs = call
@@ -263,7 +278,9 @@ class Server:
                     out = ["v", self.plain(result)]
                 except BaseException as exc:
                     out = ["x", f"{type(exc).__name__}: {exc}"[:200]]
-            self.link.send([Reply.PART, i, out])
+            now = time.process_time()
+            self.link.send([Reply.PART, i, out], flush=now - flushed > 0.02)
+            flushed = now if now - flushed > 0.02 else flushed
             done += 1
         self.link.send([Reply.RESULT, done])
 

@@ -10,6 +10,7 @@ After the tests, if every one passed, it sends the differential calls as one bat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import os
@@ -35,13 +36,13 @@ def run(limits: dict, uid, fds: list[int], workdir: str) -> None:  # pragma: no 
     """Confine this (forked) process, run one sample's tests; never returns."""
     try:
         confine.confine_tests(limits, uid, fds, workdir)
-        link_r, link_w, verdict_fd, tests_fd = 3, 4, 5, 6
+        link_r, link_w, verdict_fd, tests_fd, phase_fd = 3, 4, 5, 6, 7
         blob = os.pread(tests_fd, os.fstat(tests_fd).st_size, 0)
         os.close(tests_fd)
         head, _, compiled = blob.partition(b"\n")
         job = protocol.TesterJob(**json.loads(head))
         code = marshal.loads(compiled) if compiled else None  # compiled by the host
-        harness(job, code, Verdict(verdict_fd, job.nonce), Client(link_r, link_w))
+        harness(job, code, Verdict(verdict_fd, job.nonce), Client(link_r, link_w), phase_fd)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         os._exit(0)
@@ -49,7 +50,9 @@ def run(limits: dict, uid, fds: list[int], workdir: str) -> None:  # pragma: no 
         os._exit(70)
 
 
-def harness(job: protocol.TesterJob, code, out: Verdict, client: Client) -> None:
+def harness(
+    job: protocol.TesterJob, code, out: Verdict, client: Client, phase_fd: int = -1
+) -> None:
     """Hello, the task's names, the tests, the differential calls, goodbye."""
     try:
         hello = client.link.recv()
@@ -65,6 +68,9 @@ def harness(job: protocol.TesterJob, code, out: Verdict, client: Client) -> None
     run_calls = job.tests is None
     if job.tests is not None:
         run_calls = _tests(job, code, out, client)
+        if phase_fd >= 0:  # what the sample reaches from now on cannot change the verdict
+            with contextlib.suppress(OSError):
+                os.write(phase_fd, protocol.TESTS_DONE)
     if job.calls and run_calls:
         outputs, complete = client.batch(job.calls, job.full_outputs)
         out.emit(Frame.CALLS, outputs=outputs, complete=complete)

@@ -1,8 +1,9 @@
 """The sample's cgroups, seen from inside the sandbox: join, reset, read OOM kills and peaks.
 
 The host creates one memory and one pids cgroup per worker (``tasks/sandbox/cgroups.py``),
-sets their limits, and binds them into the sandbox; the worker passes their paths on its command line and joins them once at
-start (moving a process costs about 0.3 ms per hierarchy; a fork inherits its cgroups for free). So
+sets their limits, and binds them into the sandbox; the worker passes their paths on its
+command line and joins them once at start (moving a process costs about 0.3 ms per
+hierarchy; a fork inherits its cgroups for free). So
 the whole process tree a sample starts shares one memory limit and one process-count
 limit, with the tester and the worker's small per-sample allocations (the host adds
 room for them). The solution volunteers for the OOM killer (oom_score_adj +1000,
@@ -76,6 +77,15 @@ class Cgroups:
                 _write(os.path.join(d, "cgroup.procs"), "0")
         except OSError as exc:  # e.g. a v2 delegation rule: rlimits only, and say why
             self.kind, self.dirs, self.why = "", [], f"cannot join the cgroups: {exc}"
+
+    def oom_kills_so_far(self) -> int:
+        """OOM kills in the sample's cgroup since ``reset`` (0 without cgroups)."""
+        if not self.kind:
+            return 0
+        try:
+            return max(0, self._oom_kills() - self._oom_before)
+        except (OSError, ValueError):
+            return 0
 
     def report(self) -> dict:
         """After a sample: OOM kills in its cgroup, and its peak memory (v1)."""

@@ -1,21 +1,22 @@
 """Values on the LINK between the tester and the solution (see ``protocol``): plain data.
 
 Imports only the standard library and ``protocol``; importable from the host. Values
-travel as tagged JSON. ``json.loads`` only ever builds exact
-builtin types, and the decoder below rebuilds the tagged ones as exact builtin types
-too, so nothing the solution defines (a subclass of ``int`` with an ``__eq__`` that is
-always True, say) survives the crossing; it is never ``pickle``, which runs code.
+travel as tagged JSON. ``json.loads`` only ever builds exact builtin types, and the
+decoder below rebuilds the tagged ones as exact builtin types too, so nothing the
+solution defines (a subclass of ``int`` with an ``__eq__`` that is always True, say)
+survives the crossing; it is never ``pickle``, which runs code.
 
 Wire form of a value: JSON null, booleans, numbers and strings are themselves; a JSON
-array is a ``list``; every other value is a JSON object with one key, its tag:
-``t`` tuple, ``d`` dict (keys and values flattened), ``s`` set, ``f`` frozenset, ``b``
-bytes (latin-1 text), ``ba`` bytearray, ``c`` complex, ``i`` a huge int (hex), ``r``
-range, ``dt``/``da``/``tm``/``td``/``tz``/``zi`` datetime, date, time, timedelta,
-timezone and ZoneInfo, ``dec`` Decimal, ``fr`` Fraction, ``dq`` deque, ``dk``/``di``/``dv``
-a dict's keys/items/values view (rebuilt as a real view of a fresh dict, so they compare
-as views do), ``g`` an iterator the sender consumed (rebuilt as a list iterator). Three tags are references rather than data: ``o`` an object the sender keeps
-(a handle), ``y`` a handle the receiver gave out earlier, ``a`` the receiver's own
-argument number n (so ``f(x) is x`` survives).
+array is a ``list``; every other value is a JSON object with one key, its tag: ``t``
+tuple, ``d`` dict (keys and values flattened), ``s`` set, ``f`` frozenset, ``b`` bytes
+(latin-1 text), ``ba`` bytearray, ``c`` complex, ``i`` a huge int (hex), ``r`` range,
+``dt``/``da``/``tm``/``td``/``tz``/``zi`` datetime, date, time, timedelta, timezone and
+ZoneInfo, ``dec`` Decimal, ``fr`` Fraction, ``dq`` deque, ``dk``/``di``/``dv`` a dict's
+keys/items/values view (rebuilt as a real view of a fresh dict, so they compare as views
+do), ``g`` an iterator the sender consumed (rebuilt as a list iterator). Three tags are
+references rather than data: ``o`` an object the sender keeps (a handle), ``y`` a handle
+the receiver gave out earlier, ``a`` the receiver's own argument number n (so ``f(x) is
+x`` survives).
 
 Frames on the link: ``protocol``'s LINK frames (``Link``).
 """
@@ -358,29 +359,37 @@ class Link:
 
     def __init__(self, rfd: int, wfd: int, handle) -> None:
         self.rfd, self.wfd, self.handle = rfd, wfd, handle
+        self._in = bytearray()  # read ahead: one system call brings many small frames
+        self._out = bytearray()  # frames held back until ``flush`` (a batch's answers)
 
-    def send(self, msg) -> None:
+    def send(self, msg, flush: bool = True) -> None:
         try:
             body = json.dumps(msg, separators=(",", ":")).encode()
         except ValueError:  # an int past str()'s digit cap, left in a list by the fast path
             body = json.dumps(_hexify(msg), separators=(",", ":")).encode()
+        self._out += protocol.pack(body)
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        data, self._out = bytes(self._out), bytearray()
         try:
-            protocol.write_all(self.wfd, protocol.pack(body))
+            protocol.write_all(self.wfd, data)
         except OSError as exc:
             raise LinkClosed(str(exc)) from None
 
     def _read(self, n: int) -> bytes:
-        chunks, left = [], n
-        while left:
+        while len(self._in) < n:
             try:
-                chunk = os.read(self.rfd, min(left, 1 << 20))
+                chunk = os.read(self.rfd, max(1 << 16, min(n - len(self._in), 1 << 20)))
             except OSError as exc:
                 raise LinkClosed(str(exc)) from None
             if not chunk:
                 raise LinkClosed("end of stream")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            self._in += chunk
+        data = bytes(self._in[:n])
+        del self._in[:n]
+        return data
 
     def recv(self):
         (n,) = struct.unpack(">I", self._read(4))

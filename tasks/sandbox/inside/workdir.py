@@ -20,17 +20,26 @@ MAX_LISTED_DEPTH = 32
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def prepare(workdir: str, code: str, uid: int | None) -> None:
-    """A fresh work dir holding ``solution.py`` only (owned by the sample uid)."""
+def create(workdir: str, uid: int | None) -> int:
+    """A fresh work dir with an empty ``solution.py`` (both the sample uid's); its fd, for
+    writing (the worker splices the code into it, never holding it in its own memory)."""
     if os.path.lexists(workdir):
         remove(workdir)
     os.mkdir(workdir, 0o700)
-    path = os.path.join(workdir, SOLUTION)
-    with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(code)
+    fd = os.open(os.path.join(workdir, SOLUTION), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     if uid is not None:
         os.chown(workdir, uid, uid)
-        os.chown(path, uid, uid)
+        os.fchown(fd, uid, uid)
+    return fd
+
+
+def prepare(workdir: str, code: str, uid: int | None) -> None:
+    """A fresh work dir holding ``solution.py`` only, written from ``code``."""
+    fd = create(workdir, uid)
+    try:
+        os.write(fd, code.encode("utf-8", "surrogatepass"))
+    finally:
+        os.close(fd)
 
 
 def shown(rel: bytes) -> str:

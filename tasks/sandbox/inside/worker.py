@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import json
 import os
 import resource
 import select
@@ -36,16 +35,37 @@ PRELOAD = (
     "random", "fractions", "decimal", "typing", "copy", "operator", "datetime", "io",
     "importlib.util",
 )  # fmt: skip
-class _Tail:
-    """Keeps the byte count and the last ``cap`` bytes of a stream."""
+
+
+class Tail:
+    """The byte count and the last ``cap`` bytes of a stream, kept in a memfd: the bytes
+    move pipe -> memfd -> host inside the kernel and never enter our memory."""
 
     def __init__(self, cap: int) -> None:
-        self.cap, self.total, self.buf = cap, 0, bytearray()
+        self.cap, self.total = cap, 0
+        self.fd = os.memfd_create("tail", os.MFD_CLOEXEC)
 
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        self.buf += data[-self.cap :] if self.cap else b""
-        del self.buf[: max(0, len(self.buf) - self.cap)]
+    def drain(self, pipe: int) -> bool:
+        """Move what the pipe holds; False at end of stream."""
+        moved = os.splice(pipe, self.fd, 1 << 20)
+        self.total += moved
+        if self.cap and os.fstat(self.fd).st_size > 4 * self.cap:
+            self._rotate()
+        return moved > 0
+
+    def _rotate(self) -> None:
+        size = os.fstat(self.fd).st_size
+        fresh = os.memfd_create("tail", os.MFD_CLOEXEC)
+        os.copy_file_range(self.fd, fresh, self.cap, size - self.cap, 0)
+        os.lseek(fresh, 0, os.SEEK_END)
+        os.close(self.fd)
+        self.fd = fresh
+
+    def tail(self) -> tuple[int, int]:
+        """(offset, length) of the last ``cap`` bytes."""
+        size = os.fstat(self.fd).st_size
+        length = min(size, self.cap)
+        return size - length, length
 
 
 class Tools:
@@ -94,13 +114,22 @@ def _splice_in(src: int, n: int) -> int:
     return fd
 
 
-def _splice_out(fd: int, dst: int, n: int) -> None:
-    offset = 0
-    while offset < n:
-        moved = os.splice(fd, dst, n - offset, offset_src=offset)
+def _splice_out(fd: int, dst: int, n: int, offset: int = 0) -> None:
+    end = offset + n
+    while offset < end:
+        moved = os.splice(fd, dst, end - offset, offset_src=offset)
         if not moved:
-            raise EOFError("verdict file shorter than its size")
+            raise EOFError("file shorter than its size")
         offset += moved
+
+
+def _splice_into(src: int, fd: int, n: int) -> None:
+    """Move ``n`` bytes from the host pipe into ``fd`` (a file), never through our memory."""
+    while n:
+        moved = os.splice(src, fd, n)
+        if not moved:
+            raise EOFError("the host closed the pipe mid-job")
+        n -= moved
 
 
 def _fork(main, *args) -> int:
@@ -123,18 +152,23 @@ class Sample:
     def __init__(self, header: dict, host_fd: int, dir_: str, uids, tools: Tools, cgroup) -> None:
         self.limits = header["limits"]
         self.dir, self.uids, self.cgroup = dir_, uids, cgroup
-        workdir.prepare(dir_, header["code"], uids[0])
+        code_fd = workdir.create(dir_, uids[0])
+        try:
+            _splice_into(host_fd, code_fd, header["code"])
+            header["code"] = 0  # consumed
+        finally:
+            os.close(code_fd)
         cgroup.reset()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         s2t_r, s2t_w = os.pipe()
         t2s_r, t2s_w = os.pipe()
+        self.phase_r, phase_w = os.pipe()
         self.children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.start = time.monotonic()
         self.spid = _fork(solution_process.run, header, dir_, uids[0],
                           [out_w, err_w, t2s_r, s2t_w], tools.slip)  # fmt: skip
         self.baseline_kb = procs.rss_kb(self.spid)  # still confining itself: no sample code yet
-        del header["code"]
         for fd in (out_w, err_w, t2s_r, s2t_w):
             os.close(fd)
         tests_fd = _splice_in(host_fd, header["blob"])
@@ -142,18 +176,22 @@ class Sample:
         self.verdict_fd = os.memfd_create("verdict", os.MFD_CLOEXEC)
         try:
             self.tpid = _fork(test_process.run, self.limits, uids[1],
-                              [s2t_r, t2s_w, self.verdict_fd, tests_fd], dir_)  # fmt: skip
+                              [s2t_r, t2s_w, self.verdict_fd, tests_fd, phase_w], dir_)  # fmt: skip
         finally:
-            for fd in (s2t_r, t2s_w, tests_fd):
+            for fd in (s2t_r, t2s_w, tests_fd, phase_w):
                 os.close(fd)
-        self.streams = {out_r: _Tail(self.limits["output_kb"] * 1024), err_r: _Tail(8192)}
+        self.streams = {out_r: Tail(self.limits["output_kb"] * 1024), err_r: Tail(8192)}
         self.s_status = self.t_status = None
-        self.limit = ""
+        self.limit, self.limit_after = "", False  # a limit the worker itself enforced
+        self.tests_done = False  # the tester said its tests were over
+        self.oom_at_mark = 0
+        self.solution_ended_after = False
 
     def watch(self) -> None:
         """Until both processes ended (or a limit hit) and their output is drained."""
         spidfd, tpidfd = os.pidfd_open(self.spid), os.pidfd_open(self.tpid)
         open_fds = list(self.streams)
+        phase = [self.phase_r]
         cpu_limit_ms = self.limits["cpu_s"] * 1000
         deadline = self.start + self.limits["wall_s"]
         # The sample's processes together use at most one CPU second per core per second:
@@ -167,7 +205,8 @@ class Sample:
                 if grace is not None and now >= grace:
                     break
                 if now >= deadline and (self.s_status is None or self.t_status is None):
-                    self.limit = self.limit or "wall"
+                    if not self.limit:
+                        self.limit, self.limit_after = "wall", self.tests_done
                     self._kill_solution()
                     self._kill_tester()
                     grace = time.monotonic() + GRACE_S  # drain what is left
@@ -175,36 +214,61 @@ class Sample:
                 if now >= check_at and self.s_status is None:
                     used = procs.tree_cpu_ms(self.uids[0], self.spid)
                     if used >= cpu_limit_ms:
-                        self.limit = "tree_cpu"
+                        self.limit, self.limit_after = "tree_cpu", self.tests_done
                         procs.kill_sample(self.uids[0], self.spid)
                         self._kill_solution()
                         continue
                     check_at = now + max(0.05, (cpu_limit_ms - used) / 1000 / cores)
-                watch = list(open_fds)
+                watch = phase + open_fds
                 watch += [spidfd] if self.s_status is None else []
                 watch += [tpidfd] if self.t_status is None else []
                 wake = min(x for x in (deadline, check_at, grace) if x is not None)
                 ready, _, _ = select.select(watch, [], [], max(0.0, wake - now))
+                if self.phase_r in ready:  # first: it tells what came before the rest
+                    self._mark(os.read(self.phase_r, 16))
+                    phase = []
                 for fd in ready:
+                    if fd == self.phase_r:
+                        continue
                     if fd == spidfd:
                         _, st, ru = os.wait4(self.spid, 0)
                         self.s_status = (st, ru)
+                        self.solution_ended_after = self.tests_done
                     elif fd == tpidfd:
                         _, st, ru = os.wait4(self.tpid, 0)
                         self.t_status = (st, ru)
                         if self.s_status is None:  # the solution has its goodbye to finish
                             deadline = min(deadline, time.monotonic() + GRACE_S)
-                    else:
-                        data = os.read(fd, 1 << 20)
-                        if data:
-                            self.streams[fd].add(data)
-                        else:
-                            open_fds.remove(fd)
+                    elif not self.streams[fd].drain(fd):
+                        open_fds.remove(fd)
                 if self.s_status is not None and self.t_status is not None and grace is None:
                     grace = time.monotonic() + GRACE_S  # drain what is left
         finally:
             os.close(spidfd)
             os.close(tpidfd)
+            os.close(self.phase_r)
+
+    def _mark(self, data: bytes) -> None:
+        """The tester's word that its tests are over (once; anything else means nothing)."""
+        if data == protocol.TESTS_DONE and not self.tests_done:
+            self.tests_done = True
+            self.oom_at_mark = self.cgroup.oom_kills_so_far()
+
+    def send(self, wfd: int, report: dict) -> None:
+        """The report, then the verdict and the two tails, each spliced from its memfd."""
+        size = os.fstat(self.verdict_fd).st_size
+        report["verdict_len"] = min(size, protocol.VERDICT_CAP)
+        report["verdict_truncated"] = size > protocol.VERDICT_CAP
+        protocol.send_host(wfd, report)
+        _splice_out(self.verdict_fd, wfd, report["verdict_len"])
+        for stream in (self.out, self.err):
+            offset, length = stream.tail()
+            _splice_out(stream.fd, wfd, length, offset)
+
+    def close(self) -> None:
+        for fd in (self.verdict_fd, *(s.fd for s in self.streams.values())):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _kill_solution(self) -> None:
         if self.s_status is None:
@@ -220,6 +284,32 @@ class Sample:
             _, st, ru = os.wait4(self.tpid, 0)
             self.t_status = (st, ru)
 
+    def _limit(self, sig, s_ru, t_sig, tester_ms: float, tree_ms: float) -> tuple[str, bool]:
+        """The limit the sample reached, and whether only after its tests were over.
+
+        Any limit reached while the tests ran wins over one reached afterwards, and a
+        memory limit over a time limit.
+        """
+        cpu_ms = self.limits["cpu_s"] * 1000
+        events = []  # (limit, after the tests)
+        if self.cgroup.oom_kills_so_far():
+            events.append(("oom", self.tests_done and self.oom_at_mark == 0))
+        near_memory = s_ru.ru_maxrss / 1024 >= 0.9 * self.limits["memory_mb"]
+        if sig is not None and near_memory:
+            events.append(("oom", self.solution_ended_after))
+        if self.limit:
+            events.append((self.limit, self.limit_after))
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and _cpu_ms(s_ru) >= 0.9 * cpu_ms):
+            events.append(("cpu", self.solution_ended_after))
+        if tree_ms > cpu_ms:  # processes that each stayed under the limit, together over it
+            events.append(("tree_cpu", self.tests_done))
+        if t_sig in (signal.SIGXCPU, signal.SIGKILL) and tester_ms >= 0.9 * cpu_ms:
+            events.append(("tester_cpu", self.tests_done))
+        during = [name for name, after in events if not after]
+        if during:
+            return ("oom" if "oom" in during else during[0]), False
+        return (events[0][0], True) if events else ("", False)
+
     def finish(self) -> dict:
         """Kill what is left, account for it, clean the work dir; the report."""
         self._kill_solution()
@@ -228,6 +318,7 @@ class Sample:
         procs.kill_all(self.uids)
         for fd in self.streams:
             os.close(fd)
+        self.out, self.err = self.streams.values()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         s_st, s_ru = self.s_status
         t_st, t_ru = self.t_status
@@ -235,23 +326,13 @@ class Sample:
         # Everything reaped since the sample started (its orphans included), but the tester.
         tree_ms = max(0.0, _cpu_ms(children) - _cpu_ms(self.children_before) - tester_ms)
         sig = os.WTERMSIG(s_st) if os.WIFSIGNALED(s_st) else None
-        cpu_limit_ms = self.limits["cpu_s"] * 1000
-        limit = self.limit
-        if not limit and (
-            sig == signal.SIGXCPU or (sig == signal.SIGKILL and _cpu_ms(s_ru) >= 0.9 * cpu_limit_ms)
-        ):
-            limit = "cpu"
-        if not limit and tree_ms > cpu_limit_ms:
-            limit = "tree_cpu"  # processes that each stayed under the limit, together over it
         t_sig = os.WTERMSIG(t_st) if os.WIFSIGNALED(t_st) else None
-        if not limit and t_sig in (signal.SIGXCPU, signal.SIGKILL) and tester_ms >= 0.9 * cpu_limit_ms:
-            limit = "tester_cpu"
-        out, err = self.streams.values()
+        limit, after = self._limit(sig, s_ru, t_sig, tester_ms, tree_ms)
         report = protocol.WorkerReport(
-            stdout=out.buf.decode("utf-8", "replace"),
-            stdout_bytes=out.total,
-            stderr=err.buf.decode("utf-8", "replace"),
-            stderr_bytes=err.total,
+            stdout_len=self.out.tail()[1],
+            stdout_bytes=self.out.total,
+            stderr_len=self.err.tail()[1],
+            stderr_bytes=self.err.total,
             exit_code=os.WEXITSTATUS(s_st) if os.WIFEXITED(s_st) else None,
             signal=sig,
             tester_exit_code=os.WEXITSTATUS(t_st) if os.WIFEXITED(t_st) else None,
@@ -262,6 +343,7 @@ class Sample:
             maxrss_mb=s_ru.ru_maxrss / 1024,
             wall_ms=wall_ms,
             limit=limit,
+            limit_after_tests=after,
             side_effects=_clean(self.dir),
             **self.cgroup.report(),
         )
@@ -303,21 +385,17 @@ def main() -> None:  # pragma: no cover - runs in the sandbox
                 tools.need_pytest()
             sample = Sample(header, rfd, dir_, uids, tools, cgroup)
             sample.watch()
-            report = sample.finish()
-            size = os.fstat(sample.verdict_fd).st_size
-            report["verdict_len"] = min(size, protocol.VERDICT_CAP)
-            report["verdict_truncated"] = size > protocol.VERDICT_CAP
-            protocol.send_host(wfd, report)
-            _splice_out(sample.verdict_fd, wfd, report["verdict_len"])
+            sample.send(wfd, sample.finish())
         except Exception as exc:
-            if header.get("blob"):  # keep the protocol in step: drop the tests unread
-                with contextlib.suppress(Exception):
-                    os.close(_splice_in(rfd, header["blob"]))
+            for key in ("code", "blob"):  # keep the protocol in step: drop the rest unread
+                if header.get(key):
+                    with contextlib.suppress(Exception):
+                        os.close(_splice_in(rfd, header[key]))
             procs.kill_all(uids)
             protocol.send_host(wfd, {"worker_error": f"{type(exc).__name__}: {exc}"[:300]})
         finally:
             if sample is not None:
-                os.close(sample.verdict_fd)
+                sample.close()
 
 
 if __name__ == "__main__":
