@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.sandbox import ExecResult, Job, Sandbox
+from tasks.sandbox import ExecResult, Job, Sandbox, exports_for
+from tasks.suites.evalplus import fill_expected, tests_template
 from tests.sandbox.conftest import GOOD, HAS_BWRAP, LIMITS, uid_processes
 
 pytestmark = pytest.mark.sandbox
@@ -26,6 +27,7 @@ HOSTILE_DIR = Path(__file__).parents[2] / "data" / "hostile"
 OUTSIDE = ("/work/main", "/etc", "/root", "/usr", "/")
 PROBE = f"vivek_probe_{uuid.uuid4().hex[:8]}"
 F_IS_ONE = "from solution import f\n\n\ndef test_f():\n    assert f() == 1\n"
+WRONG = Job(code="def add(a, b):\n    return a - b\n", tests=GOOD.tests)
 # What the rlimit-only fallback cannot contain (mirrored in the README).
 FALLBACK_CANNOT = {
     "network": "no network namespace: connections to the host and the internet succeed",
@@ -49,10 +51,17 @@ class Hostile:
     fallback: str = ""  # key of FALLBACK_CANNOT when the fallback never contains it
     root_unsafe: bool = False  # contained by the fallback only when samples drop to a uid
     check: Callable[[ExecResult], None] | None = None
+    # The task's own reference: the tests see the names it defines (as the checker does).
+    reference: str = "def f():\n    return 1\n"
+    code_text: str = ""  # the program itself, when it is not a file of data/hostile
 
     @property
     def code(self) -> str:
-        return (HOSTILE_DIR / f"{self.name}.py").read_text()
+        return self.code_text or (HOSTILE_DIR / f"{self.name}.py").read_text()
+
+    def job(self, code: str) -> Job:
+        exports = exports_for(self.tests, "f", self.reference)
+        return Job(code=code, tests=self.tests, exports=exports)
 
 
 def no_host_probe(*dirs: str) -> Callable[[ExecResult], None]:
@@ -107,6 +116,35 @@ RAISES_TESTS = (
 UNITTEST_TESTS = (
     "import unittest\nfrom solution import f\n\n\nclass TestF(unittest.TestCase):\n"
     "    def test_f(self):\n        self.assertEqual(f(), 1)\n"
+)
+BUILTINS_TESTS = (
+    "from solution import *\n\n\ndef test_f():\n"
+    "    assert abs(f() - 1) < 1e-6\n    assert all([f() == 1])\n"
+    "    assert len([f()]) == 1 and sorted([f()]) == [1] and round(f()) == 1\n"
+    "    assert isinstance(f(), int) and type(f()) is int and set([f()]) == {1}\n"
+    "    assert list(zip([f()], [1])) == [(1, 1)]\n"
+)
+EVALPLUS_TESTS = fill_expected(tests_template("f", [[1], [2]], [[3]], 0.0), ["2", "4"])[0]
+HANDLE_TESTS = (
+    "from solution import f\n\n\ndef test_f():\n    r = f()\n"
+    "    assert len(r) == 2 and 5 in r and r and list(r) == [1, 5]\n"
+)
+MAP_TESTS = (
+    "from solution import f\n\n\ndef test_f():\n"
+    "    assert all(map(f, [1, 2, 3]))\n    assert not any(map(f, [-1]))\n"
+)
+FOUR_CALLS = (
+    "from solution import f\n\n\ndef test_f():\n    assert [f() for _ in range(4)] == [1] * 4\n"
+)
+# A suite whose tests try to outlive their sample: patch the tester's builtins, leave a
+# thread and a child process behind. The next samples get a fresh tester all the same.
+PATCHING_TESTS = (
+    "import builtins\nimport os\nimport threading\nimport time\n\nfrom solution import f\n\n\n"
+    "def test_f():\n    builtins.abs = lambda x: 0\n"
+    "    builtins.AssertionError = type('Never', (Exception,), {})\n"
+    "    threading.Thread(target=time.sleep, args=(30,)).start()\n"
+    "    if os.fork() == 0:\n        time.sleep(30)\n        os._exit(0)\n"
+    "    assert f() == 1\n"
 )
 HOSTILE = [
     Hostile("fork_bomb", S({"timeout"}), root_unsafe=True),
@@ -172,6 +210,34 @@ HOSTILE = [
     Hostile("odd_file_names", S({"pass"}), check=side_effect("dir-link -> real-dir")),
     Hostile("raise_rlimit", S({"module_error"}), root_unsafe=True),
     Hostile("setuid_root", S({"module_error"}), root_unsafe=True),
+    # Issue 20: one program per class of attack on the verdict or on other samples.
+    Hostile("shadow_builtins", S({"fail"}), tests=BUILTINS_TESTS),
+    Hostile(
+        "evalplus_compile_hook",
+        S({"fail"}),
+        tests=EVALPLUS_TESTS,
+        reference="def f(x):\n    return x * 2\n",
+    ),
+    Hostile(
+        "handle_says_yes",
+        S({"error"}),
+        tests=HANDLE_TESTS,
+        reference="def f():\n    return [1, 5]\n",
+    ),
+    Hostile(
+        "stop_iteration_escape",
+        S({"error"}),
+        tests=MAP_TESTS,
+        reference="def f(x):\n    return x > 0\n",
+    ),
+    Hostile("fork_spreads_cpu", S({"timeout"}), tests=FOUR_CALLS),
+    Hostile("launder_bad_value", S({"error"})),
+    Hostile(
+        "suite_patches_tester",
+        S({"pass"}),
+        tests=PATCHING_TESTS,
+        code_text="def f():\n    return 1\n",
+    ),
 ]
 
 
@@ -230,7 +296,7 @@ def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
         .replace("KEYPATH", str(host_secrets))
     )
     uids = sb.sample_uids()
-    r = sb.run([Job(code=code, tests=hostile.tests)])[0]
+    r = sb.run([hostile.job(code)])[0]
     assert r.status in hostile.statuses, r
     if hostile.check:
         hostile.check(r)
@@ -238,5 +304,6 @@ def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
     assert not uid_processes(uids), "a sample process outlived its run"
     with pytest.raises(BlockingIOError):
         listener.accept()
-    after = sb.run([GOOD])[0]
-    assert after.status == "pass", after
+    after, wrong = sb.run([GOOD, WRONG])
+    assert after.status == "pass", after  # the honest control still passes
+    assert wrong.status == "fail", wrong  # and a wrong answer still fails (nothing resident)
