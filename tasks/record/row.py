@@ -136,12 +136,3 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def assemble_row(
-    run_id: str, suite: str, outcome: CellOutcome, checks: CheckFields | Mapping | None
-) -> dict[str, Any]:
-    """One row as a dict: checked when ``checks`` is given, else a generation failure."""
-    if checks is None:
-        return Row.generation_failed(run_id, suite, outcome).to_dict()
-    return Row.checked(run_id, suite, outcome, checks).to_dict()

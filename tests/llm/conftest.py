@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from checking import assemble_row
 
 from tasks.config import SandboxSettings
 from tasks.providers.base import Provider, ProviderConfig
@@ -26,7 +27,6 @@ from tasks.providers.llamacpp import smollm2_path as model_path
 from tasks.providers.openai import chat_messages
 from tasks.providers.registry import resolve
 from tasks.quality.checker import CheckItem
-from tasks.record.row import assemble_row
 from tasks.record.types import GenerationOptions, GenerationRequest, Task
 from tasks.run.generate import CellOutcome, generate_cells, render_prompt
 from tasks.run.pipeline import close_sandboxes, run_checks

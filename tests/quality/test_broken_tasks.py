@@ -26,11 +26,9 @@ def test_broken_task_rows_are_suite_errors_with_the_reason(tmp_path):
     answer = "```python\ndef circle_area(r):\n    return math.pi * r ** 2\n```"
     items = [CheckItem(broken, "def sum(a, b):\n    return a + b\n"), CheckItem(circle, answer)]
     with Sandbox(isolation="require") as sb:
-        rows = Checker(sb, calibrate=False).check(items)
-    assert rows[0]["status"] == "suite_error"
-    assert (
-        rows[0]["error"] == broken.broken and "field 'code' is not valid Python" in rows[0]["error"]
-    )
-    assert rows[0]["tests_total"] is None and rows[0]["overall_score"] is None
-    assert rows[1]["status"] == "pass", rows[1]["error"]
-    assert rows[1]["assembly"] == "setup+reply" and rows[1]["code"].startswith("import math\n")
+        rows = Checker(sb, calibrate=False).check_fields(items)
+    assert rows[0].status == "suite_error"
+    assert rows[0].error == broken.broken and "field 'code' is not valid Python" in rows[0].error
+    assert rows[0].tests_total is None and rows[0].overall_score is None
+    assert rows[1].status == "pass", rows[1].error
+    assert rows[1].assembly == "setup+reply" and rows[1].code.startswith("import math\n")

@@ -1,7 +1,7 @@
 """The score ranks the graded calibration solutions like a careful human reviewer.
 
 Every entry of data/calibration/calibration.yaml goes through the full pipeline
-(``tasks.quality.checker.check_code``: extraction, static analysis, ruff, sandboxed tests,
+(``checking.check_code``, the whole checker: extraction, static analysis, ruff, sandboxed tests,
 differential checks, score) and the Spearman correlation between ``overall_score``
 and the human grades must be at least 0.8.
 """
@@ -39,7 +39,7 @@ def test_calibration_file_is_well_formed():
 
 def score_entries(sandbox) -> list[tuple[dict, dict]]:
     """(entry, row) for every calibration entry, checked task by task."""
-    from tasks.quality.checker import check_code
+    from checking import check_code
 
     suite = {t.id: t for t in load_suite("basic").tasks}
     by_task: dict[str, list[int]] = defaultdict(list)
@@ -50,7 +50,7 @@ def score_entries(sandbox) -> list[tuple[dict, dict]]:
     for task_id, indexes in by_task.items():
         checked = check_code(suite[task_id], [entries[i]["code"] for i in indexes], sandbox)
         for i, row in zip(indexes, checked, strict=True):
-            rows[i] = row
+            rows[i] = row.to_dict()
     return [(e, r) for e, r in zip(entries, rows, strict=True) if r is not None]
 
 

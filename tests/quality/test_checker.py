@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from checking import assemble_row, check_code
 from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME, STATIC
 
-from tasks.quality.checker import Checker, CheckItem, check_code
+from tasks.quality.checker import Checker, CheckItem
 from tasks.record.results import COLUMN_NAMES, rows_to_table
-from tasks.record.row import assemble_row
 from tasks.record.types import Generation, GenerationOptions
 from tasks.run.generate import CellOutcome
 from tasks.sandbox import Sandbox
@@ -28,13 +28,13 @@ def fenced(code: str) -> str:
 
 def test_every_basic_reference_passes_its_tests_and_its_differential_checks(sandbox):
     suite = load_suite("basic")
-    rows = Checker(sandbox).check([CheckItem(t, fenced(t.reference)) for t in suite.tasks])
+    rows = Checker(sandbox).check_fields([CheckItem(t, fenced(t.reference)) for t in suite.tasks])
     for task, row in zip(suite.tasks, rows, strict=True):
-        assert row["status"] == "pass", (task.id, row["error"])
-        assert row["tests_passed"] == row["tests_total"] > 0, task.id
-        assert row["extra_tests_passed"] == row["extra_tests_total"], task.id
-        assert row["overall_score"] > 0.8, (task.id, row["score_breakdown"])
-    assert sum((r["extra_tests_total"] or 0) > 0 for r in rows) >= 20  # differential inputs exist
+        assert row.status == "pass", (task.id, row.error)
+        assert row.tests_passed == row.tests_total > 0, task.id
+        assert row.extra_tests_passed == row.extra_tests_total, task.id
+        assert row.overall_score > 0.8, (task.id, row.score_breakdown)
+    assert sum((r.extra_tests_total or 0) > 0 for r in rows) >= 20  # differential inputs exist
 
 
 def test_wrong_and_memorising_solutions_are_told_apart(sandbox):
@@ -51,9 +51,11 @@ def test_wrong_and_memorising_solutions_are_told_apart(sandbox):
     good, wrong, memo = check_code(
         task, [task.reference, "def fibonacci(n):\n    return n\n", memorised], sandbox
     )
-    assert good["status"] == "pass" and wrong["status"] == "fail"
-    assert memo["extra_tests_passed"] < memo["extra_tests_total"]
-    assert good["overall_score"] > memo["overall_score"] > wrong["overall_score"] - 1e-9
+    assert good.status == "pass" and wrong.status == "fail" and memo.status == "fail"
+    # The verdict is known once a visible test fails: the hidden inputs are not run.
+    assert good.extra_tests_passed == good.extra_tests_total > 0
+    assert memo.extra_tests_total is None and wrong.extra_tests_total is None
+    assert good.overall_score > memo.overall_score > wrong.overall_score - 1e-9
 
 
 def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
@@ -66,9 +68,9 @@ def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
         CheckItem(basic.tasks[0], "I would rather not."),
         CheckItem(basic.tasks[1], fenced("def (:")),
     ]
-    checks = Checker(sandbox).check(items)
-    assert sum(c["status"] == "pass" for c in checks) == len(basic.tasks) + len(humaneval.tasks)
-    assert [c["status"] for c in checks[-2:]] == ["no_code", "syntax_error"]
+    checks = Checker(sandbox).check_fields(items)
+    assert sum(c.status == "pass" for c in checks) == len(basic.tasks) + len(humaneval.tasks)
+    assert [c.status for c in checks[-2:]] == ["no_code", "syntax_error"]
     rows = []
     for i, (item, check) in enumerate(zip(items, checks, strict=True)):
         gen = Generation(
@@ -86,7 +88,7 @@ def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
     checked, (no_code, syntax), failed_row = table[:-3], table[-3:-1], table[-1]
     for row in checked:
         empty = {n for n in COLUMN_NAMES if row[n] is None} - NULLABLE
-        assert not empty, (row["task_id"], empty)
+        assert not empty, (row.task_id, empty)
     assert {n for n in COLUMN_NAMES if no_code[n] is None} - NULLABLE == (
         RUNTIME | STATIC | {"syntax_valid"}
     )

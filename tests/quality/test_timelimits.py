@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.quality.timelimits import FLOOR_S, ReferenceTimes, calibrated_cpu_s, reference_key
-from tasks.run.cache import CheckStore
+from tasks.quality.timelimits import (
+    FLOOR_S,
+    ReferenceRun,
+    ReferenceRuns,
+    calibrated_cpu_s,
+    reference_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,14 +28,17 @@ def test_calibrated_limit(ref_ms, ceiling, expected):
     assert calibrated_cpu_s(ref_ms, ceiling) == pytest.approx(expected)
 
 
-def test_reference_times_survive_a_new_checker_and_ignore_bad_entries(tmp_path):
-    store = CheckStore(str(tmp_path))
+def test_reference_runs_survive_a_new_checker_and_ignore_bad_entries(tmp_path):
     key = reference_key("def f(): pass", "def test(): pass", "2")
-    assert ReferenceTimes(store).get(key) is None
-    ReferenceTimes(store).put(key, 12.5)
-    assert ReferenceTimes(store).get(key) == 12.5  # read back from disk
-    assert (tmp_path / "reference-cpu").is_dir()
+    assert ReferenceRuns(str(tmp_path)).get(key) is None
+    run = ReferenceRun("pass", "", 12.5, ("1", "!ValueError"))
+    ReferenceRuns(str(tmp_path)).put(key, run)
+    assert ReferenceRuns(str(tmp_path)).get(key) == run  # read back from disk
+    assert (tmp_path / "references").is_dir()
     other = reference_key("def f(): return 1", "def test(): pass", "2")
-    ReferenceTimes(store)._store.put(other, {"cpu_ms": "fast"})
-    assert ReferenceTimes(store).get(other) is None  # a bad entry is an absent one
-    assert ReferenceTimes().get(key) is None  # no store: memory only
+    store = ReferenceRuns(str(tmp_path))._store
+    for bad in ({"cpu_ms": "fast"}, {"status": "pass", "error": "", "cpu_ms": 1, "outputs": [1]}):
+        store.put(other, bad)
+        assert ReferenceRuns(str(tmp_path)).get(other) is None  # a bad entry is an absent one
+    assert ReferenceRuns().get(key) is None  # no store: memory only
+    assert ReferenceRuns(str(tmp_path), read=False).get(key) is None  # --fresh

@@ -33,14 +33,14 @@ def _fenced(code: str) -> str:
 def test_rows_record_the_calibrated_limit_and_loops_stop_at_it(tmp_path):
     store = CheckStore(str(tmp_path))
     with Sandbox(Limits(cpu_s=10.0, wall_s=30.0)) as sandbox:
-        rows = Checker(sandbox, store=store).check(
+        rows = Checker(sandbox, store=store).check_fields(
             [
                 CheckItem(TASK, _fenced("def one():\n    return 1\n")),
                 CheckItem(TASK, _fenced("def one():\n    while True:\n        pass\n")),
             ]
         )
-    assert [r["status"] for r in rows] == ["pass", "timeout"]
-    assert [r["cpu_limit_s"] for r in rows] == [FLOOR_S, FLOOR_S]
+    assert [r.status for r in rows] == ["pass", "timeout"]
+    assert [r.cpu_limit_s for r in rows] == [FLOOR_S, FLOOR_S]
 
     class NoSandbox:
         config = {"limits": Limits(cpu_s=10.0, wall_s=30.0).to_dict()}
@@ -48,18 +48,18 @@ def test_rows_record_the_calibrated_limit_and_loops_stop_at_it(tmp_path):
         def run(self, jobs):
             raise AssertionError("a rerun must not need the sandbox")
 
-    again = Checker(NoSandbox(), store=store).check(
+    again = Checker(NoSandbox(), store=store).check_fields(
         [CheckItem(TASK, _fenced("def one():\n    return 1\n"))]
     )
-    assert again[0]["status"] == "pass" and again[0]["cpu_limit_s"] == FLOOR_S
+    assert again[0].status == "pass" and again[0].cpu_limit_s == FLOOR_S
 
 
 def test_without_calibration_the_configured_limit_applies():
     with Sandbox(Limits(cpu_s=4.0, wall_s=30.0)) as sandbox:
-        row = Checker(sandbox, calibrate=False).check(
+        row = Checker(sandbox, calibrate=False).check_fields(
             [CheckItem(TASK, _fenced("def one():\n    return 1\n"))]
         )[0]
-    assert row["status"] == "pass" and row["cpu_limit_s"] == 4.0
+    assert row.status == "pass" and row.cpu_limit_s == 4.0
 
 
 def _spin(stop) -> None:
@@ -77,13 +77,11 @@ def test_canonical_solutions_pass_while_both_cores_are_busy():
         p.start()
     try:
         with Sandbox() as sandbox:
-            rows = Checker(sandbox).check(items)
+            rows = Checker(sandbox).check_fields(items)
     finally:
         stop.set()
         for p in load:
             p.join()
-    failed = {
-        t.id: r["error"] for t, r in zip(suite.tasks, rows, strict=True) if r["status"] != "pass"
-    }
+    failed = {t.id: r.error for t, r in zip(suite.tasks, rows, strict=True) if r.status != "pass"}
     assert failed == {}
-    assert all(r["cpu_limit_s"] <= 10.0 for r in rows)
+    assert all(r.cpu_limit_s <= 10.0 for r in rows)

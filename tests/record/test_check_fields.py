@@ -39,7 +39,15 @@ class FakeSandbox:
 
     def __init__(self, verdict: ExecResult | None = None) -> None:
         self.verdict = verdict or ExecResult(
-            "pass", 1, 1, 0, True, coverage=1.0, execution_time_ms=2.0, peak_memory_mb=0.5
+            "pass",
+            1,
+            1,
+            0,
+            True,
+            coverage=1.0,
+            execution_time_ms=2.0,
+            peak_memory_mb=0.5,
+            clean=True,
         )
         self.jobs = 0
 
@@ -104,54 +112,65 @@ def test_each_outcome_has_a_constructor_and_nulls_what_it_did_not_measure():
 
 
 def test_an_empty_completion_is_no_code_not_a_generation_error():
-    [row] = Checker(FakeSandbox()).check([CheckItem(TASK, "")])
-    assert row["status"] == "no_code" and row["assembly"] == "none"
-    assert row["tests_total"] is None and row["coverage"] is None
+    [row] = Checker(FakeSandbox()).check_fields([CheckItem(TASK, "")])
+    assert row.status == "no_code" and row.assembly == "none"
+    assert row.tests_total is None and row.coverage is None
 
 
 def test_suite_errors_are_unscored_and_censored_runs_have_no_time():
     suite = FakeSandbox(ExecResult("suite_error", error="no tests found"))
-    [row] = Checker(suite).check([CheckItem(TASK, GOOD)])
-    assert row["status"] == "suite_error" and row["overall_score"] is None
-    assert row["tests_total"] is None and row["execution_time_ms"] is None
-    assert row["syntax_valid"] is True  # static facts were still measured
+    [row] = Checker(suite).check_fields([CheckItem(TASK, GOOD)])
+    assert row.status == "suite_error" and row.overall_score is None
+    assert row.tests_total is None and row.execution_time_ms is None
+    assert row.syntax_valid is True  # static facts were still measured
     slow = FakeSandbox(ExecResult("timeout", 1, 0, 1, execution_time_ms=1000.0))
-    [row] = Checker(slow).check([CheckItem(TASK, GOOD)])
-    assert row["status"] == "timeout" and row["execution_time_ms"] is None
-    assert row["tests_total"] == 1 and row["overall_score"] == 0.0
+    [row] = Checker(slow).check_fields([CheckItem(TASK, GOOD)])
+    assert row.status == "timeout" and row.execution_time_ms is None
+    assert row.tests_total == 1 and row.overall_score == 0.0
 
 
 def test_a_missing_package_is_an_import_error_any_other_load_failure_a_module_error():
     load = FakeSandbox(ExecResult("module_error", 1, 0, 1, error="ModuleNotFoundError"))
     missing = "```python\nimport numpyy_not_here\ndef add(a, b):\n    return a + b\n```"
-    rows = Checker(load).check([CheckItem(TASK, missing), CheckItem(TASK, GOOD)])
-    assert [r["status"] for r in rows] == ["import_error", "module_error"]
+    rows = Checker(load).check_fields([CheckItem(TASK, missing), CheckItem(TASK, GOOD)])
+    assert [r.status for r in rows] == ["import_error", "module_error"]
 
 
 def test_changing_score_weights_changes_the_score_on_a_cached_rerun(tmp_path):
     store = CheckStore(str(tmp_path))
     first = FakeSandbox()
-    [a] = Checker(first, Weights(), store).check([CheckItem(TASK, GOOD)])
+    [a] = Checker(first, Weights(), store).check_fields([CheckItem(TASK, GOOD)])
     again = FakeSandbox()
-    [b] = Checker(again, Weights(), store).check([CheckItem(TASK, GOOD)])
+    [b] = Checker(again, Weights(), store).check_fields([CheckItem(TASK, GOOD)])
     assert again.jobs == 0 and b == a  # a cache hit
     heavier = FakeSandbox()
-    [c] = Checker(heavier, Weights(typing=0.9), store).check([CheckItem(TASK, GOOD)])
-    assert heavier.jobs == 1 and c["overall_score"] < a["overall_score"]
+    [c] = Checker(heavier, Weights(typing=0.9), store).check_fields([CheckItem(TASK, GOOD)])
+    assert heavier.jobs == 1 and c.overall_score < a.overall_score
 
 
 @pytest.mark.parametrize("entry", [[], {"status": "pass"}, {"x": 1}, "text", None])
 def test_a_cache_entry_that_is_not_a_check_row_is_treated_as_absent(tmp_path, entry):
     store = CheckStore(str(tmp_path))
-    [first] = Checker(FakeSandbox(), Weights(), store).check([CheckItem(TASK, GOOD)])
+    [first] = Checker(FakeSandbox(), Weights(), store).check_fields([CheckItem(TASK, GOOD)])
     for path in tmp_path.rglob("*.json"):
         path.write_text(json.dumps(entry))
     sandbox = FakeSandbox()
-    [row] = Checker(sandbox, Weights(), store).check([CheckItem(TASK, GOOD)])
+    [row] = Checker(sandbox, Weights(), store).check_fields([CheckItem(TASK, GOOD)])
     assert sandbox.jobs == 1 and row == first
 
 
+def test_only_clean_verdicts_are_cached(tmp_path):
+    """A verdict from a tester that ended abnormally (killed, over a limit, an incomplete
+    verdict) is used once and never served again from the cache."""
+    store = CheckStore(str(tmp_path))
+    dirty = FakeSandbox(ExecResult("pass", 1, 1, 0, True, clean=False))
+    Checker(dirty, Weights(), store).check_fields([CheckItem(TASK, GOOD)])
+    again = FakeSandbox()
+    Checker(again, Weights(), store).check_fields([CheckItem(TASK, GOOD)])
+    assert again.jobs == 1  # not served from the cache: run again
+
+
 def test_check_fields_round_trip_through_json():
-    [row] = Checker(FakeSandbox()).check([CheckItem(TASK, GOOD)])
-    back = CheckFields.from_dict(json.loads(json.dumps(row)))
-    assert back is not None and back.to_dict() == row
+    [row] = Checker(FakeSandbox()).check_fields([CheckItem(TASK, GOOD)])
+    back = CheckFields.from_dict(json.loads(json.dumps(row.to_dict())))
+    assert back == row

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" mocker)
 from tasks.config import RunConfig
 from tasks.errors import UsageError
+from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES
 from tasks.run.plan import LocalRunner, check_writable, prepare, run_plan
 from tasks.run.progress import Progress
@@ -30,9 +31,7 @@ class FakeChecks(LocalRunner):
 
     def submit_checks(self, items, plan, label) -> Future:
         future: Future = Future()
-        future.set_result(
-            [{"status": "fail", "error": "stub", "code": item.completion} for item in items]
-        )
+        future.set_result([CheckFields("fail", "stub", item.completion) for item in items])
         return future
 
 
