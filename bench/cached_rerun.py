@@ -100,7 +100,7 @@ def run(quick: bool = False) -> Outcome:
             "second_provider_calls": second_calls,
             "first_rows": len(a),
             "second_rows_cached": sum(bool(r["cached"]) for r in b),
-            "same_statuses": [r.status for r in a] == [r.status for r in b],
+            "same_statuses": [r["status"] for r in a] == [r["status"] for r in b],
             "prefect_server_start_s": round(server_s, 3),
             "parts_s": {k: round(v, 3) for k, v in parts.items()},
             "provider_calls_while_retiming": parts_calls,

