@@ -323,7 +323,8 @@ def test_a_million_rows_stay_under_1_5_gb():
     import subprocess
     import sys
 
-    script = _MEMORY_SCRIPT.format(tests=os.path.dirname(__file__))
+    # synthetic.py lives in tests/, one level up from this file.
+    script = _MEMORY_SCRIPT.format(tests=os.path.dirname(os.path.dirname(__file__)))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
     assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB"
