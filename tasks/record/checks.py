@@ -17,7 +17,7 @@ from typing import Any
 from tasks.record.types import STATUSES, UNSCORED_STATUSES
 
 # Bump when the checks change what they write for the same inputs.
-CHECKER_VERSION = "3"
+CHECKER_VERSION = "4"
 
 # Statuses the sandbox may report (CONTRACT); "import_error" is accepted from older sandboxes.
 SANDBOX_STATUSES = frozenset(
