@@ -28,6 +28,7 @@ from tasks.record.checks import (
     CheckFields,
     CheckInputs,
     decide_status,
+    plus_verdict,
 )
 from tasks.record.types import UNSCORED_STATUSES, Task
 from tasks.run.cache import CheckStore
@@ -298,6 +299,9 @@ class Checker:
             tests_failed=total - res.tests_passed,
             extra_tests_passed=extra[0] if extra else None,
             extra_tests_total=extra[1] if extra else None,
+            plus_passed=plus_verdict(
+                status, extra[0] if extra else None, extra[1] if extra else None, bool(ref_out)
+            ),
             coverage=res.coverage,
             execution_time_ms=res.execution_time_ms if measured else None,
             peak_memory_mb=res.peak_memory_mb if measured else None,

@@ -49,6 +49,27 @@ def decide_status(
     return "sandbox_error"
 
 
+def plus_verdict(
+    status: str,
+    extra_passed: int | None,
+    extra_total: int | None,
+    task_has_extra: bool,
+) -> bool | None:
+    """``plus_passed``: the visible tests passed AND every extra (differential) test agreed.
+
+    EvalPlus's rule for pass@1+. None when the task has no extra tests, when the row is
+    unscored, or when a passing sample's extra calls did not run (not measured). A sample
+    whose visible tests did not pass is False whether or not its extra calls ran.
+    """
+    if not task_has_extra or status in UNSCORED_STATUSES:
+        return None
+    if status != "pass":
+        return False
+    if not extra_total:
+        return None
+    return extra_passed == extra_total
+
+
 @dataclass(frozen=True)
 class CheckInputs:
     """Everything that changes a check row. Its hash is the check-cache key."""
@@ -85,6 +106,7 @@ class CheckFields:
     tests_failed: int | None = None
     extra_tests_passed: int | None = None
     extra_tests_total: int | None = None
+    plus_passed: bool | None = None
     coverage: float | None = None
     ruff_violations: int | None = None
     ruff_codes: tuple[str, ...] | None = None
@@ -98,6 +120,9 @@ class CheckFields:
     overall_score: float | None = None
     score_breakdown: str | None = None
     sandbox: str | None = None
+    # A timeout, oom or sandbox_error verdict is re-run once; the row keeps the second.
+    retried: bool = False
+    first_status: str | None = None
 
     # One constructor per outcome that never reaches the sandbox.
     @classmethod
@@ -160,5 +185,6 @@ class CheckFields:
 
 
 CHECK_COLUMNS = tuple(f.name for f in fields(CheckFields))
-# What a row's check columns are when there is nothing at all: every one null.
-NULL_CHECKS: dict[str, Any] = {name: None for name in CHECK_COLUMNS}
+# What a row's check columns are when there is nothing at all: every one null, except
+# that nothing was re-run.
+NULL_CHECKS: dict[str, Any] = {name: None for name in CHECK_COLUMNS} | {"retried": False}
