@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
-from tasks.stats.compare import fmt_p
+from tasks.stats.decision import fmt_p
 from tasks.stats.rows import CHECK_COUNTS
 from tasks.stats.runs import first_line
 

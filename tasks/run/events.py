@@ -94,7 +94,7 @@ def run_events(
     degraded_share: float = 0.2,
 ) -> list[RunEvent]:
     """The events for ``cur``; ``prev`` is the latest earlier run of the same suite."""
-    from tasks.stats.compare import compare_runs
+    from tasks.stats.history import compare_runs
 
     winner, tie = decision(cur.summary)
     models = tuple(sorted(_pass_at_1(cur.summary)))

@@ -145,7 +145,7 @@ def read_meta(run_dir_url: str) -> dict[str, Any]:
 def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
     """``vivek compare RUN_A RUN_B``: each model's change, headed by what differs."""
     from tasks.record.results import read_table
-    from tasks.stats.compare import compare_runs
+    from tasks.stats.history import compare_runs
 
     prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
     cur = read_table(f"{run_b.rstrip('/')}/results.parquet")

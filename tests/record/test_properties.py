@@ -16,7 +16,7 @@ from tasks.record.row import Row
 from tasks.record.types import STATUSES, Generation, GenerationOptions
 from tasks.report.markdown import render_markdown
 from tasks.run.generate import CellOutcome
-from tasks.stats.compare import compare_runs
+from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
 
 _SURROGATES = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
