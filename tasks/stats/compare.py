@@ -144,7 +144,14 @@ def pair_family(
     observed = np.array([d.mean() if d.size else np.nan for d in diffs])
     intervals = diff_intervals(observed, boot, n_tasks) if m else np.empty((0, 3))
     p = np.array([sign_flip_p(d) for d in diffs])
+    p_holm = holm(p)
     adjusted = [adjusted_interval(d, m, alpha) for d in diffs]
+    # Beside a 'not significant' verdict the quoted interval always reaches 0: the exact
+    # test is the judge, and with few tasks it is stricter than the normal approximation.
+    adjusted = [
+        (min(lo, 0.0), max(hi, 0.0)) if not ph < alpha else (lo, hi)
+        for (lo, hi), ph in zip(adjusted, p_holm, strict=True)
+    ]
 
     def opt(x: float | None) -> float | None:
         return None if x is None or np.isnan(x) else float(x)
@@ -158,7 +165,7 @@ def pair_family(
         "ci_low_adj": [opt(lo) for lo, _ in adjusted],
         "ci_high_adj": [opt(hi) for _, hi in adjusted],
         "p_value": [opt(x) for x in p],
-        "p_holm": [opt(x) for x in holm(p)],
+        "p_holm": [opt(x) for x in p_holm],
         "n_comparisons": [m] * m,
         "min_tasks_for_significance": [min_tasks_for_significance(m, alpha)] * m,
     }

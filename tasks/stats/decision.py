@@ -6,10 +6,13 @@ all pairs, alpha = 0.05). Otherwise the result is a tie group: the best model an
 model not significantly worse than it. A single evaluated model is "evaluated (nothing
 to compare)", never a winner.
 
-With several pairs, the intervals quoted beside the decision are simultaneous intervals
-adjusted for the number of pairs (``ci_low_adj``/``ci_high_adj``), so they are as strict
-as the decision; with one pair they are the 95% intervals. A non-significant comparison
-says over how many tasks it was made and the smallest difference that many could show.
+The intervals quoted beside the decision (``ci_low_adj``/``ci_high_adj``) are adjusted
+the way the decision is: simultaneous over the pairs (Bonferroni), and reaching 0
+whenever the exact test finds no significant difference, so an interval never excludes 0
+beside a tie. (Holm's step-down is a little more powerful than Bonferroni, so a
+significant verdict can come with an interval that touches 0.) A non-significant
+comparison says over how many tasks it was made and the smallest difference that many
+could show.
 """
 
 from __future__ import annotations
@@ -75,16 +78,13 @@ def detectable(row: Mapping[str, Any], what: str = "difference", tasks: str = "t
 def shown_interval(row: Mapping[str, Any]) -> tuple[str, str]:
     """(label, '[low, high]') of the interval quoted beside a decision.
 
-    Adjusted for the family when it has several comparisons, so it is as strict as the
-    Holm decision next to it; the 95% interval when there is one.
+    ``ci_low_adj``/``ci_high_adj``: adjusted for the family when it has several
+    comparisons, and reaching 0 whenever the verdict is not significant, so the interval
+    never contradicts the decision next to it.
     """
     m = row.get("n_comparisons") or 1
-    if m > 1:
-        label = f"CI adjusted for {m} comparisons"
-        low, high = row["ci_low_adj"], row["ci_high_adj"]
-    else:
-        label, low, high = "95% CI", row["ci_low"], row["ci_high"]
-    return label, f"[{fmt(low, True)}, {fmt(high, True)}]"
+    label = f"95% CI adjusted for {m} comparisons" if m > 1 else "95% CI"
+    return label, f"[{fmt(row['ci_low_adj'], True)}, {fmt(row['ci_high_adj'], True)}]"
 
 
 def _evidence(other: str, row: Mapping[str, Any]) -> str:

@@ -82,7 +82,8 @@ def compare_runs(
     else:
         boot = np.full((n_boot, len(models)), np.nan)
     family = pair_family(diffs, boot, samples, alpha)
-    base = {"metric": primary, "prev_run_id": _run_ids(prev_results)}
+    suite = ",".join(sorted({str(x) for x in pc.unique(cur_results["suite"]).to_pylist() if x}))
+    base = {"metric": primary, "suite": suite, "prev_run_id": _run_ids(prev_results)}
     base |= {"cur_run_id": _run_ids(cur_results), "settings_differ": differ}
     rows = []
     for k, (m, mask, (pm, cm)) in enumerate(zip(models, masks, means, strict=True)):
@@ -105,14 +106,14 @@ def compare_runs(
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
 
 
-def change_sentence(row: Mapping[str, Any], suite: str, alpha: float = ALPHA) -> str:
+def change_sentence(row: Mapping[str, Any], alpha: float = ALPHA) -> str:
     """One model's change between two runs, as every output says it.
 
     ``row`` is a ``compare_runs`` row present in both runs. A significant drop
     "regressed", a significant rise "improved"; anything else is "no significant
     change", with the number of tasks and the smallest change they could show.
     """
-    metric, model = row["metric"], row["model"]
+    metric, model, suite = row["metric"], row["model"], row.get("suite") or "the suite"
     label, interval = shown_interval(row)
     change = (
         f"{metric} {fmt(row['prev_value'])} -> {fmt(row['cur_value'])} "

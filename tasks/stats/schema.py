@@ -188,8 +188,10 @@ _PAIR_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     (
         "ci_low_adj",
         _F,
-        "Simultaneous interval over the n_comparisons of this family (Bonferroni, each "
-        "at 1 - 0.05 / n_comparisons; normal approximation with se, clipped to [-1, 1]).",
+        "The interval quoted beside the decision: simultaneous over the n_comparisons of "
+        "this family (Bonferroni, each at 1 - 0.05 / n_comparisons; normal approximation "
+        "with se, clipped to [-1, 1]), extended to reach 0 when the verdict is not "
+        "significant (the exact test decides).",
     ),
     ("ci_high_adj", _F, "Upper end of that interval."),
     ("n_comparisons", pa.int32(), "Comparisons in this Holm family."),
@@ -240,6 +242,7 @@ HISTORY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "runs compare like with like (same on every row).",
     ),
     ("metric", pa.string(), _METRIC),
+    ("suite", pa.string(), "Suite of the current run (suite names joined if several)."),
     ("prev_run_id", pa.string(), "Run id(s) of the previous results."),
     ("cur_run_id", pa.string(), "Run id(s) of the current results."),
     ("n_tasks", pa.int32(), "Tasks with a value in both runs: the only tasks compared."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from synthetic import synthetic_results
 
 from tasks.record.results import rows_to_table
@@ -54,6 +55,8 @@ def test_every_comparison_says_what_it_could_detect():
         assert -1 <= c["ci_low_adj"] <= c["ci_low"] <= c["diff"] <= c["ci_high"] <= 1
         assert c["ci_high"] <= c["ci_high_adj"] <= 1
         assert c["test"] == "sign_flip_exact"
+        if c["verdict"] == "tie":  # never an interval that excludes 0 beside a tie
+            assert c["ci_low_adj"] <= 0 <= c["ci_high_adj"]
     assert result.decision_kind == "tie"
     assert "could be detected" in result.decision
     assert "intervals adjusted for 3 comparisons" in result.decision
@@ -66,3 +69,20 @@ def test_a_tie_on_too_few_tasks_says_no_difference_could_be_detected():
     comps = result.comparisons.to_pylist()
     assert all(c["mdd"] is None and c["min_tasks_for_significance"] == 6 for c in comps)
     assert summarize(_binary({"good": [True] * 6, "bad": [False] * 6}), n_boot=200).winner == "good"
+
+
+def test_the_quoted_interval_reaches_0_when_the_exact_test_cannot_reject():
+    """6 of 12 tasks fell, none rose: the normal interval excludes 0, the exact test
+    (p = 2^-5, times 2 models) does not reject; the sentence must not contradict itself."""
+    from tasks.stats.history import change_sentence, compare_runs
+
+    before = _binary({"m": [True] * 12, "n": [True] * 6 + [False] * 6})
+    after = _binary({"m": [True] * 6 + [False] * 6, "n": [True] * 6 + [False] * 6})
+    row = compare_runs(before, after, n_boot=200).to_pylist()[0]
+    assert row["model"] == "m" and row["regression"] is False
+    assert row["p_holm"] == pytest.approx(2 * 2.0**-5)
+    assert row["ci_high"] < 0  # the bootstrap interval alone would contradict the verdict
+    assert row["ci_low_adj"] < 0 <= row["ci_high_adj"]
+    sentence = change_sentence(row)
+    assert "95% CI adjusted for 2 comparisons [" in sentence and "+0.000]" in sentence
+    assert "no significant change" in sentence
