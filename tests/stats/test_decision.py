@@ -86,3 +86,32 @@ def test_the_quoted_interval_reaches_0_when_the_exact_test_cannot_reject():
     sentence = change_sentence(row)
     assert "95% CI adjusted for 2 comparisons [" in sentence and "+0.000]" in sentence
     assert "no significant change" in sentence
+
+
+def test_with_several_samples_the_standard_error_is_clustered_by_task():
+    """Four samples of a task are one observation of it, not four: the SE and the MDD come
+    from the per-task means, so they are not the naive per-sample figures."""
+    rng = np.random.default_rng(3)
+    tasks, samples = 30, 4
+    rows = []
+    for model in ("a", "b"):
+        # Each model finds each task easy or hard on its own: samples of a task correlate.
+        chance = rng.choice([0.05, 0.95], tasks)
+        for t in range(tasks):
+            for s in range(samples):
+                ok = bool(rng.random() < chance[t])
+                rows.append(
+                    {"model": model, "task_id": f"t{t:02d}", "sample": s,
+                     "status": "pass" if ok else "fail", "overall_score": float(ok)}
+                )  # fmt: skip
+    table = rows_to_table(rows)
+    comps = summarize(table, n_boot=100).comparisons
+    row = comps.filter(pc.equal(comps["metric"], "pass@1")).to_pylist()[0]
+    passed = np.array([r["status"] == "pass" for r in rows], dtype=float).reshape(2, tasks, samples)
+    sign = 1.0 if row["model_a"] == "a" else -1.0
+    per_task = sign * (passed[0].mean(axis=1) - passed[1].mean(axis=1))
+    assert row["se"] == pytest.approx(per_task.std(ddof=1) / np.sqrt(tasks))
+    per_sample = sign * (passed[0] - passed[1]).ravel()
+    naive = per_sample.std(ddof=1) / np.sqrt(per_sample.size)
+    assert row["se"] > 1.5 * naive  # the naive SE would claim 1.5x more certainty
+    assert row["mdd"] == pytest.approx((1.959964 + 0.841621) * row["se"], rel=1e-5)
