@@ -107,13 +107,13 @@ def _build(run_dir: str, primary: str | None) -> tuple[dict[str, str], list]:
     from tasks.metrics import check_metric
     from tasks.report.build import build_reports
     from tasks.run.events import load_facts, run_events, what_changed
-    from tasks.stats.runs import read_meta
+    from tasks.stats.runs import read_meta, recorded_metric
 
     run_dir = run_dir.rstrip("/")
     out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)
     results = read_table(f"{run_dir}/results.parquet")
     meta = read_meta(run_dir)
-    primary = check_metric(primary or str(meta.get("primary_metric") or "pass@1"))
+    primary = check_metric(primary) if primary else recorded_metric(run_dir, meta)
     suite = results.column("suite")[0].as_py() if results.num_rows else ""
     prev = previous_comparable(out, suite, run_id, results, meta)
     prev_results = f"{prev}/results.parquet" if prev else None

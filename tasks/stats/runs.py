@@ -157,6 +157,20 @@ def read_meta(run_dir_url: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def recorded_metric(run_dir: str, meta: Mapping[str, Any]) -> str:
+    """The primary metric a run was made with (its meta.json); pass@1 when it names none."""
+    from tasks.errors import UsageError
+    from tasks.metrics import METRICS
+
+    recorded = meta.get("primary_metric") or "pass@1"
+    if recorded not in METRICS:
+        raise UsageError(
+            f"{run_dir.rstrip('/')}/meta.json: primary_metric {recorded!r} is not one of "
+            f"{', '.join(METRICS)}; pass --primary-metric to choose one."
+        )
+    return str(recorded)
+
+
 def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
     """``vivek compare RUN_A RUN_B``: each model's change, headed by what differs.
 
@@ -170,7 +184,7 @@ def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
     prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
     cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
     prev_meta, cur_meta = read_meta(run_a), read_meta(run_b)
-    primary = check_metric(primary or str(cur_meta.get("primary_metric") or "pass@1"))
+    primary = check_metric(primary) if primary else recorded_metric(run_b, cur_meta)
     metrics = [primary] + [m for m in ("pass@1", "pass@1+") if m != primary]
     tables = {
         m: compare_runs(prev, cur, primary=m, prev_meta=prev_meta, cur_meta=cur_meta)

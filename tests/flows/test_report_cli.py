@@ -64,6 +64,16 @@ def test_vivek_report_ranks_by_the_primary_metric_in_meta_json(tmp_path, capsys)
     assert "pass@1+" in capsys.readouterr().out
 
 
+def test_a_bad_primary_metric_in_meta_json_is_one_sentence_naming_the_file(tmp_path, capsys):
+    run = _run(tmp_path, "r1", 3, {"a": 2}, primary_metric="pass@7")
+    assert main(["report", run]) == 2
+    err = capsys.readouterr().err
+    assert "r1/meta.json: primary_metric 'pass@7' is not one of" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r1" / "summary.parquet").exists()  # nothing half-written
+    assert main(["report", run, "--primary-metric", "pass@1"]) == 0
+
+
 @pytest.mark.parametrize(
     ("n_tasks", "words"),
     [
