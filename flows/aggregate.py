@@ -46,12 +46,6 @@ def read_index(out: str) -> list[dict[str, Any]]:
     return [entries[k] for k in sorted(entries)]
 
 
-def previous_run(out: str, suite: str, run_id: str) -> dict[str, Any] | None:
-    """The latest indexed run of the same suite before this one."""
-    earlier = earlier_runs(out, suite, run_id)
-    return earlier[0] if earlier else None
-
-
 def earlier_runs(out: str, suite: str, run_id: str, limit: int = 20) -> list[dict[str, Any]]:
     """Indexed runs of the same suite before this one, newest first (at most ``limit``)."""
     earlier = [r for r in read_index(out) if r["suite"] == suite and r["run_id"] < run_id]

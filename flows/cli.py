@@ -102,21 +102,15 @@ def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
         allow_abbrev=False,
     )
     r.add_argument("run_dir")
-    r.add_argument(
-        "--primary-metric",
-        choices=METRICS,
-        default=None,
-        help="metric that ranks models (default: the run's own, from its meta.json)",
-    )
     c = sub.add_parser("compare", help="compare each model between two runs", allow_abbrev=False)
     c.add_argument("run_a")
     c.add_argument("run_b")
-    c.add_argument(
-        "--primary-metric",
-        choices=METRICS,
-        default=None,
-        help="metric listed first and flagged (default: run B's own, from its meta.json)",
-    )
+    for command, whose in ((r, "the run's"), (c, "run B's")):
+        command.add_argument(
+            "--primary-metric",
+            choices=METRICS,
+            help=f"metric that ranks models and decides (default: {whose} own, its meta.json)",
+        )
     s = sub.add_parser(
         "server",
         help="start or stop a local Prefect server that later runs reuse (fast starts)",

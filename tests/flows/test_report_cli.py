@@ -117,3 +117,17 @@ def test_vivek_compare_shows_pass_at_1_plus_beside_the_primary_metric(tmp_path, 
     out = capsys.readouterr().out
     assert out.index("pass@1:") < out.index("pass@1+:")
     assert "m regressed on basic: pass@1 1.000 -> 0.500" in out
+
+
+def test_the_baseline_is_the_latest_comparable_run_not_just_the_latest(tmp_path, capsys):
+    first = _run(tmp_path, "r1", 12, {"m": 12})
+    other = _run(tmp_path, "r2", 12, {"m": 12}, samples=5)  # another setting: not comparable
+    third = _run(tmp_path, "r3", 12, {"m": 0})
+    for run in (first, other, third):
+        assert main(["report", run]) == 0
+    out = capsys.readouterr().out
+    assert "Not compared with an earlier run: samples: 1 -> 5." in out  # r2 against r1
+    assert "m regressed on basic: pass@1 1.000 -> 0.000" in out  # r3 against r1
+    assert "run r1 -> r3" in out
+    history = pq.read_table(f"{third}/history.parquet").to_pylist()
+    assert {r["prev_run_id"] for r in history} == {"r1"}
