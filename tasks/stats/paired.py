@@ -2,7 +2,7 @@
 
 **The test.** Per-task differences d_1..d_T (a task's mean over its samples, so several
 samples of one task count once: tasks are the clusters) are tested with the exact
-sign-flip randomisation test (Fisher 1935; Good, *Permutation Tests*, 2005): under the
+sign-flip randomisation test (Fisher, *The Design of Experiments*, 1935): under the
 null that the two sides are exchangeable within each task, every difference is equally
 likely to have either sign, and the p-value is the share of the 2^T sign patterns whose
 |sum| is at least the observed one. Why this test:
@@ -20,17 +20,19 @@ integer lattice. That is exact when the differences are multiples of 1/L for som
 L <= 1000 with at most 10,000 steps in all (pass@k with equal sample counts, on any
 suite of ordinary size); for other values (scores) with at most 200 differing tasks,
 |d| is rounded to a lattice of 10,000 steps, which moves the mean difference by far
-less than its interval is wide. Beyond that (thousands of tasks) the randomisation
-distribution is replaced by its normal limit (Hoeffding 1952), mean 0 and variance
-sum(d^2), with a continuity correction on a lattice: for symmetric summands the error is
-of order 1/k, under 10^-3 at that size.
+less than its interval is wide. Beyond that (more differing tasks, or a lattice too fine
+to convolve in about 50 ms) the randomisation distribution is replaced by its normal
+limit (Hoeffding 1952), mean 0 and variance sum(d^2), with a continuity correction on a
+lattice. For symmetric summands its error is of order 1/k; measured against the exact
+value at 110-130 differing tasks of continuous scores it is at most 0.003, on the
+conservative side, and 0.0002 for 200 pass/fail tasks.
 
 **Standard errors** are task-clustered: the SE of the mean of per-task differences,
 which with several samples per task is the cluster-robust SE (Miller, "Adding Error Bars
-to Evals", 2024, sec. 3).
+to Evals", 2024).
 
-**Minimum detectable difference** (Miller 2024, sec. 5; Eval-Arena reports the same
-on HumanEval+): the smallest true difference the comparison would call significant with
+**Minimum detectable difference** (Miller 2024's power analysis; Eval-Arena reports it
+for HumanEval+): the smallest true difference the comparison would call significant with
 80% power, (z_{1-a/2m} + z_{0.8}) x SE for m comparisons in the Holm family (the first
 Holm step compares with alpha / m). It is never below what the exact test can reach (at
 least ``min_tasks_for_significance`` tasks must move, each by one sample's verdict,
@@ -134,9 +136,10 @@ def sign_flip_p(diffs: np.ndarray) -> float:
     keep = units > 0
     if (exact or d.size <= _MAX_ROUNDED_TASKS) and _work(units[keep]) <= _MAX_WORK:
         return _exact_tail(units[keep], np.sign(d[keep]).astype(np.int64))
-    # The normal limit of the randomisation distribution (thousands of tasks).
+    # The normal limit of the randomisation distribution. On a lattice of step h the sum
+    # moves by 2h when one sign flips: the continuity correction is half of that.
     step = float(np.abs(d).sum() / units.sum()) if exact else 0.0
-    z = max(0.0, abs(d.sum()) - step / 2) / math.sqrt(float((d * d).sum()))
+    z = max(0.0, abs(d.sum()) - step) / math.sqrt(float((d * d).sum()))
     return float(min(1.0, math.erfc(z / math.sqrt(2))))
 
 

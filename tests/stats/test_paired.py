@@ -80,3 +80,14 @@ def test_adjusted_interval_widens_with_the_comparisons_and_stays_possible():
     many = adjusted_interval(diffs, n_tests=45)
     assert many[0] < one[0] < diffs.mean() < one[1] < many[1]
     assert many[0] >= -1.0 and many[1] <= 1.0
+
+
+def test_the_normal_limit_for_many_tasks_stays_close_to_the_exact_value():
+    from tasks.stats import paired
+
+    # 300 differing tasks of continuous scores: past the exact path, so the normal limit.
+    d = np.random.default_rng(3).uniform(-0.6, 0.6, 300) + 0.03
+    units = np.rint(np.abs(d) * (10_000 / np.abs(d).sum())).astype(np.int64)
+    exact = paired._exact_tail(units, np.sign(d).astype(np.int64))  # convolved anyway
+    assert 0.001 < exact < 0.05  # near where decisions are made
+    assert sign_flip_p(d) == pytest.approx(exact, rel=0.05)
