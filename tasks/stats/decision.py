@@ -138,6 +138,12 @@ def decide(
         return Decision(None, (), text, "no_decision")
     best = ranked[0]
     v, lo, hi = values[best]
+    if v is None:  # pass@1+ on a run whose tasks have no extra tests
+        text = (
+            f"No decision: no model has a value of {primary}: no task has extra tests "
+            "(they need a reference solution); choose another primary metric."
+        )
+        return Decision(None, (), text + skipped, "no_decision")
     head = f"{best}: {primary} {fmt(v)} [95% CI {fmt(lo)}, {fmt(hi)}]"
     if len(ranked) == 1:
         text = (

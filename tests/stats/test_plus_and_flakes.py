@@ -61,6 +61,9 @@ def test_a_run_without_extra_tests_has_no_pass_at_1_plus():
     row = _by_model(summarize(rows_to_table(rows), n_boot=50))["a"]
     assert row["pass_at_1_plus"] is None and row["pass_at_1_plus_ci_low"] is None
     assert row["n_tasks_plus"] == 0 and row["n_tasks_no_extra"] == 3
+    result = summarize(rows_to_table(rows), primary="pass@1+", n_boot=50)
+    assert result.decision_kind == "no_decision" and result.winner is None
+    assert result.decision.startswith("No decision: no model has a value of pass@1+")
 
 
 def test_pass_at_1_plus_as_the_primary_metric_decides_on_it():
