@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
-from tasks.stats.decision import fmt_p
+from tasks.stats.decision import fmt_p, shown_interval
 from tasks.stats.history import change_sentence
 from tasks.stats.rows import CHECK_COUNTS
 from tasks.stats.runs import first_line
@@ -102,10 +102,10 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
     headers += ("overall_score [95% CI]", "Tasks", "Samples", "Decision")
     notes = [
         f"Ranked by {primary}. Intervals are 95% percentile intervals of a bootstrap over "
-        "tasks, except pass@1 with one sample per task: a Wilson score interval. pass@k is "
-        "the unbiased estimator, per task then averaged over tasks (n/a when some task has "
-        "fewer than k scored samples). pass@1+ (EvalPlus) counts a sample only when it "
-        "also passes every extra (differential) test, over the tasks that have extra tests."
+        "tasks, except pass@1 and pass@1+ with one sample per task: Wilson score intervals. "
+        "pass@k is the unbiased estimator, per task then averaged over tasks (n/a when some "
+        "task has fewer than k scored samples). pass@1+ (EvalPlus) counts a sample only when "
+        "it also passes every extra (differential) test, over the tasks that have extra tests."
     ]
     no_extra = {r["n_tasks_no_extra"] for r in rows if r["evaluated"]}
     if no_extra - {0}:
@@ -137,17 +137,17 @@ def _comparisons(comparisons: pa.Table, primary: str) -> Section:
         )
         for r in rows
     )
-    m = len(rows)
+    pairs = "the one pair" if len(rows) == 1 else f"all {len(rows)} pairs"
     notes = (
         "diff = a - b over the tasks both models scored. p: exact paired sign-flip test "
-        "(per-task differences; samples of a task count once); Holm p: corrected over all "
-        f"{m} pairs, and the verdict uses it.",
-        "95% CI: paired task bootstrap, each pair on its own (not adjusted for the "
-        f"{m} pairs). Adjusted CI: simultaneous over the {m} pairs (Bonferroni), reaching 0 "
-        "whenever the verdict is not significant; the decision quotes it.",
-        "MDD: the smallest difference these tasks could show at 80% power and alpha = "
-        f"0.05 / {m} (task-clustered standard errors; Miller 2024); n/a: too few tasks "
-        "for any difference to be detected.",
+        "(per-task differences; samples of a task count once); Holm p: corrected over "
+        f"{pairs}, and the verdict uses it.",
+        "95% CI: paired task bootstrap, each pair on its own. Adjusted CI: simultaneous "
+        f"over {pairs} (Bonferroni), reaching 0 whenever the verdict is not significant; "
+        "the decision quotes it, so read the verdict with it, not with the 95% CI.",
+        f"MDD: the smallest difference these tasks could show at 80% power, alpha 0.05 over "
+        f"{pairs} (task-clustered standard errors; Miller 2024); n/a: too few tasks for any "
+        "difference to be detected.",
     )
     headers = ("A", "B", f"{primary} diff [95% CI]", "Adjusted CI", "p", "Holm p", "MDD")
     headers += ("Verdict", "Shared tasks")
@@ -261,7 +261,7 @@ def _history(history: pa.Table) -> Section:
             r["model"],
             num(r["prev_value"]),
             num(r["cur_value"]),
-            ci(r["delta"], r["ci_low"], r["ci_high"], signed=True),
+            ci(r["delta"], r["ci_low_adj"], r["ci_high_adj"], signed=True),
             fmt_p(r["p_holm"]),
             num(r["mdd"]),
             "REGRESSION" if r["regression"] else "no significant change",
@@ -270,12 +270,16 @@ def _history(history: pa.Table) -> Section:
         for r in both
     )
     metric = history["metric"][0].as_py() if history.num_rows else "metric"
-    headers = ("Model", f"Previous {metric}", "Current", "Delta [95% CI]", "Holm p", "MDD")
+    label = shown_interval(both[0])[0] if both else "95% CI"
+    headers = ("Model", f"Previous {metric}", "Current", f"Delta [{label}]", "Holm p", "MDD")
     headers += ("Verdict", "Tasks")
     notes = (
         first_line(history, metric),
         "Exact paired sign-flip test over the tasks both runs scored; Holm over the models. "
-        "MDD: the smallest change these tasks could show (80% power); n/a: too few tasks.",
+        "The interval is the one the verdict goes with: simultaneous over the models "
+        "compared, and reaching 0 when the change is not significant (history.parquet also "
+        "has each model's own bootstrap interval, ci_low and ci_high). MDD: the smallest "
+        "change these tasks could show (80% power); n/a: too few tasks.",
         *(change_sentence(r) for r in both),
     )
     return Section("history", "Compared with the previous run", headers, body, notes)
