@@ -46,10 +46,29 @@ def read_index(out: str) -> list[dict[str, Any]]:
     return [entries[k] for k in sorted(entries)]
 
 
-def previous_run(out: str, suite: str, run_id: str) -> dict[str, Any] | None:
-    """The latest indexed run of the same suite before this one."""
+def earlier_runs(out: str, suite: str, run_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Indexed runs of the same suite before this one, newest first (at most ``limit``)."""
     earlier = [r for r in read_index(out) if r["suite"] == suite and r["run_id"] < run_id]
-    return max(earlier, key=lambda r: r["run_id"]) if earlier else None
+    return sorted(earlier, key=lambda r: r["run_id"], reverse=True)[:limit]
+
+
+def previous_comparable(out: str, suite: str, run_id: str, results, meta) -> str | None:
+    """Folder of the run to compare with: the latest comparable earlier run of the suite.
+
+    Comparable means the same settings as far as both record them (suite digest, tasks,
+    samples, options, limits, score weights, checker version). Without one, the latest
+    earlier run of the suite, so the report can say how it differs (None: no earlier run).
+    """
+    from tasks.stats.runs import read_meta, run_settings, settings_differences
+
+    mine = run_settings(results, meta)
+    candidates = [f"{out}/{r['run_id']}" for r in earlier_runs(out, suite, run_id)]
+    for folder in candidates:
+        with contextlib.suppress(OSError, ValueError):
+            theirs = run_settings(read_table(f"{folder}/results.parquet"), read_meta(folder))
+            if not settings_differences(theirs, mine):
+                return folder
+    return candidates[0] if candidates else None
 
 
 def add_to_index(out: str, entry: dict[str, Any]) -> None:
@@ -68,21 +87,41 @@ def mark_complete(run_dir: str) -> None:
     write_text(f"{run_dir}/meta.json", json.dumps(meta, indent=2, sort_keys=True))
 
 
-def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
-    """Plain-Python body: reports for one run dir, with history from the run index."""
+def build_run_reports(run_dir: str, primary: str | None = None) -> dict[str, str]:
+    """Plain-Python body of ``vivek report``: reports for one run dir, with history.
+
+    ``primary`` overrides the run's own primary metric (its ``meta.json``). The returned
+    paths include ``changes``: what changed since the previous comparable run, one
+    sentence per line, exactly as the webhook says it.
+    """
+    return _build(run_dir, primary)[0]
+
+
+def _build(run_dir: str, primary: str | None) -> tuple[dict[str, str], list]:
+    from tasks.metrics import check_metric
     from tasks.report.build import build_reports
+    from tasks.run.events import load_facts, run_events, what_changed
+    from tasks.stats.runs import read_meta, recorded_metric
 
     run_dir = run_dir.rstrip("/")
     out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)
     results = read_table(f"{run_dir}/results.parquet")
+    meta = read_meta(run_dir)
+    primary = check_metric(primary) if primary else recorded_metric(run_dir, meta)
     suite = results.column("suite")[0].as_py() if results.num_rows else ""
-    prev = previous_run(out, suite, run_id)
-    prev_results = f"{out}/{prev['run_id']}/results.parquet" if prev else None
+    prev = previous_comparable(out, suite, run_id, results, meta)
+    prev_results = f"{prev}/results.parquet" if prev else None
     built = build_reports(run_dir, prev_results, primary=primary)
     names = {"markdown": "report_md", "html": "report_html"}
     paths = {names.get(k, k): v for k, v in built.items()}
     paths["results"] = f"{run_dir}/results.parquet"
     paths["run_id"] = run_id
+    paths["primary_metric"] = primary
+    events = []
+    cur = load_facts(run_dir, paths.get("report_html", ""))
+    if cur is not None:
+        events = run_events(cur, load_facts(prev) if prev else None, primary=primary)
+    paths["changes"] = "\n".join(what_changed(events))
     add_to_index(
         out,
         {
@@ -94,7 +133,7 @@ def build_run_reports(run_dir: str, primary: str = "pass@1") -> dict[str, Any]:
         },
     )
     mark_complete(run_dir)
-    return paths
+    return paths, events
 
 
 def _ci(row: dict[str, Any], name: str) -> str:
@@ -110,6 +149,8 @@ def _ci(row: dict[str, Any], name: str) -> str:
 def _decision(row: dict[str, Any]) -> str:
     if row.get("is_winner"):
         return "winner"
+    if row.get("decision_kind") == "single" and row.get("in_tie_group"):
+        return "evaluated (nothing to compare)"
     return "tie group" if row.get("in_tie_group") else ""
 
 
@@ -119,20 +160,31 @@ def leaderboard_rows(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in sorted(summary, key=lambda r: (r.get("rank") is None, r.get("rank") or 0)):
         cost = r.get("cost_usd")
         latency = r.get("latency_p50_s")
+        plus = _ci(r, "pass_at_1_plus") if r.get("pass_at_1_plus") is not None else "n/a"
         rows.append(
             {
                 "Rank": r.get("rank") if r.get("rank") is not None else "-",
                 "Model": r.get("model"),
                 "pass@1 [95% CI]": _ci(r, "pass_at_1"),
+                "pass@1+ [95% CI]": plus if r.get("pass_at_1") is not None else "not evaluated",
                 "Score [95% CI]": _ci(r, "overall_score"),
                 "Tasks": r.get("n_tasks"),
                 "Cost (USD)": "unknown" if cost is None else f"{cost:.4f}",
                 "Latency p50 (s)": "" if latency is None else f"{latency:.2f}",
                 "Decision": _decision(r),
+                "Flaky": r.get("n_flaky") or 0,
                 "Pareto": "yes" if r.get("on_pareto_front") else "",
             }
         )
     return rows
+
+
+def leaderboard_description(summary: list[dict[str, Any]], changes: str, run_id: str) -> str:
+    """The leaderboard artifact's description: the decision, then what changed (same words)."""
+    decision = next((r.get("decision") for r in summary if r.get("decision")), "")
+    return " ".join(
+        part for part in (decision, changes.replace("\n", " "), f"Run {run_id}.") if part
+    )
 
 
 def _where(path: str) -> str:
@@ -149,11 +201,11 @@ async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
     opens (``vivek-evaluate``), under stable keys whose history spans nightly runs.
     """
     summary = read_table(paths["summary"]).to_pylist()
-    decision = next((r.get("decision") for r in summary if r.get("decision")), "")
+    run_id = os.path.basename(run_dir.rstrip("/"))
     await acreate_table_artifact(
         table=leaderboard_rows(summary),
         key="vivek-leaderboard",
-        description=f"{decision} Run {os.path.basename(run_dir.rstrip('/'))}.".strip(),
+        description=leaderboard_description(summary, paths.get("changes", ""), run_id),
     )
     with fsspec.open(paths["report_md"], "r", encoding="utf-8") as fh:
         report = fh.read()
@@ -182,40 +234,28 @@ async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
     )
 
 
-async def finish_run(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
+async def finish_run(run_dir: str, primary: str | None = None) -> dict[str, str]:
     """Summary, reports, artifacts and events for a run dir, in the calling flow run."""
-    paths = await asyncio.to_thread(build_run_reports, run_dir, primary)
+    from tasks.run.events import emit_run_events
+
+    paths, events = await asyncio.to_thread(_build, run_dir, primary)
     paths.setdefault("results", f"{run_dir.rstrip('/')}/results.parquet")
     await publish_artifacts(run_dir, paths)
-    emit_events(run_dir, paths, primary)
-    get_run_logger().info("reports: %s", paths.get("report_html", paths.get("report_md")))
+    # Telling Prefect what the run found never fails the run.
+    sent = emit_run_events(paths["run_id"], events)
+    logger = get_run_logger()
+    logger.info("events: %s (%d sent)", ", ".join(e.event for e in events), sent)
+    logger.info("reports: %s", paths.get("report_html", paths.get("report_md")))
     return paths
 
 
-def emit_events(run_dir: str, paths: dict[str, str], primary: str) -> None:
-    """Tell Prefect what the run found (see tasks/run/events.py); never fails the run."""
-    from tasks.run.events import emit_run_events, load_facts, run_events
-
-    run_dir = run_dir.rstrip("/")
-    out, run_id = run_dir.rsplit("/", 1) if "/" in run_dir else (".", run_dir)
-    cur = load_facts(run_dir, paths.get("report_html", ""))
-    if cur is None:
-        return
-    suite = cur.results.column("suite")[0].as_py() if cur.results.num_rows else ""
-    prev_entry = previous_run(out, suite, run_id)
-    prev = load_facts(f"{out}/{prev_entry['run_id']}") if prev_entry else None
-    events = run_events(cur, prev, primary=primary)
-    sent = emit_run_events(run_id, events)
-    get_run_logger().info("events: %s (%d sent)", ", ".join(e.event for e in events), sent)
-
-
 @flow(name="vivek-aggregate")
-async def aggregate(run_dir: str, primary: str = "pass@1") -> dict[str, str]:
+async def aggregate(run_dir: str, primary: str | None = None) -> dict[str, str]:
     """Summarise a run directory and publish its artifacts (on this flow run)."""
     return await finish_run(run_dir, primary)
 
 
-def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
+def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
     """``vivek compare``: each model's change from run A to run B, headed by what differs."""
     from tasks.stats.runs import compare_run_dirs as compare
 

@@ -85,6 +85,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
+    from tasks.metrics import METRICS
+
     p = _Parser(prog="vivek", description="Evaluate code-generating LLMs.", allow_abbrev=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     e = sub.add_parser(
@@ -100,10 +102,15 @@ def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
         allow_abbrev=False,
     )
     r.add_argument("run_dir")
-    r.add_argument("--primary", choices=["pass@1", "overall_score"], default="pass@1")
     c = sub.add_parser("compare", help="compare each model between two runs", allow_abbrev=False)
     c.add_argument("run_a")
     c.add_argument("run_b")
+    for command, whose in ((r, "the run's"), (c, "run B's")):
+        command.add_argument(
+            "--primary-metric",
+            choices=METRICS,
+            help=f"metric that ranks models and decides (default: {whose} own, its meta.json)",
+        )
     s = sub.add_parser(
         "server",
         help="start or stop a local Prefect server that later runs reuse (fast starts)",
@@ -300,6 +307,9 @@ def _print_paths(paths: dict[str, str]) -> None:
         decision = summary[0].get("decision") if summary else None
         if decision:
             print(decision)
+    # What changed since the previous comparable run, in the webhook's words.
+    if paths.get("changes"):
+        print(paths["changes"])
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -311,7 +321,7 @@ def _report(args: argparse.Namespace) -> int:
         and "://" not in args.run_dir
     ):
         raise UsageError(f"{args.run_dir}: no results.parquet in this folder.")
-    paths = build_run_reports(args.run_dir, args.primary)
+    paths = build_run_reports(args.run_dir, args.primary_metric)
     _print_paths(paths)
     return 0
 
@@ -323,7 +333,7 @@ def _compare(args: argparse.Namespace) -> int:
     for run in (args.run_a, args.run_b):
         if not os.path.exists(os.path.join(run, "results.parquet")) and "://" not in run:
             raise UsageError(f"{run}: no results.parquet in this folder.")
-    table = compare_run_dirs(args.run_a, args.run_b)
+    table = compare_run_dirs(args.run_a, args.run_b, args.primary_metric)
     print(table)
     return 0
 

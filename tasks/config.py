@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from tasks.errors import UsageError
+from tasks.metrics import Metric
 
 
 class _Strict(BaseModel):
@@ -78,8 +79,10 @@ class RunConfig(_Strict):
     system_prompt: str | None = Field(None, description="system prompt (default: Vivek's own)")
     base_url: str | None = Field(None, description="base URL for openai-compatible models")
     fresh: bool = Field(False, description="ignore both caches (generations and checks)")
-    primary_metric: Literal["pass@1", "overall_score"] = Field(
-        "pass@1", description="metric that ranks models"
+    primary_metric: Metric = Field(
+        "pass@1",
+        description="metric that ranks models and decides the winner "
+        "(pass@1+ is EvalPlus's: visible and every extra test)",
     )
     task_runner: Literal["thread", "dask"] = Field(
         "thread", description="where checks run (dask is implied by --dask-address)"

@@ -37,6 +37,7 @@ def synthetic_results(
     sandbox_error_rate: float = 0.0,
     unknown_price_models: Sequence[int] = (),
     run_id: str = "synthetic",
+    plus_fail_rate: float = 0.1,
 ) -> pa.Table:
     """A results table with exactly ``tasks.record.results.SCHEMA``.
 
@@ -47,6 +48,8 @@ def synthetic_results(
         sandbox_error_rate: share of rows turned into sandbox_error.
         unknown_price_models: indices of models whose cost is null (price unknown).
         run_id: value of the run_id column.
+        plus_fail_rate: share of passing samples that fail an extra test (plus_passed False);
+            every task has extra tests, and rows that never ran have plus_passed null.
     """
     rng = np.random.default_rng(seed)
     shift = np.zeros(n_models) if shifts is None else np.asarray(shifts, dtype=np.float64)
@@ -103,5 +106,9 @@ def synthetic_results(
         "price_known": pa.array(known, pa.bool_()),
         "checker_version": pa.array(np.full(n, CHECKER_VERSION), pa.string()),
     }
+    # Drawn last, so the other columns are what they were before plus_passed existed.
+    plus = passed & (rng.random(n) >= plus_fail_rate)
+    columns["plus_passed"] = pa.array(plus, pa.bool_(), mask=~ok_code)
+    columns["retried"] = pa.array(np.zeros(n, dtype=bool), pa.bool_())
     arrays = [columns.get(f.name, pa.nulls(n, f.type)) for f in SCHEMA]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

@@ -84,3 +84,26 @@ def test_merge_applies_only_the_fields_set(tmp_path):
     cfg = merge(path, RunConfig.model_validate({"suite": "basic", "sandbox": {"cpu_s": 2}}))
     assert (cfg.samples, cfg.suite, cfg.sandbox.cpu_s, cfg.sandbox.wall_s) == (3, "basic", 2, 9)
     assert merge(None, None) == RunConfig()
+
+
+def test_the_primary_metric_is_one_of_the_metrics_including_pass_at_1_plus(tmp_path):
+    from tasks.metrics import METRICS
+
+    assert METRICS == ("pass@1", "pass@1+", "overall_score")
+    for metric in METRICS:
+        assert load_config(None, {"primary_metric": metric}).primary_metric == metric
+    path = tmp_path / "vivek.toml"
+    path.write_text('primary_metric = "pass@2"\n')
+    with pytest.raises(UsageError, match=r"'primary_metric' is invalid.*pass@1\+"):
+        load_config(path)
+
+
+def test_the_cli_offers_every_metric():
+    from flows.cli import _parser
+
+    parser, _ = _parser()
+    args = parser.parse_args(["eval", "--primary-metric", "pass@1+"])
+    assert args.primary_metric == "pass@1+"
+    report = parser.parse_args(["report", "run", "--primary-metric", "pass@1+"])
+    assert report.primary_metric == "pass@1+"
+    assert parser.parse_args(["report", "run"]).primary_metric is None  # meta.json decides

@@ -30,6 +30,7 @@ from tasks.record.checks import (
     CheckFields,
     CheckInputs,
     decide_status,
+    plus_verdict,
 )
 from tasks.record.types import UNSCORED_STATUSES, Task
 from tasks.run.cache import CheckStore
@@ -238,6 +239,8 @@ class Checker:
             report = analyze(built.code)
             if not report.syntax_valid:
                 rows[i] = CheckFields.syntax_error(built.code, built.path, report.syntax_error)
+                if plan.reference_outputs:  # a task with extra tests: not a plus pass
+                    rows[i] = dataclasses.replace(rows[i], plus_passed=False)
                 self._put(inputs.key(), rows[i])
                 continue
             pending.append(_Pending(i, inputs, plan, built.path, report))
@@ -317,6 +320,9 @@ class Checker:
             tests_failed=total - passed,
             extra_tests_passed=extra[0] if extra else None,
             extra_tests_total=extra[1] if extra else None,
+            plus_passed=plus_verdict(
+                status, extra[0] if extra else None, extra[1] if extra else None, bool(ref_out)
+            ),
             coverage=res.coverage,
             execution_time_ms=res.execution_time_ms if measured else None,
             peak_memory_mb=res.peak_memory_mb if measured else None,

@@ -7,7 +7,7 @@ Formula (``W`` is :class:`Weights`)::
 
     t = tests_passed / tests_total               (0 when there are no tests)
     d = extra_tests_passed / extra_tests_total   (1 when there were no extra checks)
-    C = t * (1 - W.differential * (1 - d)) * (1 if status == "pass" else W.fail_factor)
+    C = t * (1 - W.differential * (1 - d)) * (1 if status == "pass" and d == 1 else W.fail_factor)
     Q = max(0, 1 - sum of penalties)
         security   W.security  * min(1, n / 2)  n = ruff S* findings + eval/exec/os.system/
                                                      subprocess uses seen in the AST
@@ -28,7 +28,17 @@ Why these weights (fixed from these principles before the calibration set was gr
   check halves correctness (``differential = 0.5``); not to zero, because a correct
   but differently-defined edge case can also disagree with the reference.
 * A sample whose run did not pass cannot be merged: its partial credit is capped at
-  ``fail_factor = 0.7`` of its test share.
+  ``fail_factor = 0.7`` of its test share. Failing any extra test is a failed run too
+  (the cap applies once): a solution that memorises the visible inputs passes every
+  visible test, and before this cap failing 13 of 41 extra tests cost it only 16%, so it
+  scored 0.84, above a correct solution that lost 0.17 to review terms (0.83).
+
+Calibration (``tests/quality/test_calibration.py``, 61 graded solutions in
+``data/calibration/``, the full pipeline, checker version 4): Spearman's rho between
+``overall_score`` and the grades was 0.933 (Kendall's tau 0.837) before the extra-test
+cap and is 0.946 (tau 0.858) with it, at the same weights. Re-tuning ``differential``
+and ``fail_factor`` on these 61 entries reaches 0.951; the weights were left as they
+were, so the set still checks the score rather than fits it.
 * Penalties follow review severity: merge-blocking risks (code execution, shell,
   hallucinated dependency - a slopsquatting vector) cost 0.35; writing files as a side
   effect 0.25; swallowing exceptions 0.15 (hides bugs); readability terms (types,
@@ -131,11 +141,13 @@ def score(
     t = _share(fields.get("tests_passed"), fields.get("tests_total"), empty=0.0)
     d = _share(fields.get("extra_tests_passed"), fields.get("extra_tests_total"), empty=1.0)
     after_diff = t * (1.0 - w.differential * (1.0 - d))
-    correctness = after_diff * (1.0 if status == "pass" else w.fail_factor)
+    # A wrong answer on a hidden input caps correctness as a failed run does (once).
+    correctness = after_diff * (1.0 if status == "pass" and d == 1.0 else w.fail_factor)
+    cap = after_diff - correctness
     breakdown = {
         "tests": 1.0 - t,
-        "differential": t - after_diff,
-        "status": after_diff - correctness,
+        "differential": t - after_diff + (cap if status == "pass" else 0.0),
+        "status": cap if status != "pass" else 0.0,
     }
 
     penalties = _penalties(fields, facts, w)

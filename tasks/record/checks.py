@@ -17,7 +17,7 @@ from typing import Any
 from tasks.record.types import STATUSES, UNSCORED_STATUSES
 
 # Bump when the checks change what they write for the same inputs.
-CHECKER_VERSION = "4"
+CHECKER_VERSION = "5"
 
 # Statuses the sandbox may report (CONTRACT); "import_error" is accepted from older sandboxes.
 SANDBOX_STATUSES = frozenset(
@@ -47,6 +47,27 @@ def decide_status(
     if sandbox_status in SANDBOX_STATUSES:
         return sandbox_status
     return "sandbox_error"
+
+
+def plus_verdict(
+    status: str,
+    extra_passed: int | None,
+    extra_total: int | None,
+    task_has_extra: bool,
+) -> bool | None:
+    """``plus_passed``: the visible tests passed AND every extra (differential) test agreed.
+
+    EvalPlus's rule for pass@1+. None when the task has no extra tests, when the row is
+    unscored, or when a passing sample's extra calls did not run (not measured). A sample
+    whose visible tests did not pass is False whether or not its extra calls ran.
+    """
+    if not task_has_extra or status in UNSCORED_STATUSES:
+        return None
+    if status != "pass":
+        return False
+    if not extra_total:
+        return None
+    return extra_passed == extra_total
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,7 @@ class CheckFields:
     tests_failed: int | None = None
     extra_tests_passed: int | None = None
     extra_tests_total: int | None = None
+    plus_passed: bool | None = None
     coverage: float | None = None
     ruff_violations: int | None = None
     ruff_codes: tuple[str, ...] | None = None
@@ -98,7 +120,8 @@ class CheckFields:
     overall_score: float | None = None
     score_breakdown: str | None = None
     sandbox: str | None = None
-    retried: bool | None = None
+    # A timeout, oom or sandbox_error verdict is re-run once; the row keeps the second.
+    retried: bool = False
     first_status: str | None = None
 
     # One constructor per outcome that never reaches the sandbox.
@@ -120,11 +143,6 @@ class CheckFields:
             overall_score=0.0,
             score_breakdown=GATE,
         )
-
-    @classmethod
-    def suite_failed(cls, reason: str, code: str, assembly: str | None) -> CheckFields:
-        """The task cannot judge anyone (its reference fails its own tests): unscored."""
-        return cls("suite_error", reason, code, assembly)
 
     @classmethod
     def sandbox_failed(cls, reason: str, code: str = "", assembly: str | None = None):
@@ -167,5 +185,6 @@ class CheckFields:
 
 
 CHECK_COLUMNS = tuple(f.name for f in fields(CheckFields))
-# What a row's check columns are when there is nothing at all: every one null.
-NULL_CHECKS: dict[str, Any] = {name: None for name in CHECK_COLUMNS}
+# What a row's check columns are when there is nothing at all: every one null, except
+# that nothing was re-run.
+NULL_CHECKS: dict[str, Any] = {name: None for name in CHECK_COLUMNS} | {"retried": False}

@@ -22,7 +22,7 @@ from tasks.record import sanitize
 
 log = logging.getLogger("vivek.results")
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # Null means "not measured / not applicable", never "measured zero". A column's
 # description says when it is null. Rows of status generation_error have no reply;
@@ -42,6 +42,17 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("task_id", pa.string(), "Task identifier within the suite."),
     ("sample", pa.int32(), "Sample index, 0-based."),
     ("status", pa.string(), "One of tasks.record.types.STATUSES; meanings in STATUS_MEANINGS."),
+    (
+        "retried",
+        pa.bool_(),
+        "The first verdict was timeout, oom or sandbox_error and the sample was re-run once, "
+        "alone, under the same limits; status is the second verdict. False when not re-run.",
+    ),
+    (
+        "first_status",
+        pa.string(),
+        "The first verdict of a re-run sample (see retried); null when not re-run.",
+    ),
     ("error", pa.string(), "Short reason for any status but pass; empty on pass."),
     (
         "error_kind",
@@ -88,6 +99,15 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         pa.int32(),
         "Differential checks run; null when none ran (no reference, no derivable input, "
         "or the tests did not run).",
+    ),
+    (
+        "plus_passed",
+        pa.bool_(),
+        "EvalPlus's plus verdict: the visible tests passed and every extra test agreed with "
+        "the reference (pass@1+ counts these); False when the visible tests did not pass, "
+        "even if no extra call ran; null when the task has no extra tests, the row is "
+        "unscored, or the sample never reached the sandbox (no_code, syntax_error, "
+        "generation_error: the summary counts those as not passing).",
     ),
     (
         "coverage",

@@ -27,6 +27,8 @@ class Row:
     task_id: str
     sample: int
     status: str
+    retried: bool
+    first_status: str | None
     error: str
     error_kind: str
     attempts: int
@@ -42,6 +44,7 @@ class Row:
     tests_failed: int | None
     extra_tests_passed: int | None
     extra_tests_total: int | None
+    plus_passed: bool | None
     coverage: float | None
     ruff_violations: int | None
     ruff_codes: list[str] | None
@@ -132,6 +135,7 @@ class Row:
         }
         values.update({k: checks.get(k) for k in CHECK_COLUMNS})
         values["error"] = values["error"] or ""
+        values["retried"] = bool(values["retried"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

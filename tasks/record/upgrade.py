@@ -5,7 +5,9 @@ memory, ruff, ratios, test counts), ``import_error`` meant any exception while t
 module loaded, a failed generation claimed ``price_known=True`` with a null cost,
 and ``assembly`` / ``temperature_sent`` did not exist. :func:`upgrade_results`
 fixes all of that on read, so ``vivek report`` on an old run gives honest numbers.
-Rows written by the current checker pass through unchanged.
+Before checker version 4 rows had no ``plus_passed`` (derived here from the extra-test
+counts by the same rule the checker uses), ``retried`` or ``first_status`` (nothing was
+re-run then: False and null). Rows written by the current checker pass through unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.record.checks import plus_verdict
 from tasks.record.results import SCHEMA
 
 # Check versions whose rows used zeros for "not measured".
@@ -61,11 +64,31 @@ def _set_where(table: pa.Table, mask, name: str, value) -> pa.Table:
     return table.set_column(i, table.schema.field(name), col)
 
 
+def _plus_from_counts(table: pa.Table) -> pa.Array:
+    """``plus_passed`` for rows written before it existed, by :func:`plus_verdict`."""
+    total = pc.fill_null(pc.greater(table["extra_tests_total"], 0), False)
+    with_extra = set(pc.unique(table["task_id"].filter(total)).to_pylist())
+    columns = ("status", "extra_tests_passed", "extra_tests_total", "task_id")
+    values = [
+        plus_verdict(status or "", passed, count, task in with_extra)
+        for status, passed, count, task in zip(
+            *(table[c].to_pylist() for c in columns), strict=True
+        )
+    ]
+    return pa.array(values, pa.bool_())
+
+
 def upgrade_results(table: pa.Table) -> pa.Table:
     """A results table of any version as ``tasks.record.results.SCHEMA`` with today's meanings."""
+    missing = set(SCHEMA.names) - set(table.column_names)
     table = _conform(table)
     if table.num_rows == 0:
         return table
+    if "retried" in missing:
+        table = _set_where(table, pa.array([True] * table.num_rows), "retried", False)
+    if "plus_passed" in missing:
+        i = table.schema.get_field_index("plus_passed")
+        table = table.set_column(i, SCHEMA.field("plus_passed"), _plus_from_counts(table))
     old = pc.fill_null(pc.is_in(table["checker_version"], pa.array(OLD_CHECKERS)), False)
     if not pc.any(old).as_py():
         return table

@@ -15,7 +15,7 @@ from tasks.record.results import read_table, write_table, write_text
 from tasks.record.upgrade import upgrade_results
 from tasks.report.html import render_html
 from tasks.report.markdown import render_markdown
-from tasks.stats.compare import compare_runs
+from tasks.stats.history import compare_runs
 from tasks.stats.runs import read_meta
 from tasks.stats.summary import summarize
 

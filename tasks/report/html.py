@@ -35,7 +35,7 @@ h2 { font-size: 1.2rem; margin: 36px 0 10px; border-bottom: 1px solid var(--line
 .decision { border-left: 5px solid var(--accent); background: #edf7ee; padding: 12px 16px;
             border-radius: 4px; }
 .decision.tie { border-left-color: #f9a825; background: #fff8e1; }
-.decision.no_decision { border-left-color: #90a4ae; background: #eceff1; }
+.decision.no_decision, .decision.single { border-left-color: #90a4ae; background: #eceff1; }
 .warning { border-left: 5px solid var(--warn); background: #fdecea; padding: 10px 16px;
            border-radius: 4px; margin: 8px 0; }
 .scroll { overflow-x: auto; }

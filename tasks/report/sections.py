@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
-from tasks.stats.compare import fmt_p
+from tasks.stats.decision import fmt_p, shown_interval
+from tasks.stats.history import change_sentence
 from tasks.stats.rows import CHECK_COUNTS
 from tasks.stats.runs import first_line
 
@@ -51,19 +52,14 @@ def usd(x: float | None) -> str:
 
 
 def regression_warnings(history: pa.Table | None) -> list[str]:
-    """Runs that differ in their settings, then one sentence per significant drop."""
+    """Runs that differ in their settings, then each significant drop, as every output says it."""
     if history is None or history.num_rows == 0:
         return []
     out = []
     if history["settings_differ"][0].as_py():
         out.append(first_line(history, history["metric"][0].as_py()))
     for r in history.filter(pc.equal(history["regression"], True)).to_pylist():
-        out.append(
-            f"Regression: {r['model']} {r['metric']} fell from {num(r['prev_value'])} to "
-            f"{num(r['cur_value'])} ({ci(r['delta'], r['ci_low'], r['ci_high'], True)}, "
-            f"Holm p={fmt_p(r['p_holm'])}, {r['n_tasks']} shared tasks) "
-            f"since run {r['prev_run_id'] or 'previous'}."
-        )
+        out.append(change_sentence(r))
     return out
 
 
@@ -80,6 +76,8 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
         mark = (
             "winner"
             if r["is_winner"]
+            else "evaluated (nothing to compare)"
+            if r["decision_kind"] == "single" and r["in_tie_group"]
             else "tie group"
             if r["in_tie_group"]
             else "not evaluated"
@@ -91,6 +89,7 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
                 "" if r["rank"] is None else str(r["rank"]),
                 r["model"],
                 ci(r["pass_at_1"], r["pass_at_1_ci_low"], r["pass_at_1_ci_high"]),
+                ci(r["pass_at_1_plus"], r["pass_at_1_plus_ci_low"], r["pass_at_1_plus_ci_high"]),
                 num(r["pass_at_5"]),
                 num(r["pass_at_10"]),
                 ci(r["overall_score"], r["overall_score_ci_low"], r["overall_score_ci_high"]),
@@ -99,14 +98,21 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
                 mark,
             )
         )
-    headers = ("Rank", "Model", "pass@1 [95% CI]", "pass@5", "pass@10")
+    headers = ("Rank", "Model", "pass@1 [95% CI]", "pass@1+ [95% CI]", "pass@5", "pass@10")
     headers += ("overall_score [95% CI]", "Tasks", "Samples", "Decision")
     notes = [
         f"Ranked by {primary}. Intervals are 95% percentile intervals of a bootstrap over "
-        "tasks, except pass@1 with one sample per task: a Wilson score interval. pass@k is "
-        "the unbiased estimator, per task then averaged over tasks (n/a when some task has "
-        "fewer than k scored samples)."
+        "tasks, except pass@1 and pass@1+ with one sample per task: Wilson score intervals. "
+        "pass@k is the unbiased estimator, per task then averaged over tasks (n/a when some "
+        "task has fewer than k scored samples). pass@1+ (EvalPlus) counts a sample only when "
+        "it also passes every extra (differential) test, over the tasks that have extra tests."
     ]
+    no_extra = {r["n_tasks_no_extra"] for r in rows if r["evaluated"]}
+    if no_extra - {0}:
+        notes.append(
+            f"pass@1+ leaves out {max(no_extra)} task(s) without extra tests "
+            "(n_tasks_no_extra in the summary)."
+        )
     notes += [
         f"{r['model']} was not evaluated: {r['not_evaluated_reason']}."
         for r in rows
@@ -122,18 +128,29 @@ def _comparisons(comparisons: pa.Table, primary: str) -> Section:
             r["model_a"],
             r["model_b"],
             ci(r["diff"], r["ci_low"], r["ci_high"], signed=True),
+            ci(r["diff"], r["ci_low_adj"], r["ci_high_adj"], signed=True),
             fmt_p(r["p_value"]),
             fmt_p(r["p_holm"]),
+            num(r["mdd"]),
             r["verdict"],
             str(r["n_tasks"]),
         )
         for r in rows
     )
+    pairs = "the one pair" if len(rows) == 1 else f"all {len(rows)} pairs"
     notes = (
-        "diff = a - b over the tasks both models scored; paired bootstrap CI and two-sided "
-        "p-value; Holm-corrected over all pairs.",
+        "diff = a - b over the tasks both models scored. p: exact paired sign-flip test "
+        "(per-task differences; samples of a task count once); Holm p: corrected over "
+        f"{pairs}, and the verdict uses it.",
+        "95% CI: paired task bootstrap, each pair on its own. Adjusted CI: simultaneous "
+        f"over {pairs} (Bonferroni), reaching 0 whenever the verdict is not significant; "
+        "the decision quotes it, so read the verdict with it, not with the 95% CI.",
+        f"MDD: the smallest difference these tasks could show at 80% power, alpha 0.05 over "
+        f"{pairs} (task-clustered standard errors; Miller 2024); n/a: too few tasks for any "
+        "difference to be detected.",
     )
-    headers = ("A", "B", f"{primary} diff [95% CI]", "p", "Holm p", "Verdict", "Shared tasks")
+    headers = ("A", "B", f"{primary} diff [95% CI]", "Adjusted CI", "p", "Holm p", "MDD")
+    headers += ("Verdict", "Shared tasks")
     return Section("comparisons", "Pairwise comparisons", headers, body, notes)
 
 
@@ -147,6 +164,15 @@ def _statuses(rows: list[dict[str, Any]]) -> Section:
         if paths:
             built = ", ".join(f"{k} {v}" for k, v in sorted(paths.items()))
             notes.append(f"{r['model']}: programs built as {built}.")
+    for r in rows:
+        if r["n_retried"]:
+            notes.append(
+                f"{r['model']}: {r['n_retried']} verdict(s) (timeout, oom, sandbox_error) re-run "
+                f"once; {r['n_flaky']} changed on the re-run (flaky, counted by their second "
+                "verdict)."
+            )
+    if not any(r["n_retried"] for r in rows):
+        notes.append("Flaky verdicts: none (no timeout, oom or sandbox_error was re-run).")
     for r in rows:
         if r["n_tasks_dropped"]:
             shown = ", ".join(r["dropped_tasks"][:10])
@@ -229,25 +255,32 @@ def _latency(rows: list[dict[str, Any]]) -> Section:
 
 
 def _history(history: pa.Table) -> Section:
+    both = [r for r in history.to_pylist() if r["present_in"] == "both"]
     body = tuple(
         (
             r["model"],
             num(r["prev_value"]),
             num(r["cur_value"]),
-            ci(r["delta"], r["ci_low"], r["ci_high"], signed=True),
+            ci(r["delta"], r["ci_low_adj"], r["ci_high_adj"], signed=True),
             fmt_p(r["p_holm"]),
+            num(r["mdd"]),
             "REGRESSION" if r["regression"] else "no significant change",
             str(r["n_tasks"]),
         )
-        for r in history.to_pylist()
-        if r["present_in"] == "both"
+        for r in both
     )
     metric = history["metric"][0].as_py() if history.num_rows else "metric"
-    headers = ("Model", f"Previous {metric}", "Current", "Delta [95% CI]", "Holm p", "Verdict")
-    headers += ("Tasks",)
+    label = shown_interval(both[0])[0] if both else "95% CI"
+    headers = ("Model", f"Previous {metric}", "Current", f"Delta [{label}]", "Holm p", "MDD")
+    headers += ("Verdict", "Tasks")
     notes = (
         first_line(history, metric),
-        "Paired bootstrap over the tasks both runs scored; Holm over the models.",
+        "Exact paired sign-flip test over the tasks both runs scored; Holm over the models. "
+        "The interval is the one the verdict goes with: simultaneous over the models "
+        "compared, and reaching 0 when the change is not significant (history.parquet also "
+        "has each model's own bootstrap interval, ci_low and ci_high). MDD: the smallest "
+        "change these tasks could show (80% power); n/a: too few tasks.",
+        *(change_sentence(r) for r in both),
     )
     return Section("history", "Compared with the previous run", headers, body, notes)
 

@@ -64,26 +64,31 @@ def differences(prev: RunFacts, cur: RunFacts) -> list[str]:
     )
 
 
-def decision(summary: pa.Table) -> tuple[str | None, tuple[str, ...]]:
-    """(winner or None, tie group) from a summary table."""
+Verdict = tuple[str | None, tuple[str, ...], str]
+
+
+def decision(summary: pa.Table) -> Verdict:
+    """(winner or None, tie group, kind) from a summary table."""
     rows = summary.to_pylist()
     winner = next((r["model"] for r in rows if r.get("is_winner")), None)
     tie = tuple(sorted(r["model"] for r in rows if r.get("in_tie_group")))
-    return winner, (() if winner else tie)
+    kind = str(rows[0].get("decision_kind") or "") if rows else "no_decision"
+    if winner:
+        return winner, (), "winner"
+    return None, tie, kind or ("tie" if tie else "no_decision")
 
 
-def _describe(winner: str | None, tie: Sequence[str]) -> str:
+def _describe(verdict: Verdict) -> str:
+    winner, tie, kind = verdict
     if winner:
         return f"winner {winner}"
+    if kind == "single" and tie:
+        return f"{tie[0]} evaluated (nothing to compare)"
     return f"tie between {', '.join(tie)}" if tie else "no decision"
 
 
 def _pass_at_1(summary: pa.Table) -> dict[str, float | None]:
     return {r["model"]: r.get("pass_at_1") for r in summary.to_pylist()}
-
-
-def _fmt(x: float | None, signed: bool = False) -> str:
-    return "n/a" if x is None else (f"{x:+.3f}" if signed else f"{x:.3f}")
 
 
 def run_events(
@@ -93,10 +98,16 @@ def run_events(
     primary: str = "pass@1",
     degraded_share: float = 0.2,
 ) -> list[RunEvent]:
-    """The events for ``cur``; ``prev`` is the latest earlier run of the same suite."""
-    from tasks.stats.compare import compare_runs
+    """The events for ``cur``; ``prev`` is the previous comparable run of the same suite.
 
-    winner, tie = decision(cur.summary)
+    The completed event's ``changes`` are the sentences that say what changed since
+    ``prev`` (one per model, from ``tasks.stats.history.change_sentence``, then the
+    decision when it changed), or why nothing was compared; the terminal and the
+    leaderboard artifact print exactly these, and the alert events carry the same text.
+    """
+    from tasks.stats.history import change_sentence, compare_runs
+
+    verdict = decision(cur.summary)
     models = tuple(sorted(_pass_at_1(cur.summary)))
     where = cur.report or cur.run_dir
     suite = (_distinct(cur.results, "suite") or [""])[0]
@@ -104,35 +115,36 @@ def run_events(
     why_not = differences(prev, cur) if prev else ["no earlier run of this suite"]
     comparable = prev is not None and not why_not
     events: list[RunEvent] = []
+    changes: list[str] = []
     if comparable and prev is not None:
         for r in compare_runs(prev.results, cur.results, primary=primary).to_pylist():
-            if not r["regression"]:
+            if r["present_in"] != "both":
                 continue
-            msg = (
-                f"Vivek: {r['model']} regressed on {suite}: {primary} "
-                f"{_fmt(r['prev_value'])} -> {_fmt(r['cur_value'])} "
-                f"(change {_fmt(r['delta'], True)}, 95% CI [{_fmt(r['ci_low'], True)}, "
-                f"{_fmt(r['ci_high'], True)}], Holm p {_fmt(r['p_holm'])}, "
-                f"{r['n_tasks']} tasks; run {prev.run_id} -> {cur.run_id}). Report: {where}"
-            )
-            payload = {**base, **r, "previous_run_id": prev.run_id, "message": msg}
-            events.append(RunEvent(REGRESSED, payload, (r["model"],)))
+            sentence = change_sentence(r)
+            changes.append(sentence)
+            if r["regression"]:
+                msg = f"Vivek: {sentence} Report: {where}"
+                payload = {**base, **r, "previous_run_id": prev.run_id, "message": msg}
+                events.append(RunEvent(REGRESSED, payload, (r["model"],)))
         before = decision(prev.summary)
-        if before != (winner, tie):
-            msg = (
-                f"Vivek: the decision on {suite} changed from {_describe(*before)} to "
-                f"{_describe(winner, tie)} (run {prev.run_id} -> {cur.run_id}). Report: {where}"
+        if before[:2] != verdict[:2]:
+            sentence = (
+                f"The decision on {suite} changed from {_describe(before)} to "
+                f"{_describe(verdict)} (run {prev.run_id} -> {cur.run_id})."
             )
+            changes.append(sentence)
             payload = {
                 **base,
                 "previous_run_id": prev.run_id,
                 "previous_winner": before[0],
                 "previous_tie_group": list(before[1]),
-                "winner": winner,
-                "tie_group": list(tie),
-                "message": msg,
+                "winner": verdict[0],
+                "tie_group": list(verdict[1]),
+                "message": f"Vivek: {sentence} Report: {where}",
             }
             events.append(RunEvent(WINNER_CHANGED, payload, models))
+    else:
+        changes.append(f"Not compared with an earlier run: {'; '.join(why_not)}.")
     n = cur.results.num_rows
     failed = 0
     if n and "status" in cur.results.column_names:
@@ -148,18 +160,28 @@ def run_events(
     completed = {
         **base,
         "models": list(models),
-        "winner": winner,
-        "tie_group": list(tie),
+        "winner": verdict[0],
+        "tie_group": list(verdict[1]),
+        "decision_kind": verdict[2],
         "pass_at_1": _pass_at_1(cur.summary),
         "previous_run_id": prev.run_id if comparable and prev else None,
         "compared": comparable,
         "not_compared_because": "; ".join(why_not) if not comparable else "",
+        "changes": changes,
         "alerts": [e.event for e in events],
     }
-    verdict = _describe(winner, tie)
-    note = "" if comparable else f" Not compared with an earlier run: {'; '.join(why_not)}."
-    completed["message"] = f"Vivek: run {cur.run_id} on {suite} completed: {verdict}.{note}"
+    completed["message"] = (
+        f"Vivek: run {cur.run_id} on {suite} completed: {_describe(verdict)}. " + " ".join(changes)
+    )
     return [RunEvent(COMPLETED, completed, models), *events]
+
+
+def what_changed(events: Sequence[RunEvent]) -> list[str]:
+    """The sentences saying what changed since the previous comparable run (see run_events)."""
+    for ev in events:
+        if ev.event == COMPLETED:
+            return list(ev.payload.get("changes", []))
+    return []
 
 
 def emit_run_events(run_id: str, events: Sequence[RunEvent]) -> int:

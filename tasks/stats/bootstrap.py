@@ -1,29 +1,20 @@
-"""Task bootstrap: confidence intervals, paired tests and Holm's correction.
+"""Task bootstrap: confidence intervals, and Holm's correction.
 
 Tasks are the unit we resample: the question is how a model would score on
-other tasks like these, and samples of one task are not independent.
-
-The primary test is the **paired bootstrap**: resample tasks with replacement,
-recompute the mean per-task difference over the shared tasks, and take the
-two-sided p-value from that distribution shifted to the null (Efron &
-Tibshirani 1993, ch. 16): p = (1 + #{|d* - d| >= |d|}) / (1 + B). It works for
-per-task pass rates with several samples, where McNemar's test would need
-binary outcomes.
+other tasks like these, and samples of one task are not independent (a task is a
+cluster; resampling whole tasks is the cluster bootstrap).
 
 Intervals are percentile intervals of the replicates, so their ends are replicate
 values and stay inside what is possible: a mean of values in [0, 1] gets an
 interval inside [0, 1], a difference of two such means one inside [-1, 1]. The
 small-sample correction (the plain bootstrap variance divides by T, not T - 1) is
-applied to the percentile *level* (Hesterberg's expanded percentile interval) and
-to the p-value, never to the replicates: an earlier version scaled the replicates
-by sqrt(T / (T - 1)), which pushed intervals past those bounds. For a proportion
+applied to the percentile *level* (Hesterberg's expanded percentile interval),
+never to the replicates: an earlier version scaled the replicates by
+sqrt(T / (T - 1)), which pushed intervals past those bounds. For a proportion
 with one sample per task, :func:`wilson` gives the interval, also inside [0, 1].
 
-One small-sample guard keeps the test honest: the p-value is never below
-2^(1 - k), k = tasks whose difference is non-zero: the smallest p an exact sign
-test can give. With 3 tasks all in one direction the bootstrap alone would claim
-p ~ 1/B. :func:`min_tasks_for_significance` turns that floor around: the fewest
-shared tasks with which a comparison could be significant at all.
+p-values do not come from the bootstrap (its p could not go below 1 / (B + 1)): the
+paired test is the exact sign-flip test of ``tasks.stats.paired``.
 
 All columns of one call share the same resamples of the task universe, and each
 column's replicate is the mean over its own tasks (its mask). So one pass of
@@ -33,6 +24,8 @@ O(B x T) work serves every model and every pair.
 from __future__ import annotations
 
 import numpy as np
+
+from tasks.stats.paired import sign_flip_p
 
 # Elements of one chunk of the bootstrap weight matrix (8 bytes each, two live at
 # once: ~200 MB). Big chunks matter: OpenBLAS is ~10x slower when the weight
@@ -107,19 +100,6 @@ def wilson(successes: np.ndarray, trials: np.ndarray, level: float = 0.95):
     return low, high
 
 
-def min_tasks_for_significance(n_tests: int, alpha: float) -> int:
-    """Fewest tasks with which one of ``n_tests`` Holm-corrected comparisons can reach alpha.
-
-    With k differing tasks the p-value is at least 2^(1 - k) (the sign-test floor),
-    and Holm multiplies the smallest p by the number of tests, so significance needs
-    n_tests * 2^(1 - k) < alpha.
-    """
-    k = 1
-    while max(1, n_tests) * 2.0 ** (1 - k) >= alpha:
-        k += 1
-    return k
-
-
 def _widen(n_rows: np.ndarray | int | None, width: int) -> np.ndarray:
     """sqrt(T / (T - 1)) per column: the plain bootstrap variance divides by T, not T - 1."""
     if n_rows is None:
@@ -155,35 +135,10 @@ def percentile_ci(
     return low, high
 
 
-def bootstrap_p_value(
-    observed: np.ndarray, boot: np.ndarray, n_rows: np.ndarray | int | None = None
-) -> np.ndarray:
-    """Two-sided p-value for mean = 0 per column, from the null-shifted bootstrap.
-
-    With ``n_rows`` the deviations are scaled by sqrt(T / (T - 1)) (unbiased variance);
-    that changes only the p-value, never an interval.
-    """
-    observed = np.asarray(observed, dtype=np.float64)
-    valid = ~np.isnan(boot)
-    dev = np.abs(boot - observed) * _widen(n_rows, boot.shape[1])
-    # A tolerance so a replicate equal to the observed value up to rounding counts as extreme.
-    with np.errstate(invalid="ignore"):
-        extreme = (dev >= np.abs(observed) - 1e-12) & valid
-    return (1.0 + extreme.sum(axis=0)) / (1.0 + valid.sum(axis=0))
-
-
-def sign_floor(nonzero: np.ndarray) -> np.ndarray:
-    """Smallest two-sided p an exact sign test allows with ``nonzero`` differing tasks."""
-    return np.minimum(1.0, 2.0 ** (1.0 - np.asarray(nonzero, dtype=np.float64)))
-
-
-def diff_stats(
-    observed: np.ndarray, boot: np.ndarray, n_tasks: np.ndarray, nonzero: np.ndarray
-) -> np.ndarray:
-    """(K, 4) array of mean, ci_low, ci_high, p from raw replicates of differences."""
+def diff_intervals(observed: np.ndarray, boot: np.ndarray, n_tasks: np.ndarray) -> np.ndarray:
+    """(K, 3) array of mean, ci_low, ci_high from raw replicates of differences."""
     low, high = percentile_ci(boot, n_rows=n_tasks)
-    p = np.maximum(bootstrap_p_value(observed, boot, n_tasks), sign_floor(nonzero))
-    out = np.stack([observed, low, high, p], axis=1)
+    out = np.stack([np.asarray(observed, dtype=np.float64), low, high], axis=1)
     out[np.asarray(n_tasks) == 0] = np.nan
     return out
 
@@ -191,7 +146,7 @@ def diff_stats(
 def paired_test(
     diffs: np.ndarray, n_boot: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, 95% CI and p-value of each column of per-task differences (T, K).
+    """Mean, 95% CI (task bootstrap) and exact sign-flip p of each column of differences (T, K).
 
     Returns (mean, ci_low, ci_high, p_value), each of shape (K,); NaN when T == 0.
     """
@@ -200,9 +155,9 @@ def paired_test(
         diffs = diffs[:, None]
     n_tasks = np.full(diffs.shape[1], diffs.shape[0])
     mean = diffs.mean(axis=0) if diffs.shape[0] else np.full(diffs.shape[1], np.nan)
-    nonzero = (np.abs(diffs) > 1e-12).sum(axis=0)
-    st = diff_stats(mean, bootstrap_means(diffs, n_boot, rng), n_tasks, nonzero)
-    return st[:, 0], st[:, 1], st[:, 2], st[:, 3]
+    st = diff_intervals(mean, bootstrap_means(diffs, n_boot, rng), n_tasks)
+    p = np.array([sign_flip_p(diffs[:, k]) for k in range(diffs.shape[1])])
+    return st[:, 0], st[:, 1], st[:, 2], p
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

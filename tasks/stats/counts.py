@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.errors import UsageError
+from tasks.metrics import METRICS, Metric, check_metric
 from tasks.record.types import UNSCORED_STATUSES
 
-METRICS = ("pass@1", "overall_score")
+__all__ = ["METRICS", "TaskMatrix", "check_metric", "task_matrix"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class TaskMatrix:
     ``c`` or ``score``: the sandbox or the suite failing is never the model's fault.
     ``checked`` counts samples that got a reply and were checked (neither unscored
     nor ``generation_error``): a model with none was never evaluated.
+
+    ``plus`` counts samples with ``plus_passed`` (visible and every extra test passed).
+    ``has_extra`` marks the tasks that have extra tests: those where any row of any
+    model has a ``plus_passed`` verdict. pass@1+ is over those tasks only; a sample
+    there without a verdict (no code, say) counts as not passing, as it does for pass@1.
     """
 
     models: tuple[str, ...]
@@ -35,6 +40,8 @@ class TaskMatrix:
     score: np.ndarray  # sum of overall_score over scored samples (a null score counts 0)
     attempted: np.ndarray  # the model has any row for the task, unscored ones included
     checked: np.ndarray  # samples with a reply that were checked
+    plus: np.ndarray  # samples that passed the visible and every extra test
+    has_extra: np.ndarray  # (tasks,): the task has extra tests
 
     @property
     def evaluated(self) -> np.ndarray:
@@ -45,20 +52,23 @@ class TaskMatrix:
     def scored(self) -> np.ndarray:
         return self.n > 0
 
-    def values(self, metric: str) -> np.ndarray:
-        """Per-task value of ``metric`` (pass@1 or overall_score); NaN where unscored."""
+    def mask(self, metric: Metric) -> np.ndarray:
+        """Where ``metric`` has a value: scored cells, and for pass@1+ tasks with extra tests."""
         check_metric(metric)
-        num = self.c if metric == "pass@1" else self.score
+        return self.scored & self.has_extra[None, :] if metric == "pass@1+" else self.scored
+
+    def passes(self, metric: Metric) -> np.ndarray:
+        """Passing samples per cell for a pass metric (pass@1 or pass@1+)."""
+        return self.plus if metric == "pass@1+" else self.c
+
+    def values(self, metric: Metric) -> np.ndarray:
+        """Per-task value of ``metric``; NaN where it has none (see :meth:`mask`)."""
+        num = self.score if check_metric(metric) == "overall_score" else self.passes(metric)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.scored, num / np.maximum(self.n, 1), np.nan)
+            return np.where(self.mask(metric), num / np.maximum(self.n, 1), np.nan)
 
     def model_index(self, model: str) -> int:
         return self.models.index(model)
-
-
-def check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise UsageError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
 
 
 def _index(values: pa.ChunkedArray, universe: list[str]) -> np.ndarray:
@@ -74,6 +84,10 @@ def task_matrix(results: pa.Table) -> TaskMatrix:
     no_reply = pc.fill_null(pc.equal(status, "generation_error"), False)
     checked = pc.and_(scored, pc.invert(no_reply))
     passed = pc.and_(pc.fill_null(pc.equal(status, "pass"), False), scored)
+    plus_column = results["plus_passed"] if "plus_passed" in results.column_names else None
+    if plus_column is None:
+        plus_column = pa.chunked_array([pa.nulls(results.num_rows, pa.bool_())])
+    plus = pc.and_(pc.fill_null(plus_column, False), scored)
     score = pc.if_else(scored, pc.fill_null(results["overall_score"], 0.0), 0.0)
     models = sorted(pc.unique(results["model"]).to_pylist())
     tasks = sorted(pc.unique(results["task_id"]).to_pylist())
@@ -91,4 +105,7 @@ def task_matrix(results: pa.Table) -> TaskMatrix:
     s = total(score)
     attempted = total(None) > 0
     k = total(pc.cast(checked, pa.int64())).astype(np.int64)
-    return TaskMatrix(tuple(models), tuple(tasks), n, c, s, attempted, k)
+    p = total(pc.cast(plus, pa.int64())).astype(np.int64)
+    judged = total(pc.cast(pc.is_valid(plus_column), pa.int64())) > 0
+    has_extra = judged.any(axis=0) if len(models) else np.zeros(len(tasks), dtype=bool)
+    return TaskMatrix(tuple(models), tuple(tasks), n, c, s, attempted, k, p, has_extra)

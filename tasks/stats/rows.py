@@ -120,6 +120,7 @@ def row_stats(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
         stats[k] = _aligned(grouped, "model", models, f"{k}_sum")
     stats["cost_known"] = np.nan_to_num(stats["cost_known"], nan=0.0)
     stats.update(_status_counts(results, models))
+    stats.update(_retries(results, models))
     stats.update(_latency(results, models))
     return stats
 
@@ -136,6 +137,21 @@ def _status_counts(results: pa.Table, models: list[str]) -> dict[str, np.ndarray
     ok = (mi >= 0) & (si >= 0)
     counts[mi[ok], si[ok]] = grouped["model_count"].to_numpy()[ok]
     return {col: counts[:, j] for j, col in enumerate(STATUS_COLUMNS)}
+
+
+def _retries(results: pa.Table, models: list[str]) -> dict[str, np.ndarray]:
+    """Per model: rows re-run once (``retried``) and those whose verdict changed (flaky)."""
+    retried = pc.fill_null(_column(results, "retried"), False)
+    first = _column(results, "first_status")
+    changed = pc.and_(retried, pc.fill_null(pc.not_equal(first, results["status"]), False))
+    mi = _index(results["model"], models)
+    keep = mi >= 0
+    out = {}
+    for name, flags in (("n_retried", retried), ("n_flaky", changed)):
+        values = pc.cast(flags, pa.int64()).to_numpy(zero_copy_only=False)
+        out[name] = np.bincount(mi[keep], weights=values[keep], minlength=len(models))
+        out[name] = out[name].astype(np.int64)
+    return out
 
 
 def assembly_counts(results: pa.Table, models: list[str]) -> list[str]:

@@ -102,16 +102,15 @@ def first_line(history: pa.Table, metric: str) -> str:
     return line
 
 
-def format_comparison(history: pa.Table, metric: str, alpha: float = 0.05) -> str:
-    """The text ``vivek compare`` prints: the headline, then one line per model in both runs."""
-    lines = [first_line(history, metric)]
+def _table(history: pa.Table, metric: str, alpha: float) -> list[str]:
+    """One metric's lines: a row per model in both runs, or why there is none."""
     both = [r for r in history.to_pylist() if r["present_in"] == "both"]
     if not both:
-        lines.append("No model appears in both runs.")
-        return "\n".join(lines)
+        return ["No model appears in both runs."]
+    if not any(r["n_tasks"] for r in both):
+        return [f"{metric}: no task has a value in both runs (for pass@1+: extra tests)."]
     header = f"{'model':32} {'n':>4} {'before':>7} {'after':>7} {'delta':>7}  95% CI"
-    lines.append(f"{metric}:")
-    lines.append(header + " " * 12 + "p(Holm)  verdict")
+    lines = [f"{metric}:", header + " " * 12 + "p(Holm)  MDD    verdict"]
 
     def f(x: float | None, spec: str) -> str:
         return "n/a" if x is None else format(x, spec)
@@ -124,8 +123,24 @@ def format_comparison(history: pa.Table, metric: str, alpha: float = 0.05) -> st
             f"{r['model']:32} {r['n_tasks']:>4} {f(r['prev_value'], '7.3f'):>7} "
             f"{f(r['cur_value'], '7.3f'):>7} {f(r['delta'], '+7.3f'):>7}  "
             f"[{f(r['ci_low'], '+.3f')}, {f(r['ci_high'], '+.3f')}]  "
-            f"{f(p, '7.3f'):>7}  {verdict}"
+            f"{f(p, '7.3f'):>7}  {f(r['mdd'], '.3f'):>5}  {verdict}"
         )
+    return lines
+
+
+def format_comparison(tables: Mapping[str, pa.Table], alpha: float = 0.05) -> str:
+    """The text ``vivek compare`` prints: the headline, a table per metric (the primary
+    first), then the primary metric's change per model in the words every output uses."""
+    from tasks.stats.history import change_sentence
+
+    (primary, history), *_ = tables.items()
+    lines = [first_line(history, primary)]
+    for metric, table in tables.items():
+        lines += _table(table, metric, alpha)
+    both = [r for r in history.to_pylist() if r["present_in"] == "both"]
+    if both:
+        lines.append("MDD: the smallest change these tasks could show (80% power).")
+        lines += [change_sentence(r, alpha) for r in both]
     return "\n".join(lines)
 
 
@@ -142,14 +157,37 @@ def read_meta(run_dir_url: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def compare_run_dirs(run_a: str, run_b: str, primary: str = "pass@1") -> str:
-    """``vivek compare RUN_A RUN_B``: each model's change, headed by what differs."""
+def recorded_metric(run_dir: str, meta: Mapping[str, Any]) -> str:
+    """The primary metric a run was made with (its meta.json); pass@1 when it names none."""
+    from tasks.errors import UsageError
+    from tasks.metrics import METRICS
+
+    recorded = meta.get("primary_metric") or "pass@1"
+    if recorded not in METRICS:
+        raise UsageError(
+            f"{run_dir.rstrip('/')}/meta.json: primary_metric {recorded!r} is not one of "
+            f"{', '.join(METRICS)}; pass --primary-metric to choose one."
+        )
+    return str(recorded)
+
+
+def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
+    """``vivek compare RUN_A RUN_B``: each model's change, headed by what differs.
+
+    The primary metric is ``primary``, else run B's own (its meta.json), else pass@1;
+    pass@1 and pass@1+ are shown beside it.
+    """
+    from tasks.metrics import check_metric
     from tasks.record.results import read_table
-    from tasks.stats.compare import compare_runs
+    from tasks.stats.history import compare_runs
 
     prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
     cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
-    table = compare_runs(
-        prev, cur, primary=primary, prev_meta=read_meta(run_a), cur_meta=read_meta(run_b)
-    )
-    return format_comparison(table, primary)
+    prev_meta, cur_meta = read_meta(run_a), read_meta(run_b)
+    primary = check_metric(primary) if primary else recorded_metric(run_b, cur_meta)
+    metrics = [primary] + [m for m in ("pass@1", "pass@1+") if m != primary]
+    tables = {
+        m: compare_runs(prev, cur, primary=m, prev_meta=prev_meta, cur_meta=cur_meta)
+        for m in metrics
+    }
+    return format_comparison(tables)

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from tasks.record.types import STATUS_MEANINGS, STATUSES
 
-SUMMARY_SCHEMA_VERSION = "2"
+SUMMARY_SCHEMA_VERSION = "3"
 
 _F = pa.float64()
 _I = pa.int64()
@@ -21,7 +21,11 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
     [
         ("model", pa.string(), "Model label, PROVIDER:MODEL."),
         ("rank", pa.int32(), "1 = highest primary metric (ties share a rank); null when unscored."),
-        ("primary_metric", pa.string(), "The metric the decision uses: pass@1 or overall_score."),
+        (
+            "primary_metric",
+            pa.string(),
+            "The metric the decision uses: pass@1, pass@1+ or overall_score.",
+        ),
         ("primary_value", _F, "The model's primary metric (mean over its scored tasks)."),
         ("primary_ci_low", _F, "Lower end of the primary metric's 95% interval (see pass_at_1)."),
         ("primary_ci_high", _F, "Upper end of the primary metric's 95% interval."),
@@ -29,7 +33,8 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
         (
             "decision_kind",
             pa.string(),
-            "winner | tie | no_decision (same on every row; the CLI may base its exit code on it).",
+            "winner | tie | single (one model evaluated: nothing to compare) | no_decision "
+            "(same on every row; the CLI may base its exit code on it).",
         ),
         (
             "evaluated",
@@ -59,6 +64,19 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
         ("pass_at_1_ci_high", _F, "Upper end of that interval (Wilson, or 97.5th percentile)."),
         ("pass_at_5", _F, "Unbiased pass@5; null unless every scored task has >= 5 samples."),
         ("pass_at_10", _F, "Unbiased pass@10; null unless every scored task has >= 10 samples."),
+        (
+            "pass_at_1_plus",
+            _F,
+            "EvalPlus's pass@1+: unbiased pass@1 counting only samples that pass the visible "
+            "tests and every extra test (plus_passed), over the tasks with extra tests; null "
+            "when no task has any.",
+        ),
+        ("pass_at_1_plus_ci_low", _F, "95% interval of pass@1+, as for pass@1."),
+        ("pass_at_1_plus_ci_high", _F, "Upper end of that interval."),
+        ("pass_at_5_plus", _F, "Unbiased pass@5+; null unless every such task has >= 5 samples."),
+        ("pass_at_10_plus", _F, "Unbiased pass@10+; null unless every such task has >= 10."),
+        ("n_tasks_plus", pa.int32(), "Scored tasks with extra tests: the tasks pass@k+ is over."),
+        ("n_tasks_no_extra", pa.int32(), "Scored tasks without extra tests (not in pass@k+)."),
         ("overall_score", _F, "Mean overall_score per task, then over tasks (null score = 0)."),
         ("overall_score_ci_low", _F, "2.5th percentile of the task bootstrap of overall_score."),
         ("overall_score_ci_high", _F, "97.5th percentile of the task bootstrap of overall_score."),
@@ -103,6 +121,18 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
     + [(f"n_{s}", _I, f"Rows with status {s}: {STATUS_MEANINGS[s]}.") for s in STATUSES]
     + [
         (
+            "n_retried",
+            _I,
+            "Rows whose first verdict (timeout, oom, sandbox_error) was re-run once (retried).",
+        ),
+        (
+            "n_flaky",
+            _I,
+            "Re-run rows whose verdict changed on the re-run: flaky verdicts, not the model's.",
+        ),
+    ]
+    + [
+        (
             "assembly_counts",
             pa.string(),
             'JSON {assembly path: rows}, e.g. {"prompt+completion": 160, "fence_rescued": 4}: '
@@ -136,25 +166,66 @@ SUMMARY_COLUMNS: list[tuple[str, pa.DataType, str]] = (
     ]
 )
 
-COMPARISON_COLUMNS: list[tuple[str, pa.DataType, str]] = [
-    ("model_a", pa.string(), "The better-ranked model of the pair."),
-    ("model_b", pa.string(), "The other model."),
-    ("metric", pa.string(), "pass@1 or overall_score."),
-    ("n_tasks", pa.int32(), "Tasks both models have scored: the only tasks compared."),
-    ("value_a", _F, "Model a's metric over the shared tasks."),
-    ("value_b", _F, "Model b's metric over the shared tasks."),
-    ("diff", _F, "value_a - value_b."),
-    ("ci_low", _F, "2.5th percentile of the paired bootstrap of diff (inside [-1, 1])."),
-    ("ci_high", _F, "97.5th percentile of the paired bootstrap of diff."),
+_METRIC = "pass@1, pass@1+ or overall_score."
+# Columns of one paired comparison, shared by the model pairs and the run history.
+_PAIR_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("ci_low", _F, "2.5th percentile of the paired task bootstrap of the difference (in [-1, 1])."),
+    ("ci_high", _F, "97.5th percentile of the paired task bootstrap of the difference."),
+    (
+        "se",
+        _F,
+        "Task-clustered standard error of the difference (SE of the mean per-task "
+        "difference; samples of one task count once); null with fewer than 2 tasks.",
+    ),
+    (
+        "mdd",
+        _F,
+        "Minimum detectable difference: the smallest true difference this comparison "
+        "would call significant with 80% power at alpha / n_comparisons, (z + z) x se, "
+        "never below what the exact test can reach; null when there are fewer tasks than "
+        "min_tasks_for_significance (no difference could be detected).",
+    ),
+    (
+        "ci_low_adj",
+        _F,
+        "The interval quoted beside the decision: simultaneous over the n_comparisons of "
+        "this family (Bonferroni, each at 1 - 0.05 / n_comparisons; normal approximation "
+        "with se, clipped to [-1, 1]), extended to reach 0 when the verdict is not "
+        "significant (the exact test decides).",
+    ),
+    ("ci_high_adj", _F, "Upper end of that interval."),
+    ("n_comparisons", pa.int32(), "Comparisons in this Holm family."),
     (
         "min_tasks_for_significance",
         pa.int32(),
-        "Fewest shared tasks with which this comparison could reach p_holm < alpha at all.",
+        "Fewest shared tasks with which a comparison of this family could reach p_holm < "
+        "alpha at all (the exact test's floor 2^(1-k) times n_comparisons).",
     ),
-    ("p_value", _F, "Two-sided paired-bootstrap p-value for diff = 0; null without shared tasks."),
-    ("p_holm", _F, "Holm-corrected p-value over all pairs of this metric."),
+    (
+        "p_value",
+        _F,
+        "Two-sided p-value of the exact paired sign-flip test over the shared tasks "
+        "(never floored by a resample count); null without shared tasks.",
+    ),
+    ("p_holm", _F, "Holm-corrected p-value over the family."),
+]
+
+COMPARISON_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("model_a", pa.string(), "The better-ranked model of the pair."),
+    ("model_b", pa.string(), "The other model."),
+    ("metric", pa.string(), _METRIC),
+    (
+        "n_tasks",
+        pa.int32(),
+        "Tasks both models have a value on (for pass@1+, tasks with extra tests): the only "
+        "tasks compared.",
+    ),
+    ("value_a", _F, "Model a's metric over the shared tasks."),
+    ("value_b", _F, "Model b's metric over the shared tasks."),
+    ("diff", _F, "value_a - value_b."),
+    *_PAIR_COLUMNS,
     ("verdict", pa.string(), "a_better | b_better | tie (at p_holm < alpha)."),
-    ("test", pa.string(), "The test used (paired_bootstrap)."),
+    ("test", pa.string(), "The test used (sign_flip_exact)."),
 ]
 
 HISTORY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
@@ -170,19 +241,16 @@ HISTORY_COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "The settings the runs differ in ('samples: 1 -> 5; seed: 0 -> 1'); '' when the "
         "runs compare like with like (same on every row).",
     ),
-    ("metric", pa.string(), "pass@1 or overall_score."),
+    ("metric", pa.string(), _METRIC),
+    ("suite", pa.string(), "Suite of the current run (suite names joined if several)."),
     ("prev_run_id", pa.string(), "Run id(s) of the previous results."),
     ("cur_run_id", pa.string(), "Run id(s) of the current results."),
-    ("n_tasks", pa.int32(), "Tasks scored in both runs: the only tasks compared."),
+    ("n_tasks", pa.int32(), "Tasks with a value in both runs: the only tasks compared."),
     ("prev_value", _F, "Metric of the previous run over the shared tasks."),
     ("cur_value", _F, "Metric of the current run over the shared tasks."),
     ("delta", _F, "cur_value - prev_value."),
-    ("ci_low", _F, "2.5th percentile of the paired bootstrap of delta."),
-    ("ci_high", _F, "97.5th percentile of the paired bootstrap of delta."),
-    ("p_value", _F, "Two-sided paired-bootstrap p-value for delta = 0."),
-    ("p_holm", _F, "Holm-corrected over the models compared."),
+    *_PAIR_COLUMNS,
     ("regression", pa.bool_(), "Significant drop: delta < 0 and p_holm < alpha."),
-    ("min_tasks_for_significance", pa.int32(), "Fewest shared tasks that can reach significance."),
 ]
 
 

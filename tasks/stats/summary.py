@@ -5,9 +5,10 @@ Scores come from per-(model, task) counts; unscored samples (``sandbox_error``,
 were all unscored drops out for that model (``n_tasks_dropped``). A model none of
 whose samples got a reply and was checked is listed as not evaluated, with the
 reason, and is neither ranked nor compared. Intervals resample tasks (Wilson for
-pass@1 with one sample per task); comparisons pair models over the tasks both
-scored. Every check mean comes with the number of rows it is over (``n_<check>``).
-See ``tasks.stats.compare`` for the winner rule.
+pass@1 and pass@1+ with one sample per task); comparisons pair models over the tasks
+both scored. pass@k+ is over the tasks with extra tests, and how many tasks have none
+is counted. Every check mean comes with the number of rows it is over
+(``n_<check>``). See ``tasks.stats.decision`` for the winner rule.
 """
 
 from __future__ import annotations
@@ -18,17 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import METRICS, Metric, check_metric
 from tasks.record.upgrade import upgrade_results
-from tasks.stats.compare import (
-    ALPHA,
-    bootstrap_all,
-    compare_models,
-    decide,
-    model_cis,
-    pairs_of,
-    rank_order,
-)
-from tasks.stats.counts import METRICS, TaskMatrix, check_metric, task_matrix
+from tasks.stats.compare import bootstrap_all, compare_models, model_cis, pairs_of, rank_order
+from tasks.stats.counts import TaskMatrix, task_matrix
+from tasks.stats.decision import decide
+from tasks.stats.paired import ALPHA
 from tasks.stats.pareto import pareto_front
 from tasks.stats.passk import pass_at_k_array
 from tasks.stats.rows import (
@@ -50,12 +46,12 @@ class SummaryResult:
     ``summary`` has ``SUMMARY_SCHEMA`` (best model first); ``comparisons`` has
     ``COMPARISON_SCHEMA``. ``winner`` is None on a tie; ``tie_group`` then names
     the models tied at the top (with a winner it is just the winner).
-    ``decision_kind`` is ``winner``, ``tie`` or ``no_decision``.
+    ``decision_kind`` is ``winner``, ``tie``, ``single`` or ``no_decision``.
     """
 
     summary: pa.Table
     comparisons: pa.Table
-    primary: str
+    primary: Metric
     winner: str | None
     tie_group: tuple[str, ...]
     decision: str
@@ -78,18 +74,21 @@ def _not_evaluated(results: pa.Table, tm: TaskMatrix) -> dict[str, str]:
     return out
 
 
-def _mean_over_scored(tm: TaskMatrix, per_task: np.ndarray) -> np.ndarray:
-    count = tm.scored.sum(axis=1)
-    total = np.where(tm.scored, per_task, 0.0).sum(axis=1)
+def _mean(tm: TaskMatrix, metric: Metric) -> np.ndarray:
+    """Mean of ``metric`` over the tasks where each model has a value (NaN where none)."""
+    mask = tm.mask(metric)
+    count = mask.sum(axis=1)
+    total = np.where(mask, tm.values(metric), 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _pass_at(tm: TaskMatrix, k: int) -> np.ndarray:
-    """Mean pass@k over scored tasks; NaN unless every scored task has >= k samples."""
+def _pass_at(tm: TaskMatrix, k: int, metric: Metric = "pass@1") -> np.ndarray:
+    """Mean pass@k (or pass@k+) over its tasks; NaN unless each of them has >= k samples."""
     out = np.full(len(tm.models), np.nan)
+    mask = tm.mask(metric)
     for i in range(len(tm.models)):
-        n, c = tm.n[i][tm.scored[i]], tm.c[i][tm.scored[i]]
+        n, c = tm.n[i][mask[i]], tm.passes(metric)[i][mask[i]]
         if n.size and n.min() >= k:
             out[i] = pass_at_k_array(n, c, k).mean()
     return out
@@ -112,7 +111,7 @@ def _opt(x: float) -> float | None:
 def summarize(
     results: pa.Table,
     *,
-    primary: str = "pass@1",
+    primary: Metric = "pass@1",
     seed: int = 0,
     n_boot: int = 2000,
     alpha: float = ALPHA,
@@ -121,12 +120,12 @@ def summarize(
 
     Args:
         results: a table with ``tasks.record.results.SCHEMA`` (missing check columns read as null).
-        primary: the decision metric, ``pass@1`` or ``overall_score``.
+        primary: the decision metric (``tasks.metrics.METRICS``).
         seed: seeds every bootstrap; same input and seed give the same output.
         n_boot: bootstrap replicates for CIs and tests.
         alpha: family-wise error rate of the comparisons (Holm).
     """
-    check_metric(primary)
+    primary = check_metric(primary)
     rng = np.random.default_rng(seed)
     results = upgrade_results(results)
     tm = task_matrix(results)
@@ -134,9 +133,7 @@ def summarize(
     m = len(models)
     skipped = _not_evaluated(results, tm)
     hide = ~tm.evaluated  # never evaluated: no metric, no interval, no rank
-    metric_values = {
-        k: np.where(hide, np.nan, _mean_over_scored(tm, tm.values(k))) for k in METRICS
-    }
+    metric_values = {k: np.where(hide, np.nan, _mean(tm, k)) for k in METRICS}
     order = rank_order(tm, primary)
     pairs = pairs_of(order)
     reps = bootstrap_all(tm, pairs, n_boot, rng)
@@ -175,6 +172,8 @@ def summarize(
         for i in range(m)
     ]
     min_n = [int(tm.n[i][tm.scored[i]].min()) if tm.scored[i].any() else None for i in range(m)]
+    with_extra = tm.mask("pass@1+").sum(axis=1)
+    plus_at = {k: np.where(hide, np.nan, _pass_at(tm, k, "pass@1+")) for k in (5, 10)}
     columns: dict[str, list] = {
         "model": models,
         "rank": [int(r) if r else None for r in ranks],
@@ -199,6 +198,13 @@ def summarize(
         "pass_at_1_ci_high": [_opt(x) for x in cis["pass@1"][1]],
         "pass_at_5": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 5))],
         "pass_at_10": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 10))],
+        "pass_at_1_plus": [_opt(x) for x in metric_values["pass@1+"]],
+        "pass_at_1_plus_ci_low": [_opt(x) for x in cis["pass@1+"][0]],
+        "pass_at_1_plus_ci_high": [_opt(x) for x in cis["pass@1+"][1]],
+        "pass_at_5_plus": [_opt(x) for x in plus_at[5]],
+        "pass_at_10_plus": [_opt(x) for x in plus_at[10]],
+        "n_tasks_plus": with_extra.tolist(),
+        "n_tasks_no_extra": (tm.scored.sum(axis=1) - with_extra).tolist(),
         "overall_score": [_opt(x) for x in metric_values["overall_score"]],
         "overall_score_ci_low": [_opt(x) for x in cis["overall_score"][0]],
         "overall_score_ci_high": [_opt(x) for x in cis["overall_score"][1]],
@@ -207,7 +213,7 @@ def summarize(
         columns[name] = [_opt(x) for x in rows[name]]
         count = rows[CHECK_COUNTS[name]]
         columns[CHECK_COUNTS[name]] = [0 if np.isnan(x) else int(x) for x in count]
-    for name in STATUS_COLUMNS:
+    for name in (*STATUS_COLUMNS, "n_retried", "n_flaky"):
         columns[name] = rows[name].tolist()
     columns["assembly_counts"] = assembly_counts(results, models)
     columns.update(

@@ -127,7 +127,11 @@ def test_adhoc_run_completes_with_results_and_artifacts(stack, tmp_path):
     (row,) = board
     assert row["Model"] == "replay:ops_model" and row["Rank"] == 1
     assert re.fullmatch(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", row["pass@1 [95% CI]"])
-    assert "wins" in arts["vivek-leaderboard"].description.lower()
+    # One model: evaluated with nothing to compare, never a winner; the description also
+    # says what changed since the previous comparable run (here: there was none).
+    description = arts["vivek-leaderboard"].description
+    assert description.startswith("Evaluated (nothing to compare): replay:ops_model")
+    assert "Not compared with an earlier run: no earlier run of this suite." in description
     files = arts["vivek-files"].data
     assert arts["vivek-files"].type == "markdown" and f"`{results}`" in files
     assert "report.html" in files and "vivek report" in files

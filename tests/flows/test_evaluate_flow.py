@@ -69,7 +69,9 @@ def test_flow_writes_results_summary_and_report(tmp_path, replay):
     assert [s["model"] for s in summary] == ["replay:ref_model"]
     with open(paths["report_md"]) as fh:
         report = fh.read()
-    assert "replay:ref_model" in report and "winner" in report.lower()
+    # One model: evaluated, with nothing to compare it with; never called a winner.
+    assert "Evaluated (nothing to compare): replay:ref_model" in report
+    assert "winner" not in report.lower()
 
 
 def test_rerun_makes_no_provider_calls_and_fresh_does(tmp_path, replay):
@@ -122,7 +124,7 @@ def test_report_and_compare_commands_rebuild_from_parquet(tmp_path, replay, caps
     assert main(["report", first["run_dir"]]) == 0
     assert (out / first["run_id"] / "report.md").exists()
     assert (out / first["run_id"] / "summary.parquet").exists()
-    assert "Winner" in capsys.readouterr().out
+    assert "Evaluated (nothing to compare)" in capsys.readouterr().out
     assert main(["compare", first["run_dir"], second["run_dir"]]) == 0
     table = capsys.readouterr().out
     assert "replay:ref_model" in table and "no change" in table

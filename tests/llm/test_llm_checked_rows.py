@@ -152,8 +152,9 @@ def test_latency_p50_lies_within_the_rows(real_run: RealRun) -> None:
     assert summary["tokens_per_s"] > 0
 
 
-def test_a_single_model_wins_trivially(real_run: RealRun) -> None:
+def test_a_single_model_is_evaluated_with_nothing_to_compare(real_run: RealRun) -> None:
     table, summary = _summary(real_run)
     result = summarize(table, n_boot=200)
-    assert result.winner == real_run.backend.spec == summary["model"]
-    assert summary["is_winner"] and summary["rank"] == 1
+    assert result.winner is None and result.decision_kind == "single"
+    assert result.tie_group == (real_run.backend.spec,) == (summary["model"],)
+    assert not summary["is_winner"] and summary["rank"] == 1

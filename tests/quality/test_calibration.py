@@ -3,7 +3,9 @@
 Every entry of data/calibration/calibration.yaml goes through the full pipeline
 (``checking.check_code``, the whole checker: extraction, static analysis, ruff, sandboxed tests,
 differential checks, score) and the Spearman correlation between ``overall_score``
-and the human grades must be at least 0.8.
+and the human grades must stay at least where the extra-test cap put it (0.946; 0.933
+before it). A solution that passes the visible tests but fails extra ones (memorised
+inputs) must score below every correct solution of its task.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import yaml
 from tasks.suites.load import load_suite
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "data" / "calibration" / "calibration.yaml"
-MIN_SPEARMAN = 0.8
+MIN_SPEARMAN = 0.94
 
 
 def load_entries() -> list[dict]:
@@ -83,6 +85,23 @@ def test_score_ranks_like_the_human_grades():
             f"{entry['task_id']:<18} {entry['reason'][:60]}"
         )
     assert rho >= MIN_SPEARMAN
+    _assert_memorisers_below_correct(pairs)
+
+
+def _assert_memorisers_below_correct(pairs: list[tuple[dict, dict]]) -> None:
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for entry, row in pairs:
+        by_task[entry["task_id"]].append(row)
+    memorisers = 0
+    for task_id, rows in by_task.items():
+        passing = [r for r in rows if r["status"] == "pass" and r["extra_tests_total"]]
+        correct = [r for r in passing if r["extra_tests_passed"] == r["extra_tests_total"]]
+        for r in passing:
+            if r["extra_tests_passed"] < r["extra_tests_total"] and correct:
+                memorisers += 1
+                lowest = min(c["overall_score"] for c in correct)
+                assert r["overall_score"] < lowest, task_id
+    assert memorisers >= 3  # add_numbers, hello_world, fibonacci
 
 
 def _perturbed_rhos(pairs: list[tuple[dict, dict]], grades: list[int], n: int = 50) -> list[float]:

@@ -119,3 +119,28 @@ def test_weights_from_mapping():
         Weights.from_mapping({"docs": "high"})
     with pytest.raises(UsageError, match="style_saturation"):
         Weights.from_mapping({"style_saturation": 0})
+
+
+def test_a_memoriser_that_fails_hidden_inputs_scores_below_a_correct_solution():
+    """Issue 23's case: visible tests all pass, 13 of 41 extra tests fail, style perfect.
+
+    Before the cap it scored 0.84, above a correct, graded-5 solution that lost 0.17 to
+    review terms (0.83): failing a third of the hidden inputs cost only 16%.
+    """
+    memoriser, breakdown = score(row(extra_tests_passed=28, extra_tests_total=41))
+    correct, _ = score(row(type_hint_ratio=0.0, docstring_ratio=0.3, coverage=0.6))
+    assert correct == pytest.approx(0.8, abs=0.05)
+    assert memoriser < correct
+    # The cap is what a failed run gets (fail_factor), charged to the extra tests.
+    assert memoriser == pytest.approx((1 - 0.5 * 13 / 41) * Weights().fail_factor)
+    assert set(breakdown) == {"differential"}
+    # Passing every extra test, or having none, is not capped.
+    assert score(row(extra_tests_passed=41, extra_tests_total=41))[0] == 1.0
+    assert score(row(extra_tests_passed=None, extra_tests_total=None))[0] == 1.0
+
+
+def test_a_failed_run_is_capped_once_even_when_extra_tests_fail_too():
+    both, breakdown = score(row(status="fail", tests_passed=4, extra_tests_passed=5))
+    w = Weights()
+    assert both == pytest.approx(0.8 * (1 - w.differential * 0.5) * w.fail_factor)
+    assert breakdown["status"] > 0

@@ -15,7 +15,7 @@ import pytest
 from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
 from tasks.quality.static import analyze
-from tasks.record.checks import CHECK_COLUMNS, CheckFields, decide_status
+from tasks.record.checks import CHECK_COLUMNS, CheckFields, decide_status, plus_verdict
 from tasks.record.results import COLUMNS, SCHEMA, rows_to_table
 from tasks.record.row import Row
 from tasks.record.types import Generation, GenerationOptions, Task
@@ -174,3 +174,83 @@ def test_check_fields_round_trip_through_json():
     [row] = Checker(FakeSandbox()).check_fields([CheckItem(TASK, GOOD)])
     back = CheckFields.from_dict(json.loads(json.dumps(row.to_dict())))
     assert back == row
+
+
+@pytest.mark.parametrize(
+    ("status", "passed", "total", "task_has_extra", "expected"),
+    [
+        ("pass", 10, 10, True, True),
+        ("pass", 9, 10, True, False),
+        ("fail", 10, 10, True, False),
+        # Differential calls skipped because the visible tests failed: still not a plus pass.
+        ("fail", None, None, True, False),
+        ("timeout", None, None, True, False),
+        ("no_code", None, None, True, False),
+        ("pass", None, None, False, None),  # the task has no extra tests
+        ("fail", None, None, False, None),
+        ("pass", None, None, True, None),  # extra calls did not run: not measured
+        ("sandbox_error", None, None, True, None),  # unscored
+        ("suite_error", 3, 3, True, None),
+    ],
+)
+def test_plus_verdict_is_one_rule(status, passed, total, task_has_extra, expected):
+    assert plus_verdict(status, passed, total, task_has_extra) is expected
+
+
+REFERENCE = "def add(a, b):\n    return b + a\n"  # not GOOD's code: the fake tells them apart
+PLUS_TASK = Task(
+    id="add", prompt=TASK.prompt, tests=TASK.tests, entry_point="add", reference=REFERENCE
+)
+
+
+class ExtraSandbox(FakeSandbox):
+    """The reference answers '1' to every extra call; a candidate gets ``status`` and,
+    when ``wrong``, one different answer (or none at all with ``skip_extra``)."""
+
+    def __init__(self, status: str = "pass", wrong: bool = False, skip_extra: bool = False):
+        super().__init__()
+        self.status, self.wrong, self.skip_extra = status, wrong, skip_extra
+
+    def run(self, jobs):
+        self.jobs += len(jobs)
+        out = []
+        for job in jobs:
+            answers = ["1"] * len(job.calls)
+            candidate = job.code != REFERENCE
+            if candidate and self.wrong and answers:
+                answers[-1] = "2"
+            outputs = None if candidate and self.skip_extra else tuple(answers)
+            status = self.status if candidate else "pass"
+            passed = int(status == "pass")
+            out.append(
+                ExecResult(status, 1, passed, 1 - passed, True, call_outputs=outputs, clean=True)
+            )
+        return out
+
+
+def test_the_checker_records_plus_passed_from_the_reference_outputs():
+    def check(task, sandbox):
+        [row] = Checker(sandbox).check_fields([CheckItem(task, GOOD)])
+        return row
+
+    right = check(PLUS_TASK, ExtraSandbox())
+    assert right.extra_tests_total and right.plus_passed is True
+    wrong = check(PLUS_TASK, ExtraSandbox(wrong=True))
+    assert wrong.status == "pass" and wrong.plus_passed is False
+    # The visible tests failed and the differential calls were not run: False, not null.
+    failed = check(PLUS_TASK, ExtraSandbox(status="fail", skip_extra=True))
+    assert failed.extra_tests_total is None and failed.plus_passed is False
+    # No reference, so no extra tests: not measured.
+    assert check(TASK, ExtraSandbox()).plus_passed is None
+
+
+def test_every_row_says_whether_its_verdict_was_retried():
+    rows = [
+        Row.generation_failed("r", "s", _outcome(None)),
+        Row.sandbox_failed("r", "s", _outcome("x"), "checks failed"),
+        Row.checked("r", "s", _outcome("x"), CheckFields.no_code()),
+    ]
+    assert [(r.retried, r.first_status) for r in rows] == [(False, None)] * 3
+    again = CheckFields("pass", "", "x = 1", retried=True, first_status="timeout")
+    row = Row.checked("r", "s", _outcome("x"), again)
+    assert (row.retried, row.first_status) == (True, "timeout")

@@ -16,7 +16,7 @@ from tasks.record.row import Row
 from tasks.record.types import STATUSES, Generation, GenerationOptions
 from tasks.report.markdown import render_markdown
 from tasks.run.generate import CellOutcome
-from tasks.stats.compare import compare_runs
+from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
 
 _SURROGATES = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
@@ -108,7 +108,7 @@ def test_rows_built_from_odd_generations_always_fit(text, tokens, finish, cost):
 
 # -- intervals stay possible ------------------------------------------------------------
 
-_CELL = st.tuples(st.sampled_from(STATUSES), st.none() | st.floats(0, 1))
+_CELL = st.tuples(st.sampled_from(STATUSES), st.none() | st.floats(0, 1), st.none() | st.booleans())
 
 
 @st.composite
@@ -120,7 +120,7 @@ def result_tables(draw, run_id: str = "r") -> pa.Table:
     for m in range(n_models):
         for t in range(n_tasks):
             for s in range(n_samples):
-                status, score = draw(_CELL)
+                status, score, plus = draw(_CELL)
                 rows.append(
                     {
                         "run_id": run_id,
@@ -129,6 +129,7 @@ def result_tables(draw, run_id: str = "r") -> pa.Table:
                         "sample": s,
                         "status": status,
                         "overall_score": score,
+                        "plus_passed": plus and status == "pass",
                     }
                 )
     return rows_to_table(rows)
@@ -146,13 +147,18 @@ def _inside(low, high, lo: float, hi: float) -> bool:
 def test_no_interval_leaves_its_possible_range(results, previous, seed):
     out = summarize(results, seed=seed, n_boot=60)
     for r in out.summary.to_pylist():
-        for name in ("primary", "pass_at_1", "overall_score"):
+        for name in ("primary", "pass_at_1", "pass_at_1_plus", "overall_score"):
             assert _inside(r[f"{name}_ci_low"], r[f"{name}_ci_high"], 0.0, 1.0), (name, r)
     for r in out.comparisons.to_pylist():
         assert _inside(r["ci_low"], r["ci_high"], -1.0, 1.0), r
-    history = compare_runs(previous, results, seed=seed, n_boot=60)
-    for r in history.to_pylist():
-        assert _inside(r["ci_low"], r["ci_high"], -1.0, 1.0), r
+        assert _inside(r["ci_low_adj"], r["ci_high_adj"], -1.0, 1.0), r
+        assert r["p_value"] is None or 0.0 <= r["p_value"] <= 1.0
+        assert r["mdd"] is None or 0.0 < r["mdd"] <= 1.0
+    for metric in ("pass@1", "pass@1+"):
+        history = compare_runs(previous, results, primary=metric, seed=seed, n_boot=60)
+        for r in history.to_pylist():
+            assert _inside(r["ci_low"], r["ci_high"], -1.0, 1.0), r
+            assert _inside(r["ci_low_adj"], r["ci_high_adj"], -1.0, 1.0), r
     text = render_markdown(out.summary, out.comparisons, {"run_id": "x"}, history)
     for low, high in _CI.findall(text):
         signed = low[0] in "+-" or high[0] in "+-"

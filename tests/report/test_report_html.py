@@ -52,6 +52,15 @@ def test_html_escapes_model_names():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def test_a_single_model_is_not_drawn_as_a_winner():
+    table = synthetic_results(1, 3, 1, seed=0)
+    result = summarize(table, n_boot=20)
+    page = render_html(table, result.summary, result.comparisons, {"run_id": "r"})
+    assert '<div class="decision single">Evaluated (nothing to compare)' in page
+    css = page[page.index("<style>") : page.index("</style>")]
+    assert ".decision.single" in css  # grey like no decision, not the winner's green
+
+
 def test_heatmap_keeps_the_most_disputed_tasks():
     table = synthetic_results(2, MAX_HEATMAP_TASKS + 50, 1, seed=0, shifts=[0.0, -0.5])
     fig, hidden = pass_heatmap(table)

@@ -7,7 +7,7 @@ from tasks.report.sections import usd
 def test_markdown_order_and_content(summary, history, meta):
     md = render_markdown(summary.summary, summary.comparisons, meta, history)
     assert md.startswith("# Vivek report: 20260101T000000Z-abcd\n")
-    warning = md.index("**Warning.** Regression: fake:model-1")
+    warning = md.index("**Warning.** fake:model-1 regressed on synthetic: pass@1")
     decision = md.index("## Decision")
     board = md.index("## Leaderboard")
     assert warning < decision < board

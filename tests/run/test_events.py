@@ -20,13 +20,13 @@ from tasks.stats.summary import summarize
 TASKS = [f"t{i}" for i in range(30)]
 
 
-def _results(run_id: str, passing: dict[str, int], *, seed=None, broken: int = 0):
+def _results(run_id: str, passing: dict[str, int], *, seed=None, broken: int = 0, tasks=TASKS):
     """Each model passes its first ``passing[model]`` tasks; ``broken`` cells fail to generate."""
     rows = []
     for model, n_pass in passing.items():
-        for i, task in enumerate(TASKS):
+        for i, task in enumerate(tasks):
             status = "pass" if i < n_pass else "fail"
-            if i >= len(TASKS) - broken:
+            if i >= len(tasks) - broken:
                 status = "generation_error"
             rows.append(
                 {
@@ -41,7 +41,7 @@ def _results(run_id: str, passing: dict[str, int], *, seed=None, broken: int = 0
                     "max_tokens": 512,
                     "seed": seed,
                     "system_prompt": "s",
-                    "checker_version": "2",
+                    "checker_version": "4",
                 }
             )
     return rows_to_table(rows)
@@ -76,7 +76,7 @@ def test_significant_drop_is_a_regression_naming_model_change_and_interval():
     p = regressed[0].payload
     assert p["delta"] == pytest.approx(-26 / 30)
     assert p["ci_low"] <= p["delta"] <= p["ci_high"] < 0
-    assert "a regressed" in p["message"] and "95% CI" in p["message"]
+    assert "a regressed" in p["message"] and "95% CI adjusted for 2 comparisons" in p["message"]
     assert "out/r2/report.html" in p["message"]
     # The decision moved from a tie (or a) to b: that is its own event.
     assert WINNER_CHANGED in _names(events)
@@ -122,3 +122,38 @@ def test_rendered_automation_is_one_prefect_accepts():
     automation = AutomationCore.model_validate(yaml.safe_load(text))
     assert set(automation.trigger.expect) == {REGRESSED, WINNER_CHANGED, DEGRADED}
     assert str(automation.actions[0].block_document_id).endswith("000000000001")
+
+
+def _one_model(run_id: str, n_tasks: int, passing: int) -> RunFacts:
+    tasks = [f"t{i}" for i in range(n_tasks)]
+    return _facts(run_id, {"replay:alpha": passing}, tasks=tasks)
+
+
+def test_a_fall_on_3_tasks_says_no_change_could_be_detected_and_how_many_tasks_would():
+    """Issue 22/23: 1.000 -> 0.000 on 3 tasks is not a regression, and says why."""
+    events = run_events(_one_model("r2", 3, 0), _one_model("r1", 3, 3))
+    assert _names(events) == [COMPLETED]
+    payload = events[0].payload
+    [change] = payload["changes"]
+    assert change.startswith("replay:alpha: no significant change on basic: pass@1 1.000 -> 0.000")
+    assert "3 tasks: too few for any change to be detected; at least 6 are needed" in change
+    assert change in payload["message"]
+    assert "evaluated (nothing to compare)" in payload["message"]  # one model: not a winner
+
+
+def test_a_fall_on_40_tasks_is_a_regression_in_the_same_words_everywhere():
+    events = run_events(_one_model("r2", 40, 0), _one_model("r1", 40, 40))
+    assert _names(events) == [COMPLETED, REGRESSED]
+    [change] = events[0].payload["changes"]
+    assert change.startswith("replay:alpha regressed on basic: pass@1 1.000 -> 0.000")
+    assert "40 tasks; run r1 -> r2" in change and "Holm p<0.001" in change
+    assert events[1].payload["message"] == f"Vivek: {change} Report: out/r2/report.html"
+
+
+def test_a_small_non_significant_change_says_the_smallest_change_it_could_show():
+    events = run_events(_facts("r2", {"a": 19, "b": 5}), _facts("r1", {"a": 20, "b": 5}))
+    changes = events[0].payload["changes"]
+    assert len(changes) == 2 and all("no significant change" in c for c in changes)
+    assert all(
+        "30 tasks: only a change of" in c and "or more could be detected" in c for c in changes
+    )

@@ -66,7 +66,7 @@ def test_schemas_are_the_documented_contract(realistic):
         assert field.metadata[b"description"], field.name
     assert SUMMARY_SCHEMA.names[:4] == ["model", "rank", "primary_metric", "primary_value"]
     assert result.summary.num_rows == 3
-    assert result.comparisons.num_rows == 6  # 3 pairs x 2 metrics
+    assert result.comparisons.num_rows == 9  # 3 pairs x 3 metrics
     assert result.summary["model"][0].as_py() in result.tie_group
 
 
@@ -84,13 +84,6 @@ def test_clear_winner_is_named_with_evidence():
     assert result.decision.startswith("Winner: fake:model-1")
     assert "vs fake:model-0" in result.decision
     assert result.summary["is_winner"].to_pylist() == [True, False]
-
-
-def test_single_model_wins_trivially():
-    result = summarize(synthetic_results(1, 10, 1, seed=0), n_boot=100)
-    assert result.winner == "fake:model-0"
-    assert "trivially" in result.decision
-    assert result.comparisons.num_rows == 0
 
 
 def test_overall_score_as_primary_metric():
@@ -143,7 +136,8 @@ def test_model_with_only_sandbox_errors_is_unranked():
     assert b["model"] == "b" and b["rank"] is None and b["primary_value"] is None
     assert b["in_tie_group"] is False and b["evaluated"] is False
     assert b["pareto_note"] == "not evaluated: every sample was sandbox_error"
-    assert result.winner == "a"
+    assert result.winner is None and result.decision_kind == "single"  # nothing to compare
+    assert result.decision.startswith("Evaluated (nothing to compare): a")
 
 
 def test_unknown_price_nulls_cost_and_leaves_the_pareto_front():
@@ -266,21 +260,8 @@ def test_a_model_whose_server_was_down_is_not_evaluated_and_never_wins():
     assert "generation_error" in row["not_evaluated_reason"]
     rows = down + [_row("up", f"t{i}", 0, "fail") for i in range(3)]
     both = summarize(rows_to_table(rows), n_boot=50)
-    assert both.winner == "up" and "Not evaluated: down" in both.decision
+    assert both.decision_kind == "single" and "Not evaluated: down" in both.decision
     assert both.comparisons.num_rows == 0
-
-
-def test_too_few_tasks_for_significance_is_said_with_the_number_needed():
-    rows = [_row("good", f"t{i}", 0, "pass") for i in range(3)]
-    rows += [_row("bad", f"t{i}", 0, "fail") for i in range(3)]
-    result = summarize(rows_to_table(rows), n_boot=200)
-    assert result.decision_kind == "tie"
-    assert "Too few tasks" in result.decision and "at least 6 shared tasks" in result.decision
-    comps = result.comparisons.to_pylist()
-    assert {c["min_tasks_for_significance"] for c in comps} == {6}
-    assert all(-1 <= c["ci_low"] <= c["ci_high"] <= 1 for c in comps)
-    six = [_row(m, f"t{i}", 0, s) for m, s in (("good", "pass"), ("bad", "fail")) for i in range(6)]
-    assert summarize(rows_to_table(six), n_boot=200).winner == "good"
 
 
 def test_suite_errors_are_unscored_like_sandbox_errors():
@@ -323,7 +304,8 @@ def test_a_million_rows_stay_under_1_5_gb():
     import subprocess
     import sys
 
-    script = _MEMORY_SCRIPT.format(tests=os.path.dirname(__file__))
+    # synthetic.py lives in tests/, one level up from this file.
+    script = _MEMORY_SCRIPT.format(tests=os.path.dirname(os.path.dirname(__file__)))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
     assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB"
