@@ -145,6 +145,11 @@ class CheckFields:
         )
 
     @classmethod
+    def suite_failed(cls, reason: str, code: str, assembly: str | None) -> CheckFields:
+        """The task cannot judge anyone (its reference fails its own tests): unscored."""
+        return cls("suite_error", reason, code, assembly)
+
+    @classmethod
     def sandbox_failed(cls, reason: str, code: str = "", assembly: str | None = None):
         """The checks themselves failed (infrastructure): unscored, nothing measured."""
         return cls("sandbox_error", reason, code, assembly)

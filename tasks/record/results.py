@@ -46,7 +46,8 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "retried",
         pa.bool_(),
         "The first verdict was timeout, oom or sandbox_error and the sample was re-run once, "
-        "alone, under the same limits; status is the second verdict. False when not re-run.",
+        "alone, under the same limits and without coverage tracing; status is the second "
+        "verdict. False when not re-run.",
     ),
     (
         "first_status",
@@ -202,17 +203,6 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         "JSON: the sandbox configuration the checks ran under; null when nothing ran.",
     ),
     ("checker_version", pa.string(), "Version of the checks that produced the row."),
-    (
-        "retried",
-        pa.bool_(),
-        "The first run hit a limit (timeout, oom) or the sandbox failed, so the sample ran "
-        f"once more, alone and without coverage, and the second verdict stands; {_NOT_RUN}.",
-    ),
-    (
-        "first_status",
-        pa.string(),
-        "The first run's status when the sample was retried; null when it was not.",
-    ),
 ]
 
 SCHEMA = pa.schema(

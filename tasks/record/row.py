@@ -73,8 +73,6 @@ class Row:
     cached: bool
     sandbox: str | None
     checker_version: str
-    retried: bool | None
-    first_status: str | None
 
     @classmethod
     def checked(

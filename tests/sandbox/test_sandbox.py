@@ -312,3 +312,29 @@ def test_workers_die_with_their_host(tmp_path):
     while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
         time.sleep(0.05)
     assert not set(pids) & set(uid_processes({0})), "a worker outlived its host"
+
+
+# Loops only while its code is instrumented for coverage: its verdict would depend on the
+# measurement taken beside it. Only the first attempt of a sample is traced.
+LOOPS_WHEN_TRACED = (
+    "def add(a, b):\n    if ''.join(['__slip', 'cover__']) in add.__code__.co_consts:\n"
+    "        while True:\n            pass\n    return a + b\n"
+)
+
+
+def test_a_limit_hit_is_rerun_once_alone_and_untraced(sandbox, monkeypatch):
+    """Issue 23 (flaky verdicts) and 25 (a verdict never depends on coverage tracing)."""
+    seen = []
+    real = sandbox._run_one
+
+    def watched(slot, job):
+        seen.append((job.measure_coverage, sandbox._free.qsize()))
+        return real(slot, job)
+
+    monkeypatch.setattr(sandbox, "_run_one", watched)
+    r = one(sandbox, LOOPS_WHEN_TRACED)
+    assert (r.status, r.retried, r.first_status) == ("pass", True, "timeout")
+    assert r.coverage is None  # the run that counts was not traced: not measured
+    assert seen == [(True, 1), (False, 0)]  # the rerun held every worker: alone
+    again = one(sandbox, GOOD.code)
+    assert (again.retried, again.first_status) == (False, None)
