@@ -7,17 +7,23 @@ paired test and Holm correction as the report), ``vivek.winner.changed`` when th
 decision differs, and ``vivek.run.degraded`` when too many cells failed for reasons that
 are not the model's answers. ``emit_run_events`` sends them with Prefect's
 ``emit_event``; an automation (``data/automations/regression.yaml``) turns them into
-notifications. Every event carries a ready-made ``message`` in its payload.
+notifications. Every event carries a ready-made ``subject`` and ``message`` in its
+payload, written as Markdown: the names in them (models, suite, runs) come from outside
+and are escaped with :func:`tasks.report.escape.md`, so a webhook that renders Markdown
+(Slack, a chat) shows them as text, never as a link, image or tag.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tasks.report.escape import md, md_code
 
 COMPLETED = "vivek.run.completed"
 REGRESSED = "vivek.model.regressed"
@@ -74,8 +80,16 @@ def decision(summary: pa.Table) -> tuple[str | None, tuple[str, ...]]:
 
 def _describe(winner: str | None, tie: Sequence[str]) -> str:
     if winner:
-        return f"winner {winner}"
-    return f"tie between {', '.join(tie)}" if tie else "no decision"
+        return f"winner {md(winner)}"
+    return f"tie between {', '.join(md(m) for m in tie)}" if tie else "no decision"
+
+
+def _location(path: str) -> str:
+    """Where the report is, absolute for a local path (a relative one means nothing to the
+    person who gets the message), as a code span."""
+    if path and "://" not in path:
+        path = os.path.abspath(path)
+    return md_code(path)
 
 
 def _pass_at_1(summary: pa.Table) -> dict[str, float | None]:
@@ -98,9 +112,11 @@ def run_events(
 
     winner, tie = decision(cur.summary)
     models = tuple(sorted(_pass_at_1(cur.summary)))
-    where = cur.report or cur.run_dir
+    report = cur.report or cur.run_dir
+    where = _location(report)
     suite = (_distinct(cur.results, "suite") or [""])[0]
-    base = {"run_id": cur.run_id, "run_dir": cur.run_dir, "report": where, "suite": suite}
+    base = {"run_id": cur.run_id, "run_dir": cur.run_dir, "report": report, "suite": suite}
+    run_ids = f"{md(prev.run_id)} -> {md(cur.run_id)}" if prev else ""
     why_not = differences(prev, cur) if prev else ["no earlier run of this suite"]
     comparable = prev is not None and not why_not
     events: list[RunEvent] = []
@@ -109,19 +125,19 @@ def run_events(
             if not r["regression"]:
                 continue
             msg = (
-                f"Vivek: {r['model']} regressed on {suite}: {primary} "
+                f"Vivek: {md(r['model'])} regressed on {md(suite)}: {primary} "
                 f"{_fmt(r['prev_value'])} -> {_fmt(r['cur_value'])} "
                 f"(change {_fmt(r['delta'], True)}, 95% CI [{_fmt(r['ci_low'], True)}, "
                 f"{_fmt(r['ci_high'], True)}], Holm p {_fmt(r['p_holm'])}, "
-                f"{r['n_tasks']} tasks; run {prev.run_id} -> {cur.run_id}). Report: {where}"
+                f"{r['n_tasks']} tasks; run {run_ids}). Report: {where}"
             )
             payload = {**base, **r, "previous_run_id": prev.run_id, "message": msg}
             events.append(RunEvent(REGRESSED, payload, (r["model"],)))
         before = decision(prev.summary)
         if before != (winner, tie):
             msg = (
-                f"Vivek: the decision on {suite} changed from {_describe(*before)} to "
-                f"{_describe(winner, tie)} (run {prev.run_id} -> {cur.run_id}). Report: {where}"
+                f"Vivek: the decision on {md(suite)} changed from {_describe(*before)} to "
+                f"{_describe(winner, tie)} (run {run_ids}). Report: {where}"
             )
             payload = {
                 **base,
@@ -139,7 +155,7 @@ def run_events(
         failed = int(pc.sum(pc.is_in(cur.results["status"], pa.array(FAILED_INFRA))).as_py() or 0)
     if n and failed / n > degraded_share:
         msg = (
-            f"Vivek: run {cur.run_id} on {suite} is degraded: {failed} of {n} cells "
+            f"Vivek: run {md(cur.run_id)} on {md(suite)} is degraded: {failed} of {n} cells "
             f"({failed / n:.0%}) ended as generation_error or sandbox_error "
             f"(threshold {degraded_share:.0%}). Report: {where}"
         )
@@ -157,9 +173,14 @@ def run_events(
         "alerts": [e.event for e in events],
     }
     verdict = _describe(winner, tie)
-    note = "" if comparable else f" Not compared with an earlier run: {'; '.join(why_not)}."
-    completed["message"] = f"Vivek: run {cur.run_id} on {suite} completed: {verdict}.{note}"
-    return [RunEvent(COMPLETED, completed, models), *events]
+    note = "" if comparable else f" Not compared with an earlier run: {md('; '.join(why_not))}."
+    completed["message"] = f"Vivek: run {md(cur.run_id)} on {md(suite)} completed: {verdict}.{note}"
+    events.insert(0, RunEvent(COMPLETED, completed, models))
+    # The notification's subject line (the automation's template uses it).
+    return [
+        RunEvent(e.event, {**e.payload, "subject": f"Vivek: {e.event} on {md(suite)}"}, e.models)
+        for e in events
+    ]
 
 
 def emit_run_events(run_id: str, events: Sequence[RunEvent]) -> int:
