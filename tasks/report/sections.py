@@ -117,6 +117,13 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
         for r in rows
         if not r["evaluated"]
     ]
+    notes += [
+        f"{r['model']} is not a model: it answers every task with the suite's own reference "
+        "solution. A sound suite's references pass every task (EvalPlus checks its ground "
+        "truth the same way), so less than 1.000 there is a fault of the suite or the sandbox."
+        for r in rows
+        if str(r["model"]).startswith("reference:")
+    ]
     return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
 
 
