@@ -106,10 +106,16 @@ def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
     c.add_argument("run_b")
     s = sub.add_parser(
         "server",
-        help="start or stop a local Prefect server that later runs reuse (fast starts)",
+        help="start or stop a local Prefect server that later runs reuse (fast starts); "
+        "status exits 3 when none runs",
         allow_abbrev=False,
     )
     s.add_argument("action", choices=["start", "stop", "status"])
+    s.add_argument(
+        "--all",
+        action="store_true",
+        help="with stop: every server vivek started for this user, whatever its PREFECT_HOME",
+    )
     return p, fields
 
 
@@ -272,19 +278,37 @@ def _flow_run_link(flow_run_id: str | None) -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
-def _server(args: argparse.Namespace) -> int:
-    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+NOT_RUNNING = 3  # `vivek server status` when no server runs, as `systemctl status` says
 
-    from flows.server import shared_server_url, start_shared, stop_shared
+
+def _server(args: argparse.Namespace) -> int:
+    from tasks.errors import UsageError
+
+    if args.all and args.action != "stop":
+        raise UsageError("--all goes with `vivek server stop` only.")
+    from flows.server import idle_seconds, shared_server_url, start_shared, stop_all, stop_shared
 
     if args.action == "start":
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
         url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
-        print(f"Prefect server for vivek runs: {url} (stop it with `vivek server stop`)")
+        idle = idle_seconds() / 60
+        stops = f"it stops after {idle:g} min unused; " if idle else ""
+        print(
+            f"Prefect server for vivek runs: UI {url.removesuffix('/api')}, API {url} "
+            f"({stops}`vivek server stop` ends it)"
+        )
+    elif args.action == "stop" and args.all:
+        count = stop_all()
+        print(f"stopped {count} vivek server(s)" if count else "no vivek server was running")
     elif args.action == "stop":
         print("stopped" if stop_shared() else "no vivek server was running")
     else:
         url = shared_server_url()
-        print(f"running: {url}" if url else "not running")
+        if not url:
+            print("not running")
+            return NOT_RUNNING
+        print(f"running: UI {url.removesuffix('/api')}, API {url}")
     return 0
 
 
