@@ -278,38 +278,10 @@ def _flow_run_link(flow_run_id: str | None) -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
 
 
-NOT_RUNNING = 3  # `vivek server status` when no server runs, as `systemctl status` says
-
-
 def _server(args: argparse.Namespace) -> int:
-    from tasks.errors import UsageError
+    from flows.server import server_command
 
-    if args.all and args.action != "stop":
-        raise UsageError("--all goes with `vivek server stop` only.")
-    from flows.server import idle_seconds, shared_server_url, start_shared, stop_all, stop_shared
-
-    if args.action == "start":
-        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-
-        url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
-        idle = idle_seconds() / 60
-        stops = f"it stops after {idle:g} min unused; " if idle else ""
-        print(
-            f"Prefect server for vivek runs: UI {url.removesuffix('/api')}, API {url} "
-            f"({stops}`vivek server stop` ends it)"
-        )
-    elif args.action == "stop" and args.all:
-        count = stop_all()
-        print(f"stopped {count} vivek server(s)" if count else "no vivek server was running")
-    elif args.action == "stop":
-        print("stopped" if stop_shared() else "no vivek server was running")
-    else:
-        url = shared_server_url()
-        if not url:
-            print("not running")
-            return NOT_RUNNING
-        print(f"running: UI {url.removesuffix('/api')}, API {url}")
-    return 0
+    return server_command(args.action, every=args.all)
 
 
 def _print_paths(paths: dict[str, str]) -> None:

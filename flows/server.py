@@ -344,3 +344,34 @@ def prefect_api() -> Iterator[OwnedServer | None]:
         server = OwnedServer.start(timeout_s)
     with _pointed_at(server.api_url, on_exit=server.stop):  # also for child processes (Dask)
         yield server
+
+
+NOT_RUNNING = 3  # `vivek server status` when no server runs, as `systemctl status` says
+
+
+def server_command(action: str, *, every: bool = False) -> int:
+    """``vivek server start|stop|status`` (``stop --all`` with ``every``); the exit code."""
+    if every and action != "stop":
+        raise UsageError("--all goes with `vivek server stop` only.")
+    if action == "start":
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+        url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+        idle = idle_seconds() / 60
+        stops = f"it stops after {idle:g} min unused; " if idle else ""
+        print(
+            f"Prefect server for vivek runs: UI {url.removesuffix('/api')}, API {url} "
+            f"({stops}`vivek server stop` ends it)"
+        )
+    elif action == "stop" and every:
+        count = stop_all()
+        print(f"stopped {count} vivek server(s)" if count else "no vivek server was running")
+    elif action == "stop":
+        print("stopped" if stop_shared() else "no vivek server was running")
+    else:
+        url = shared_server_url()
+        if not url:
+            print("not running")
+            return NOT_RUNNING
+        print(f"running: UI {url.removesuffix('/api')}, API {url}")
+    return 0

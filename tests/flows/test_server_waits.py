@@ -88,12 +88,14 @@ def test_the_clock_starts_after_start_up_and_the_cleanup_runs_after_shutdown():
 def test_a_configured_api_that_never_answers_is_one_sentence_and_exit_2(
     tmp_path, capsys, monkeypatch
 ):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     url = f"http://127.0.0.1:{closed_port()}/api"
-    monkeypatch.setenv("PREFECT_API_URL", url)
     monkeypatch.setenv("VIVEK_API_WAIT_S", "0.5")
     argv = ["eval", "--models", "mock:x", "--suite", "basic", "--task-limit", "1",
             "--out", str(tmp_path / "out"), "--no-progress"]  # fmt: skip
-    assert main(argv) == 2
+    with temporary_settings({PREFECT_API_URL: url}):
+        assert main(argv) == 2
     err = capsys.readouterr().err
     [sentence] = [line for line in err.splitlines() if line.startswith("vivek:")]
     assert url in sentence and "unset PREFECT_API_URL" in sentence
