@@ -71,7 +71,7 @@ def md(text: Any) -> str:
             out.append("\\:")  # no `scheme://` for autolinks
         elif ch == "." and after.isalnum() and not (before.isdigit() and after.isdigit()):
             out.append("\\.")  # no domain (`www.x.com`, `x.com`, `a@b.c`) for linkify
-        elif ch == "@" and re.match(r"[\w-]*\.", s[i + 1 :]):
+        elif ch == "@" and re.match(r"[\w-]+\.[\w-]", s[i + 1 :]):
             out.append("\\@")  # no e-mail autolink
         else:
             out.append(ch)
