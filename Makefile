@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml uv.lock .ci/setup-system
 	@touch $@
 
 eval: install
-	$(BIN)/vivek eval --models llamacpp:smollm2 --suite basic
+	$(BIN)/vivek eval --models llamacpp:smollm2,reference:basic --suite basic
 
 test: install
 	$(BIN)/pytest --cov --cov-report=term

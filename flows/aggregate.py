@@ -1,4 +1,8 @@
-"""The aggregate flow: results.parquet -> summary, comparisons, reports, Prefect artifacts."""
+"""The aggregate flow: results.parquet -> summary, comparisons, reports, Prefect artifacts.
+
+Artifacts are Markdown in the Prefect UI: every name in them goes through
+:func:`tasks.report.escape.md` (or ``md_code`` for a path).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import json
 import os
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import fsspec
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from tasks.record.results import read_table, write_text
+from tasks.report.escape import md, md_code
 
 
 def run_index_path(out: str) -> str:
@@ -164,7 +170,7 @@ def leaderboard_rows(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "Rank": r.get("rank") if r.get("rank") is not None else "-",
-                "Model": r.get("model"),
+                "Model": md(r.get("model")),
                 "pass@1 [95% CI]": _ci(r, "pass_at_1"),
                 "pass@1+ [95% CI]": plus if r.get("pass_at_1") is not None else "not evaluated",
                 "Score [95% CI]": _ci(r, "overall_score"),
@@ -180,18 +186,48 @@ def leaderboard_rows(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def leaderboard_description(summary: list[dict[str, Any]], changes: str, run_id: str) -> str:
-    """The leaderboard artifact's description: the decision, then what changed (same words)."""
+    """The leaderboard artifact's description (Markdown): the decision, then what changed
+    since the previous comparable run (the same words the terminal and webhook get)."""
     decision = next((r.get("decision") for r in summary if r.get("decision")), "")
-    return " ".join(
-        part for part in (decision, changes.replace("\n", " "), f"Run {run_id}.") if part
-    )
+    parts = (md(decision), md(changes.replace("\n", " ")), f"Run {md(run_id)}.")
+    return " ".join(part for part in parts if part)
+
+
+def _local(path: str) -> str:
+    return os.path.abspath(path.removeprefix("file://"))
 
 
 def _where(path: str) -> str:
     """A line a reader can act on: a URL opens; a local file is named with how to open it."""
     if "://" in path and not path.startswith("file://"):
-        return f"[{os.path.basename(path)}]({path})"
-    return f"`{os.path.abspath(path.removeprefix('file://'))}`"
+        # Percent-encoded so that no character of the URL ends the link early.
+        target = quote(path, safe=":/?#&=%@~+,;")
+        return f"[{md(os.path.basename(path))}]({target})"
+    return md_code(_local(path))
+
+
+def files_markdown(run_dir: str, paths: dict[str, str]) -> str:
+    """The ``vivek-files`` artifact: where each file of the run is, and how to open it."""
+    names = {
+        "report_html": "HTML report (self-contained, opens offline)",
+        "report_md": "Markdown report",
+        "results": "results (one row per model x task x sample)",
+        "summary": "summary (one row per model)",
+        "comparisons": "comparisons (one row per pair of models)",
+    }
+    lines = [f"# Files of run {md(os.path.basename(run_dir.rstrip('/')))}", ""]
+    lines += [f"- {text}: {_where(paths[key])}" for key, text in names.items() if key in paths]
+    files = [paths[k] for k in names if k in paths]
+    local = not any("://" in f and not f.startswith("file://") for f in files)
+    if local:
+        lines += [
+            "",
+            "These files are on the machine that ran the flow; browsers do not open local "
+            "files from this page. There, open the HTML report directly (for example "
+            f"{md_code('xdg-open ' + _local(paths.get('report_html', run_dir)))}), or rebuild "
+            f"the reports with {md_code('vivek report ' + _local(run_dir))}.",
+        ]
+    return "\n".join(lines)
 
 
 async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
@@ -209,28 +245,11 @@ async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
     )
     with fsspec.open(paths["report_md"], "r", encoding="utf-8") as fh:
         report = fh.read()
-    await acreate_markdown_artifact(markdown=report, key="vivek-report", description=run_dir)
-    names = {
-        "report_html": "HTML report (self-contained, opens offline)",
-        "report_md": "Markdown report",
-        "results": "results (one row per model x task x sample)",
-        "summary": "summary (one row per model)",
-        "comparisons": "comparisons (one row per pair of models)",
-    }
-    lines = [f"# Files of run {os.path.basename(run_dir.rstrip('/'))}", ""]
-    lines += [f"- {text}: {_where(paths[key])}" for key, text in names.items() if key in paths]
-    files = [paths[k] for k in names if k in paths]
-    local = not any("://" in f and not f.startswith("file://") for f in files)
-    if local:
-        lines += [
-            "",
-            "These files are on the machine that ran the flow; browsers do not open local "
-            "files from this page. There, open the HTML report directly (for example "
-            f"`xdg-open {_where(paths.get('report_html', run_dir)).strip('`')}`), or rebuild "
-            f"the reports with `vivek report {os.path.abspath(run_dir)}`.",
-        ]
     await acreate_markdown_artifact(
-        markdown="\n".join(lines), key="vivek-files", description=run_dir
+        markdown=report, key="vivek-report", description=md_code(run_dir)
+    )
+    await acreate_markdown_artifact(
+        markdown=files_markdown(run_dir, paths), key="vivek-files", description=md_code(run_dir)
     )
 
 

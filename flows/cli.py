@@ -113,10 +113,16 @@ def _parser() -> tuple[argparse.ArgumentParser, list[str]]:
         )
     s = sub.add_parser(
         "server",
-        help="start or stop a local Prefect server that later runs reuse (fast starts)",
+        help="start or stop a local Prefect server that later runs reuse (fast starts); "
+        "status exits 3 when none runs",
         allow_abbrev=False,
     )
     s.add_argument("action", choices=["start", "stop", "status"])
+    s.add_argument(
+        "--all",
+        action="store_true",
+        help="with stop: every server vivek started for this user, whatever its PREFECT_HOME",
+    )
     return p, fields
 
 
@@ -280,19 +286,9 @@ def _flow_run_link(flow_run_id: str | None) -> str | None:
 
 
 def _server(args: argparse.Namespace) -> int:
-    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+    from flows.server import server_command
 
-    from flows.server import shared_server_url, start_shared, stop_shared
-
-    if args.action == "start":
-        url = start_shared(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
-        print(f"Prefect server for vivek runs: {url} (stop it with `vivek server stop`)")
-    elif args.action == "stop":
-        print("stopped" if stop_shared() else "no vivek server was running")
-    else:
-        url = shared_server_url()
-        print(f"running: {url}" if url else "not running")
-    return 0
+    return server_command(args.action, every=args.all)
 
 
 def _print_paths(paths: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ import contextlib
 from prefect import flow, get_run_logger
 
 from flows import local
-from tasks.config import RunConfig, merge
+from tasks.config import RunOverrides, merge
 from tasks.run.pipeline import PrefectRunner
 from tasks.run.plan import prepare, run_plan
 from tasks.run.progress import Progress
@@ -58,14 +58,32 @@ class _ProgressArtifact:
         await self._update()
 
 
+async def _deployment_run() -> dict | None:
+    """The ``run`` a deployment gives by default (``adhoc``: 3 tasks, 1 sample), or None.
+
+    Prefect replaces a deployment's default parameter with the one a run is given, whole;
+    Vivek merges them field by field instead, so it reads the default from the deployment.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import deployment
+
+    if not deployment.id:
+        return None
+    async with get_client() as client:
+        found = await client.read_deployment(deployment.id)
+    run = (found.parameters or {}).get("run")
+    return run if isinstance(run, dict) else None
+
+
 @flow(name="vivek-evaluate", log_prints=True)
 async def evaluate(
-    run: RunConfig | None = None, config: str | None = None, run_id: str | None = None
+    run: RunOverrides | None = None, config: str | None = None, run_id: str | None = None
 ) -> dict[str, str]:
     """Evaluate models on a suite; writes results, summary and reports under ``out/<run_id>``.
 
     Args:
-        run: Run settings. Fields left out come from ``config``, then Vivek's defaults.
+        run: Run settings; any field left empty comes from the deployment's default run,
+            then ``config``, then Vivek's defaults.
         config: A TOML or YAML config file (a path on the machine that runs the flow).
         run_id: The run's identifier (default: UTC time and a random suffix).
     """
@@ -80,7 +98,7 @@ async def evaluate(
     plan = local.PLAN.get()
     # The CLI's prepared plan serves only the run it was prepared for (same run id).
     if plan is None or run_id is None or plan.run_id != run_id:
-        plan = prepare(merge(config, run), run_id)
+        plan = prepare(merge(config, run, defaults=await _deployment_run()), run_id)
     progress = Progress(plan.cells)
     listener = local.PROGRESS.get()
     if listener is not None:

@@ -1,6 +1,7 @@
 """The run configuration, the single source of every option: a TOML or YAML file,
 overridden by CLI flags (generated from :class:`RunConfig`'s fields by ``flows.cli``)
-or by the ``run`` parameter of the ``vivek-evaluate`` flow.
+or by the ``run`` parameter of the ``vivek-evaluate`` flow (:data:`RunOverrides`: the same
+fields, each empty by default, so a deployment's form sends only what a person fills in).
 
 Validation is strict and complete before anything runs: an unknown key, a bad type or
 a bad score weight is a UsageError naming the key.
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -136,25 +138,65 @@ class RunConfig(_Strict):
         return v
 
 
+_FROM_BELOW = "None: from the deployment's defaults, then the config file, then Vivek's."
+
+
+def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """``model``'s fields, each optional and empty (None) by default, tables too."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = _optional(annotation, f"{annotation.__name__}Overrides")
+        about = info.description or field_name.replace("_", " ")
+        fields[field_name] = (
+            annotation | None,
+            Field(None, alias=info.alias, description=f"{about}. {_FROM_BELOW}"),
+        )
+    config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    return create_model(
+        name, __config__=config, __validators__={"_from_model": _settings_given}, **fields
+    )
+
+
+@model_validator(mode="before")
+@classmethod
+def _settings_given(cls: type, data: Any) -> Any:
+    """A full settings object (a RunConfig, say) gives the fields it sets explicitly."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(exclude_unset=True, by_alias=True)
+    return data
+
+
+# The flow's ``run`` parameter: RunConfig's fields, each empty unless given. Empty (null, or
+# an empty list) means "from below": the deployment's default run, then the config file,
+# then RunConfig's defaults (see :func:`merge`).
+RunOverrides = _optional(RunConfig, "RunOverrides")
+
+
+def _read(path: str | Path) -> dict[str, Any]:
+    """The settings in a TOML or YAML file, unvalidated."""
+    p = Path(path)
+    where = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Config file {where!r} cannot be read ({exc.strerror}).") from exc
+    try:
+        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text) or {}
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(
+            f"Config file {where!r} is not valid: {' '.join(str(exc).split())}."
+        ) from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"Config file {where!r} must hold a table of settings.")
+    return data
+
+
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read ``path`` (TOML or YAML) if given, apply non-None ``overrides``, validate."""
-    data: dict[str, Any] = {}
-    where = "the command line"
-    if path is not None:
-        p = Path(path)
-        where = str(p)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"Config file {where!r} cannot be read ({exc.strerror}).") from exc
-        try:
-            data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text) or {}
-        except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-            raise UsageError(
-                f"Config file {where!r} is not valid: {' '.join(str(exc).split())}."
-            ) from exc
-        if not isinstance(data, dict):
-            raise UsageError(f"Config file {where!r} must hold a table of settings.")
+    data = _read(path) if path is not None else {}
+    where = str(path) if path is not None else "the command line"
     return validate(
         _deep_merge(data, {k: v for k, v in (overrides or {}).items() if v is not None}), where
     )
@@ -169,13 +211,39 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def merge(path: str | Path | None, run: RunConfig | None) -> RunConfig:
-    """The file at ``path`` (if any) overridden by the fields set in ``run``."""
-    if path is None:
-        return run or RunConfig()
-    if run is None:
-        return load_config(path)
-    return load_config(path, run.model_dump(exclude_unset=True, by_alias=True))
+def _given(layer: Any, where: str) -> dict[str, Any]:
+    """The settings a layer gives: a RunConfig's explicitly set fields, or the non-empty
+    fields of a run parameter (a RunOverrides or its plain-data form), at every depth."""
+    if layer is None:
+        return {}
+    if isinstance(layer, RunConfig):
+        return layer.model_dump(exclude_unset=True, by_alias=True)
+    if not isinstance(layer, RunOverrides):
+        try:
+            layer = RunOverrides.model_validate(layer)
+        except ValidationError as exc:
+            raise _usage_error(exc, where) from None
+    return _non_empty(layer.model_dump(by_alias=True))
+
+
+def _non_empty(data: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _non_empty(value)
+        if value is not None and value != []:
+            out[key] = value
+    return out
+
+
+def merge(path: str | Path | None, run: Any = None, defaults: Any = None) -> RunConfig:
+    """The run's settings, field by field: ``run`` (the flow's run parameter, partial or
+    form-shaped), over ``defaults`` (a deployment's default run), over the file at ``path``,
+    over RunConfig's defaults. Empty fields (null, or an empty list) are not given."""
+    data = _read(path) if path is not None else {}
+    data = _deep_merge(data, _given(defaults, "the deployment's default 'run'"))
+    data = _deep_merge(data, _given(run, "the 'run' parameter"))
+    return validate(data, str(path) if path is not None else "the 'run' parameter")
 
 
 def validate(data: dict[str, Any], where: str = "the command line") -> RunConfig:
@@ -183,9 +251,13 @@ def validate(data: dict[str, Any], where: str = "the command line") -> RunConfig
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            raise UsageError(f"{where}: unknown config key {key!r}.") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        raise UsageError(f"{where}: config key {key!r} is invalid: {msg}.") from None
+        raise _usage_error(exc, where) from None
+
+
+def _usage_error(exc: ValidationError, where: str) -> UsageError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return UsageError(f"{where}: unknown config key {key!r}.")
+    msg = err["msg"].removeprefix("Value error, ")
+    return UsageError(f"{where}: config key {key!r} is invalid: {msg}.")

@@ -107,3 +107,63 @@ def test_the_cli_offers_every_metric():
     report = parser.parse_args(["report", "run", "--primary-metric", "pass@1+"])
     assert report.primary_metric == "pass@1+"
     assert parser.parse_args(["report", "run"]).primary_metric is None  # meta.json decides
+
+
+FILE = """temperature = 0.8
+max_tokens = 1024
+out = "runs/nightly"
+samples = 2
+models = ["mock:a"]
+[sandbox]
+cpu_s = 5
+"""
+
+
+def test_a_partial_run_is_merged_over_the_deployment_then_the_file_then_the_defaults(tmp_path):
+    from tasks.config import merge
+
+    path = tmp_path / "nightly.toml"
+    path.write_text(FILE)
+    deployment = {"task_limit": 3, "samples": 1}
+    run = {"models": ["mock:b"], "suite": "basic", "task_limit": 5}  # the README's example
+    cfg = merge(path, run, defaults=deployment)
+    assert cfg.models == ["mock:b"] and cfg.task_limit == 5  # the run
+    assert cfg.samples == 1  # the deployment's default, not the file's 2
+    assert (cfg.temperature, cfg.max_tokens, cfg.out) == (0.8, 1024, "runs/nightly")  # the file
+    assert (cfg.sandbox.cpu_s, cfg.sandbox.wall_s) == (5, 30.0)  # the file, then the default
+
+
+def test_a_form_shaped_run_with_every_field_empty_changes_nothing(tmp_path):
+    from tasks.config import RunConfig, RunOverrides, SandboxSettings, merge
+
+    path = tmp_path / "nightly.toml"
+    path.write_text(FILE)
+    deployment = {"task_limit": 3, "samples": 1}
+    # What the UI's form sends when nothing is filled in: every key, null (lists empty).
+    form = dict.fromkeys(f.alias or n for n, f in RunOverrides.model_fields.items())
+    form |= {"models": [], "sandbox": dict.fromkeys(SandboxSettings.model_fields)}
+    assert merge(path, form, defaults=deployment) == merge(path, None, defaults=deployment)
+    cfg = merge(path, form, defaults=deployment)
+    assert (cfg.samples, cfg.task_limit, cfg.temperature, cfg.sandbox.cpu_s) == (1, 3, 0.8, 5)
+    assert merge(None, form) == RunConfig()
+
+
+def test_the_run_parameter_offers_every_field_empty_by_default():
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.evaluate import evaluate
+    from tasks.config import RunConfig
+
+    schema = parameter_schema(evaluate.fn).model_dump_for_openapi()
+    run_ref = schema["properties"]["run"]
+    name = run_ref["anyOf"][0]["$ref"].rsplit("/", 1)[-1] if "anyOf" in run_ref else None
+    fields = schema["definitions"][name]["properties"]
+    assert set(fields) == {f.alias or n for n, f in RunConfig.model_fields.items()}
+    assert all(field.get("default", "missing") is None for field in fields.values()), fields
+
+
+def test_an_unknown_key_in_the_run_parameter_is_named(tmp_path):
+    from tasks.config import merge
+
+    with pytest.raises(UsageError, match="'modles'"):
+        merge(None, {"modles": ["mock:a"]})

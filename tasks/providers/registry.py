@@ -22,6 +22,7 @@ def _lazy(module: str, cls: str) -> Callable[[], type[Provider]]:
 PROVIDERS: dict[str, Callable[[], type[Provider]]] = {
     "llamacpp": _lazy("llamacpp", "LlamaCppProvider"),
     "replay": _lazy("replay", "ReplayProvider"),
+    "reference": _lazy("reference", "ReferenceProvider"),
     "mock": _lazy("mock", "MockProvider"),
     "openai": _lazy("openai", "OpenAIProvider"),
     "openai-compatible": _lazy("openai_compatible", "OpenAICompatibleProvider"),

@@ -1,12 +1,12 @@
 """The HTML report: one self-contained file that works offline.
 
 plotly.js is inlined once (``include_plotlyjs=True`` on the first figure, False
-after), so the page fetches nothing: no CDN, no fonts, no images.
+after), so the page fetches nothing: no CDN, no fonts, no images. Every text, in the page
+and in the plots, goes through :func:`tasks.report.escape.html`.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 
 from tasks.report import plots
+from tasks.report.escape import html as _e
 from tasks.report.sections import (
     Section,
     build_sections,
@@ -48,13 +49,15 @@ ul.notes { color: var(--muted); font-size: 0.85rem; margin: 6px 0 0; padding-lef
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; font-size: 0.88rem; }
 dt { font-weight: 600; } dd { margin: 0; word-break: break-all; }
 .plot { margin: 12px 0; }
+/* Narrow windows (800 px): cells wrap between words, so no table needs to scroll. */
+@media (max-width: 960px) {
+  main { padding: 16px 12px 48px; }
+  table { font-size: 0.78rem; }
+  th, td { white-space: normal; padding: 4px 5px; overflow-wrap: break-word; }
+}
 """
 
 _CONFIG = {"displaylogo": False, "responsive": True}
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _table(section: Section) -> str:
@@ -64,8 +67,9 @@ def _table(section: Section) -> str:
     )
     notes = "".join(f"<li>{_e(n)}</li>" for n in section.notes)
     out = f'<h2 id="{_e(section.key)}">{_e(section.title)}</h2>'
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    out += f'<div class="scroll">{table}</div>'
+    if section.rows:  # a section with nothing to list says so in its notes
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        out += f'<div class="scroll">{table}</div>'
     if notes:
         out += f'<ul class="notes">{notes}</ul>'
     return out
@@ -86,13 +90,16 @@ class _Figures:
 def _plots_by_section(results: pa.Table, summary: pa.Table) -> dict[str, list[go.Figure]]:
     if summary.num_rows == 0:
         return {}
-    heatmap, _ = plots.pass_heatmap(results, summary["model"].to_pylist())
-    return {
+    models = summary["model"].to_pylist()
+    heatmap, _ = plots.pass_heatmap(results, models)
+    figures = {
         "leaderboard": [plots.primary_ci(summary), heatmap],
         "statuses": [plots.status_bars(summary)],
         "cost": [plots.cost_quality(summary)],
-        "latency": [plots.latency_boxes(results, summary["model"].to_pylist())],
+        "latency": [plots.latency_boxes(results, models)],
     }
+    # A plot with nothing to show is left out; its section's notes say why.
+    return {key: [f for f in figs if f is not None] for key, figs in figures.items()}
 
 
 def render_html(

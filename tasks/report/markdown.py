@@ -1,4 +1,8 @@
-"""The Markdown report: warnings first, then the decision, then the tables."""
+"""The Markdown report: warnings first, then the decision, then the tables.
+
+Every piece of text comes from the sections as plain text and goes through
+:func:`tasks.report.escape.md`: the only markup in the file is what this module writes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from tasks.report.escape import md
 from tasks.report.sections import (
     Section,
     build_sections,
@@ -16,19 +21,16 @@ from tasks.report.sections import (
 )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(section: Section) -> list[str]:
-    lines = [f"## {section.title}", ""]
-    lines.append("| " + " | ".join(_cell(h) for h in section.headers) + " |")
-    lines.append("|" + "|".join("---" for _ in section.headers) + "|")
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in section.rows]
+    lines = [f"## {md(section.title)}", ""]
+    if section.rows:  # a section with nothing to list says so in its notes, not as a bare header
+        lines.append("| " + " | ".join(md(h) for h in section.headers) + " |")
+        lines.append("|" + "|".join("---" for _ in section.headers) + "|")
+        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in section.rows]
+        lines.append("")
+    lines += [f"- {md(note)}" for note in section.notes]
     if section.notes:
         lines.append("")
-        lines += [f"- {note}" for note in section.notes]
-    lines.append("")
     return lines
 
 
@@ -47,12 +49,12 @@ def render_markdown(
         history: ``compare_runs`` output, or None when there is no previous run.
     """
     title = meta.get("run_id", "run")
-    lines = [f"# Vivek report: {title}", ""]
+    lines = [f"# Vivek report: {md(title)}", ""]
     for warning in regression_warnings(history):
-        lines += [f"> **Warning.** {warning}", ""]
-    lines += ["## Decision", "", decision_text(summary), ""]
+        lines += [f"> **Warning.** {md(warning)}", ""]
+    lines += ["## Decision", "", md(decision_text(summary)), ""]
     for section in build_sections(summary, comparisons, history):
         lines += _table(section)
     lines += ["## Run", ""]
-    lines += [f"- **{_cell(k)}**: {_cell(v)}" for k, v in meta_items(meta)]
+    lines += [f"- **{md(k)}**: {md(v)}" for k, v in meta_items(meta)]
     return "\n".join(lines).rstrip() + "\n"

@@ -1,8 +1,11 @@
-"""Plotly figures for the HTML report. Each takes tables and returns a Figure.
+"""Plotly figures for the HTML report. Each takes tables and returns a Figure, or None
+when it would have nothing to show.
 
 Figures carry summaries, never raw rows, so a million-row run still makes a
 small page: latency boxes come from precomputed quartiles, and the heatmap
 shows at most ``MAX_HEATMAP_TASKS`` tasks (those where models disagree most).
+Plotly reads its labels as a small HTML dialect (``<a href>``, ``<b>``): every model
+name and task id goes through :func:`tasks.report.escape.html` (``_h``) first.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.record.types import STATUSES
+from tasks.report.escape import html as _h
 from tasks.stats.counts import task_matrix
 
 MAX_HEATMAP_TASKS = 150
@@ -51,7 +55,7 @@ def primary_ci(summary: pa.Table) -> go.Figure:
     ]
     fig = go.Figure(
         go.Bar(
-            x=[r["model"] for r in rows],
+            x=[_h(r["model"]) for r in rows],
             y=[r["primary_value"] for r in rows],
             marker_color=colors,
             error_y={
@@ -70,7 +74,7 @@ def primary_ci(summary: pa.Table) -> go.Figure:
 
 def status_bars(summary: pa.Table) -> go.Figure:
     """Stacked bars: how each model's samples ended."""
-    models = _col(summary, "model")
+    models = [_h(m) for m in _col(summary, "model")]
     fig = go.Figure(
         [
             go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=STATUS_COLORS[s])
@@ -82,22 +86,32 @@ def status_bars(summary: pa.Table) -> go.Figure:
     return fig
 
 
-def cost_quality(summary: pa.Table) -> go.Figure:
-    """Cost per sample against the primary metric, with the Pareto front as a line."""
+def cost_quality(summary: pa.Table) -> go.Figure | None:
+    """Cost per sample against the primary metric, with the Pareto front as a line.
+
+    None when no model costs anything: a cost axis would only pile every model at 0 (the
+    Cost table's notes name the free models instead).
+    """
     rows = [r for r in summary.to_pylist() if r["primary_value"] is not None]
     known = [r for r in rows if r["cost_per_sample_usd"] is not None]
+    top = max((r["cost_per_sample_usd"] for r in known), default=0.0)
+    if top <= 0:
+        return None
     front = sorted(
         (r for r in known if r["on_pareto_front"]), key=lambda r: r["cost_per_sample_usd"]
     )
     metric = rows[0]["primary_metric"] if rows else "pass@1"
+    # Labels lean away from the nearer side so that long names stay inside the plot.
+    sides = ["top right" if r["cost_per_sample_usd"] < top / 2 else "top left" for r in known]
     fig = go.Figure(
         [
             go.Scatter(
                 x=[r["cost_per_sample_usd"] for r in known],
                 y=[r["primary_value"] for r in known],
-                text=[r["model"] for r in known],
+                text=[_h(r["model"]) for r in known],
                 mode="markers+text",
-                textposition="top center",
+                textposition=sides,
+                cliponaxis=False,
                 name="models",
                 marker={"size": 12, "color": "#1565c0"},
             ),
@@ -111,24 +125,24 @@ def cost_quality(summary: pa.Table) -> go.Figure:
             ),
         ]
     )
-    unknown = [r["model"] for r in rows if r["cost_per_sample_usd"] is None]
+    unknown = [_h(r["model"]) for r in rows if r["cost_per_sample_usd"] is None]
     title = f"Cost vs {metric}"
     if unknown:
         title += f" (cost unknown, not shown: {', '.join(unknown)})"
     fig.update_layout(title=title, **_LAYOUT)
-    costs = [r["cost_per_sample_usd"] for r in known]
-    top = max(costs, default=0.0)
-    # Never a negative cost axis; all-free (local) models get a small positive range.
+    # Plain dollars (no SI prefix: "20µ" reads as nothing), from 0: never a negative cost.
     fig.update_xaxes(
-        title="cost per sample (USD)" + (" - every model is free" if costs and top == 0 else ""),
-        range=[0, top * 1.15 if top > 0 else 1e-6],
+        title="cost per sample (USD)", range=[0, top * 1.15], tickformat="$.2~g", rangemode="tozero"
     )
     fig.update_yaxes(title=metric, range=[0, 1.05])
     return fig
 
 
-def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
-    """Latency distribution per model as boxes built from quartiles (no raw points)."""
+def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure | None:
+    """Latency distribution per model as boxes built from quartiles (no raw points).
+
+    None when no model has a measured latency (replayed or reference answers).
+    """
     lat = pc.cast(results["latency_s"], pa.float64()).to_numpy(zero_copy_only=False)
     model_col = results["model"]
     fig = go.Figure()
@@ -143,8 +157,8 @@ def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
         high = values[values <= q3 + 1.5 * iqr].max()
         fig.add_trace(
             go.Box(
-                name=model,
-                x=[model],  # precomputed boxes need x, or the axis says "0"
+                name=_h(model),
+                x=[_h(model)],  # precomputed boxes need x, or the axis says "0"
                 q1=[q1],
                 median=[med],
                 q3=[q3],
@@ -153,6 +167,8 @@ def latency_boxes(results: pa.Table, models: list[str]) -> go.Figure:
                 mean=[values.mean()],
             )
         )
+    if not fig.data:
+        return None
     fig.update_layout(title="Latency per call (s)", showlegend=False, **_LAYOUT)
     fig.update_yaxes(title="seconds")
     return fig
@@ -179,8 +195,8 @@ def pass_heatmap(results: pa.Table, order: list[str] | None = None) -> tuple[go.
     fig = go.Figure(
         go.Heatmap(
             z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
-            x=names,
-            y=[tm.tasks[i] for i in tasks],
+            x=[_h(m) for m in names],
+            y=[_h(tm.tasks[i]) for i in tasks],
             colorscale="RdYlGn",
             zmin=0,
             zmax=1,
@@ -193,5 +209,5 @@ def pass_heatmap(results: pa.Table, order: list[str] | None = None) -> tuple[go.
     height = max(350, min(2400, 18 * tasks.size + 120))
     fig.update_layout(title=title, height=height, **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=names)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=[_h(m) for m in names])
     return fig, hidden

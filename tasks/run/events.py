@@ -7,17 +7,23 @@ paired test and Holm correction as the report), ``vivek.winner.changed`` when th
 decision differs, and ``vivek.run.degraded`` when too many cells failed for reasons that
 are not the model's answers. ``emit_run_events`` sends them with Prefect's
 ``emit_event``; an automation (``data/automations/regression.yaml``) turns them into
-notifications. Every event carries a ready-made ``message`` in its payload.
+notifications. Every event carries a ready-made ``subject`` and ``message`` in its
+payload, written as Markdown: the names in them (models, suite, runs) come from outside
+and are escaped with :func:`tasks.report.escape.md`, so a webhook that renders Markdown
+(Slack, a chat) shows them as text, never as a link, image or tag.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tasks.report.escape import md, md_code
 
 COMPLETED = "vivek.run.completed"
 REGRESSED = "vivek.model.regressed"
@@ -87,6 +93,14 @@ def _describe(verdict: Verdict) -> str:
     return f"tie between {', '.join(tie)}" if tie else "no decision"
 
 
+def _location(path: str) -> str:
+    """Where the report is, absolute for a local path (a relative one means nothing to the
+    person who gets the message), as a code span."""
+    if path and "://" not in path:
+        path = os.path.abspath(path)
+    return md_code(path)
+
+
 def _pass_at_1(summary: pa.Table) -> dict[str, float | None]:
     return {r["model"]: r.get("pass_at_1") for r in summary.to_pylist()}
 
@@ -110,6 +124,7 @@ def run_events(
     verdict = decision(cur.summary)
     models = tuple(sorted(_pass_at_1(cur.summary)))
     where = cur.report or cur.run_dir
+    loc = _location(where)  # messages are Markdown: every outside name in them is escaped
     suite = (_distinct(cur.results, "suite") or [""])[0]
     base = {"run_id": cur.run_id, "run_dir": cur.run_dir, "report": where, "suite": suite}
     why_not = differences(prev, cur) if prev else ["no earlier run of this suite"]
@@ -123,7 +138,7 @@ def run_events(
             sentence = change_sentence(r)
             changes.append(sentence)
             if r["regression"]:
-                msg = f"Vivek: {sentence} Report: {where}"
+                msg = f"Vivek: {md(sentence)} Report: {loc}"
                 payload = {**base, **r, "previous_run_id": prev.run_id, "message": msg}
                 events.append(RunEvent(REGRESSED, payload, (r["model"],)))
         before = decision(prev.summary)
@@ -140,7 +155,7 @@ def run_events(
                 "previous_tie_group": list(before[1]),
                 "winner": verdict[0],
                 "tie_group": list(verdict[1]),
-                "message": f"Vivek: {sentence} Report: {where}",
+                "message": f"Vivek: {md(sentence)} Report: {loc}",
             }
             events.append(RunEvent(WINNER_CHANGED, payload, models))
     else:
@@ -151,9 +166,9 @@ def run_events(
         failed = int(pc.sum(pc.is_in(cur.results["status"], pa.array(FAILED_INFRA))).as_py() or 0)
     if n and failed / n > degraded_share:
         msg = (
-            f"Vivek: run {cur.run_id} on {suite} is degraded: {failed} of {n} cells "
+            f"Vivek: run {md(cur.run_id)} on {md(suite)} is degraded: {failed} of {n} cells "
             f"({failed / n:.0%}) ended as generation_error or sandbox_error "
-            f"(threshold {degraded_share:.0%}). Report: {where}"
+            f"(threshold {degraded_share:.0%}). Report: {loc}"
         )
         payload = {**base, "failed_cells": failed, "cells": n, "threshold": degraded_share}
         events.append(RunEvent(DEGRADED, {**payload, "message": msg}, models))
@@ -171,9 +186,15 @@ def run_events(
         "alerts": [e.event for e in events],
     }
     completed["message"] = (
-        f"Vivek: run {cur.run_id} on {suite} completed: {_describe(verdict)}. " + " ".join(changes)
+        f"Vivek: run {md(cur.run_id)} on {md(suite)} completed: {md(_describe(verdict))}. "
+        + md(" ".join(changes))
     )
-    return [RunEvent(COMPLETED, completed, models), *events]
+    events.insert(0, RunEvent(COMPLETED, completed, models))
+    # The notification's subject line (the automation's template uses it).
+    return [
+        RunEvent(e.event, {**e.payload, "subject": f"Vivek: {e.event} on {md(suite)}"}, e.models)
+        for e in events
+    ]
 
 
 def what_changed(events: Sequence[RunEvent]) -> list[str]:

@@ -292,7 +292,25 @@ def meta(plan: Plan, rows: list[dict[str, Any]], state: str = "results") -> dict
         "primary_metric": plan.config.primary_metric,
         "sandbox": json.loads(sandbox),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Every setting the run used, after merging flags or the run parameter, the
+        # deployment's defaults and the config file.
+        "config": _no_credentials(plan.config.model_dump(mode="json", by_alias=True)),
     }
+
+
+def _no_credentials(value: Any) -> Any:
+    """The same data with any ``user:password@`` in a URL masked (a base_url may carry one)."""
+    if isinstance(value, dict):
+        return {k: _no_credentials(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_credentials(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        parts = urlsplit(value)
+        if parts.username or parts.password:
+            return parts._replace(
+                netloc=f"***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+            ).geturl()
+    return value
 
 
 ProgressListener = Callable[[Progress], None]

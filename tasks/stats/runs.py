@@ -40,10 +40,12 @@ _FROM_META = {
 
 
 def _distinct(results: pa.Table, column: str) -> str | None:
+    """The values a column records, joined; None when it records none. A null is a row
+    where the setting was not used (a call that never went out), not a setting."""
     if column not in results.column_names or results.num_rows == 0:
         return None
-    values = pc.unique(results[column]).to_pylist()
-    return ", ".join(sorted({"null" if v is None else str(v) for v in values}))
+    values = {str(v) for v in pc.unique(results[column]).to_pylist() if v is not None}
+    return ", ".join(sorted(values)) if values else None
 
 
 def _lookup(meta: Mapping[str, Any], path: tuple[str, ...]) -> Any:

