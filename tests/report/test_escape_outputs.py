@@ -75,7 +75,9 @@ def outputs(models, tasks, suite, error, completion, run_id) -> dict[str, Any]:
         "figures": _plots_by_section(now, result.summary),
         "leaderboard": [v for row in leaderboard_rows(summary_rows) for v in row.values()],
         "artifact texts": [
-            leaderboard_description(summary_rows, f"/runs/{run_id}"),
+            leaderboard_description(
+                summary_rows, " ".join(events[0].payload["changes"]), run_id
+            ),
             files_markdown(f"/runs/{run_id}", paths),
             *(e.payload["message"] for e in events),
             *(e.payload["subject"] for e in events),
