@@ -13,6 +13,7 @@ import pytest
 from flows.aggregate import build_run_reports, leaderboard_description, leaderboard_rows
 from flows.cli import main
 from tasks.record.results import rows_to_table, write_table
+from tasks.report.escape import md
 from tasks.run.events import load_facts, run_events, what_changed
 
 
@@ -93,18 +94,18 @@ def test_the_terminal_says_what_changed_in_the_webhook_s_words(tmp_path, capsys,
     events = run_events(load_facts(second, f"{second}/report.html"), load_facts(first))
     [sentence] = what_changed(events)
     assert sentence.startswith(words) and sentence in out
-    assert sentence in events[0].payload["message"]
+    assert md(sentence) in events[0].payload["message"]  # the same words, as Markdown
     if n_tasks == 3:
         assert "3 tasks: too few for any change to be detected; at least 6 are needed" in out
     else:
-        assert events[1].payload["message"].startswith(f"Vivek: {sentence}")
+        assert events[1].payload["message"].startswith(f"Vivek: {md(sentence)}")
     report = (tmp_path / "r2" / "report.md").read_text()
-    assert sentence in report
+    assert md(sentence) in report
     # The leaderboard artifact's description says it too (what publish_artifacts posts).
     paths = build_run_reports(second)
     summary = pq.read_table(paths["summary"]).to_pylist()
     description = leaderboard_description(summary, paths["changes"], "r2")
-    assert sentence in description and description.startswith("Evaluated (nothing to compare)")
+    assert md(sentence) in description and description.startswith("Evaluated (nothing to compare)")
     board = leaderboard_rows(summary)
     assert board[0]["Decision"] == "evaluated (nothing to compare)"
     assert board[0]["pass@1+ [95% CI]"].startswith("0.00 [")

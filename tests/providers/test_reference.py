@@ -12,6 +12,7 @@ from tasks.config import RunConfig
 from tasks.errors import ProviderError, UsageError
 from tasks.providers import resolve
 from tasks.quality.extract import assemble
+from tasks.record.checks import CheckFields
 from tasks.record.types import GenerationRequest
 from tasks.suites.load import load_suite
 
@@ -75,7 +76,7 @@ def test_a_run_without_references_gives_generation_error_rows(tmp_path):
             from concurrent.futures import Future
 
             done: Future = Future()
-            done.set_result([{"status": "pass", "error": ""} for _ in items])
+            done.set_result([CheckFields("pass", "", "") for _ in items])
             return done
 
     cfg = RunConfig(models=[f"reference:{suite}"], suite=str(suite), out=str(tmp_path / "o"))

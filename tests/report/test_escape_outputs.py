@@ -23,7 +23,7 @@ from flows.aggregate import files_markdown, leaderboard_description, leaderboard
 from tasks.report import render_html, render_markdown
 from tasks.report.html import _plots_by_section
 from tasks.run.events import RunFacts, run_events
-from tasks.stats.compare import compare_runs
+from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
 
 pytestmark = pytest.mark.slow
@@ -75,9 +75,7 @@ def outputs(models, tasks, suite, error, completion, run_id) -> dict[str, Any]:
         "figures": _plots_by_section(now, result.summary),
         "leaderboard": [v for row in leaderboard_rows(summary_rows) for v in row.values()],
         "artifact texts": [
-            leaderboard_description(
-                summary_rows, " ".join(events[0].payload["changes"]), run_id
-            ),
+            leaderboard_description(summary_rows, " ".join(events[0].payload["changes"]), run_id),
             files_markdown(f"/runs/{run_id}", paths),
             *(e.payload["message"] for e in events),
             *(e.payload["subject"] for e in events),

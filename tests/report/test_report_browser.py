@@ -20,7 +20,7 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.report import render_html
-from tasks.stats.compare import compare_runs
+from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
 
 pytestmark = pytest.mark.slow

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from flows.alerts import PLACEHOLDER, render_automation
 from tasks.record.results import rows_to_table
+from tasks.report.escape import md
 from tasks.run.events import (
     COMPLETED,
     DEGRADED,
@@ -137,7 +140,7 @@ def test_a_fall_on_3_tasks_says_no_change_could_be_detected_and_how_many_tasks_w
     [change] = payload["changes"]
     assert change.startswith("replay:alpha: no significant change on basic: pass@1 1.000 -> 0.000")
     assert "3 tasks: too few for any change to be detected; at least 6 are needed" in change
-    assert change in payload["message"]
+    assert md(change) in payload["message"]  # the same words, as Markdown
     assert "evaluated (nothing to compare)" in payload["message"]  # one model: not a winner
 
 
@@ -147,7 +150,8 @@ def test_a_fall_on_40_tasks_is_a_regression_in_the_same_words_everywhere():
     [change] = events[0].payload["changes"]
     assert change.startswith("replay:alpha regressed on basic: pass@1 1.000 -> 0.000")
     assert "40 tasks; run r1 -> r2" in change and "Holm p<0.001" in change
-    assert events[1].payload["message"] == f"Vivek: {change} Report: out/r2/report.html"
+    report = os.path.abspath("out/r2/report.html")
+    assert events[1].payload["message"] == f"Vivek: {md(change)} Report: `{report}`"
 
 
 def test_a_small_non_significant_change_says_the_smallest_change_it_could_show():
