@@ -1,13 +1,14 @@
-"""MBPP and EvalPlus slices through the sandbox: references pass, extra tests run."""
+"""MBPP and EvalPlus slices through the checker: references pass, extra tests run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from checking import reply_for
 
-from tasks.quality.differential import compare, declared_atol, derive_calls
-from tasks.sandbox import Job, Limits, Sandbox
+from tasks.quality.checker import Checker, CheckItem
+from tasks.sandbox import Limits, Sandbox
 from tasks.suites.load import load_suite
 from tests.sandbox.conftest import needs_bwrap
 
@@ -25,33 +26,23 @@ def sb():
 @pytest.mark.parametrize("name", SLICES)
 def test_references_pass_and_get_extra_tests(sb, name):
     tasks = load_suite(str(DATA / name)).tasks
-    calls = [derive_calls(t.tests, t.entry_point, reference=t.reference) for t in tasks]
-    jobs = [
-        Job(t.reference or "", t.tests, extra_calls=c) for t, c in zip(tasks, calls, strict=True)
-    ]
-    results = sb.run(jobs)
-    assert {t.id: r.error for t, r in zip(tasks, results, strict=True) if r.status != "pass"} == {}
-    covered = [
-        t.id
-        for t, r in zip(tasks, results, strict=True)
-        if compare(r.extra_outputs, r.extra_outputs, atol=declared_atol(t.tests))[1] > 0
-    ]
+    rows = Checker(sb).check_fields([CheckItem(t, reply_for(t, t.reference or "")) for t in tasks])
+    assert {t.id: r.error for t, r in zip(tasks, rows, strict=True) if r.status != "pass"} == {}
+    covered = [t.id for t, r in zip(tasks, rows, strict=True) if (r.extra_tests_total or 0) > 0]
     print(f"\n{name}: {len(covered)}/{len(tasks)} tasks with extra tests")
     assert len(covered) >= 0.9 * len(tasks)
+    assert all(r.plus_passed is True for t, r in zip(tasks, rows, strict=True) if t.id in covered)
 
 
 def test_a_wrong_solution_fails_the_base_tests_and_a_near_miss_the_extra_ones(sb):
     tasks = {t.id: t for t in load_suite(str(DATA / "humanevalplus_slice.jsonl")).tasks}
     mean = tasks["HumanEval/901"]
-    wrong = mean.prompt + "    return xs[0]\n"
-    close = mean.prompt + "    return sum(xs) / len(xs) + 1e-7\n"  # within atol: passes
-    off = mean.prompt + "    return round(sum(xs) / len(xs), 1)\n"  # right on base inputs
-    calls = derive_calls(mean.tests, mean.entry_point)
-    ref, *runs = sb.run(
-        [Job(code, mean.tests, extra_calls=calls) for code in (mean.reference, wrong, close, off)]
-    )
-    assert [r.status for r in runs] == ["fail", "pass", "pass"]
-    atol = declared_atol(mean.tests)
-    assert compare(ref.extra_outputs, runs[1].extra_outputs, atol=atol) == (3, 3)
-    passed, total = compare(ref.extra_outputs, runs[2].extra_outputs, atol=atol)
-    assert total == 3 and passed < total
+    wrong = "    return xs[0]\n"
+    close = "    return sum(xs) / len(xs) + 1e-7\n"  # within atol: passes
+    off = "    return round(sum(xs) / len(xs), 1)\n"  # right on the base inputs only
+    rows = Checker(sb).check_fields([CheckItem(mean, body) for body in (wrong, close, off)])
+    assert [r.status for r in rows] == ["fail", "pass", "pass"]
+    assert rows[1].extra_tests_passed == rows[1].extra_tests_total == 3
+    assert rows[1].plus_passed is True
+    assert rows[2].extra_tests_total == 3 and rows[2].extra_tests_passed < 3
+    assert rows[2].plus_passed is False and rows[0].plus_passed is False

@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from checking import task_job
 
 from tasks.quality import mutate as mutate_mod
 from tasks.quality.differential import compare, derive_calls
 from tasks.record.types import Task
-from tasks.sandbox import Job, Limits, Sandbox
+from tasks.sandbox import Limits, Sandbox
 from tasks.suites.load import load_suite
 from tests.agreement.mutants import mutants
 from tests.sandbox.conftest import needs_bwrap
@@ -36,18 +37,15 @@ def measured():
         again = _outputs(sb, [(t, t.reference, c) for t, c in zip(tasks, calls, strict=True)])
         samples = _mutant_samples(tasks)
         runs = sb.run(
-            [
-                Job(code, tasks[i].tests, extra_calls=calls[i], measure_coverage=False)
-                for i, _, code in samples
-            ]
+            [task_job(tasks[i], code, calls[i], measure_coverage=False) for i, _, code in samples]
         )
     return tasks, calls, refs, again, samples, runs
 
 
 def _outputs(sb: Sandbox, items: list[tuple[Task, str | None, tuple[str, ...]]]) -> list:
-    jobs = [Job(code or "", t.tests, extra_calls=c, measure_coverage=False) for t, code, c in items]
+    jobs = [task_job(t, code or "", c, measure_coverage=False) for t, code, c in items]
     return [
-        r.extra_outputs if len(r.extra_outputs) == len(c) else ()
+        r.call_outputs if r.call_outputs is not None and len(r.call_outputs) == len(c) else ()
         for r, (_, _, c) in zip(sb.run(jobs), items, strict=True)
     ]
 
@@ -89,7 +87,7 @@ def test_extra_tests_catch_mutants_the_base_tests_let_pass(measured):
     for (i, generator, _), res in zip(samples, runs, strict=True):
         if res.status != "pass" or not refs[i]:
             continue
-        passed, total = compare(refs[i], res.extra_outputs)
+        passed, total = compare(refs[i], res.call_outputs or ())
         survived, caught = figures.setdefault(generator, [0, 0])
         figures[generator] = [survived + 1, caught + (passed < total)]
     for generator, (survived, caught) in figures.items():
@@ -125,17 +123,14 @@ def test_unconstrained_inputs_bound_what_any_input_could_catch(measured, monkeyp
         outputs = _outputs(sb, [(tasks[i], tasks[i].reference, wide[i]) for i in idx])
         wide_refs = dict(zip(idx, outputs, strict=True))
         wide_runs = sb.run(
-            [
-                Job(code, tasks[i].tests, extra_calls=wide[i], measure_coverage=False)
-                for i, code, _ in survivors
-            ]
+            [task_job(tasks[i], code, wide[i], measure_coverage=False) for i, code, _ in survivors]
         )
     distinguishable = caught = 0
     for (i, _, res), wide_res in zip(survivors, wide_runs, strict=True):
-        p, t = compare(wide_refs[i], wide_res.extra_outputs)
-        if wide_refs[i] and len(wide_res.extra_outputs) == len(wide[i]) and p < t:
+        p, t = compare(wide_refs[i], wide_res.call_outputs or ())
+        if wide_refs[i] and len(wide_res.call_outputs or ()) == len(wide[i]) and p < t:
             distinguishable += 1
-            passed, total = compare(refs[i], res.extra_outputs)
+            passed, total = compare(refs[i], res.call_outputs or ())
             caught += passed < total
     print(
         f"\nsurvivors: {len(survivors)}, distinguishable by 300 unconstrained inputs: "

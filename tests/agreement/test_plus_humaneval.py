@@ -24,7 +24,7 @@ CORPUS = Path(__file__).parents[2] / "data" / "corpus" / "gpt35_rex_gavsie.jsonl
 
 
 def _rows(model: str, items: list[CheckItem], checker: Checker) -> list[dict]:
-    checks = checker.check(items)
+    checks = [c.to_dict() for c in checker.check_fields(items)]
     return [
         {"model": model, "task_id": item.task.id, "sample": 0, "suite": "humaneval", **check}
         for item, check in zip(items, checks, strict=True)
