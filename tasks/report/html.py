@@ -42,7 +42,7 @@ h2 { font-size: 1.2rem; margin: 36px 0 10px; border-bottom: 1px solid var(--line
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left;
-         white-space: nowrap; }
+         white-space: normal; overflow-wrap: break-word; }
 th { background: #f0f4f8; font-weight: 600; white-space: normal; vertical-align: bottom; }
 tr:nth-child(even) td { background: #fafbfc; }
 ul.notes { color: var(--muted); font-size: 0.85rem; margin: 6px 0 0; padding-left: 18px; }
