@@ -113,7 +113,8 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     (
         "coverage",
         pa.float64(),
-        f"Share of the solution's statements the tests executed (coverage.py, {_SELF}); "
+        "Share of the solution's statements the tests executed (lines recorded by slipcover, "
+        f"{_SELF}, counted against coverage.py's statements); "
         "null when not measured.",
     ),
     ("ruff_violations", pa.int32(), f"Ruff findings under Vivek's rule set; {_NO_CODE}."),
@@ -136,14 +137,15 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     (
         "execution_time_ms",
         pa.float64(),
-        f"The solution's own CPU time under test, in milliseconds ({_SELF}); {_NOT_RUN}, "
-        "or hit a limit (timeout, oom: the figure would be the limit).",
+        "CPU time of every process the sample started, from its fork to its end (module load "
+        "and serving included), in milliseconds, measured by the sandbox's worker; "
+        f"{_NOT_RUN}, or hit a limit (timeout, oom: the figure would be the limit).",
     ),
     (
         "peak_memory_mb",
         pa.float64(),
-        "Increase of peak resident memory over the sandbox worker's baseline while under "
-        f"test, in MiB ({_SELF}); null like execution_time_ms.",
+        "The solution process's peak resident memory over its memory at birth (a fork of "
+        "the sandbox's worker), in MiB, from the kernel; null like execution_time_ms.",
     ),
     (
         "cpu_limit_s",

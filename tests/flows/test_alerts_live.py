@@ -96,7 +96,8 @@ def test_a_regression_notifies_through_the_shipped_automation(tmp_path):
         regressed = [t for t in texts if "vivek.model.regressed" in t]
         assert len(regressed) == 1, texts
         assert "replay:alpha regressed on basic" in regressed[0]
-        assert "1.000 -> 0.000" in regressed[0] and "95% CI" in regressed[0]
+        # Markdown, names escaped: a renderer (Slack, a chat) shows "1.000 -> 0.000".
+        assert "1.000 -&gt; 0.000" in regressed[0] and "95% CI" in regressed[0]
         assert "report" in regressed[0].lower()
         assert any("vivek.winner.changed" in t for t in texts), texts
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tasks.sandbox import ExecResult, Job, Sandbox, exports_for
-from tasks.suites.evalplus import fill_expected, tests_template
+from tasks.suites import evalplus
 from tests.sandbox.conftest import GOOD, HAS_BWRAP, LIMITS, uid_processes
 
 pytestmark = pytest.mark.sandbox
@@ -124,7 +124,9 @@ BUILTINS_TESTS = (
     "    assert isinstance(f(), int) and type(f()) is int and set([f()]) == {1}\n"
     "    assert list(zip([f()], [1])) == [(1, 1)]\n"
 )
-EVALPLUS_TESTS = fill_expected(tests_template("f", [[1], [2]], [[3]], 0.0), ["2", "4"])[0]
+EVALPLUS_TESTS = evalplus.fill_expected(
+    evalplus.tests_template("f", [[1], [2]], [[3]], 0.0), ["2", "4"]
+)[0]
 HANDLE_TESTS = (
     "from solution import f\n\n\ndef test_f():\n    r = f()\n"
     "    assert len(r) == 2 and 5 in r and r and list(r) == [1, 5]\n"
