@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tasks.quality.mutate import fits, mutate
+from tasks.quality.mutate import fits, memo, mutate
 from tasks.quality.typed_inputs import typed_arguments
 
 Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
@@ -57,6 +57,19 @@ def derive_calls(
     Returns:
         Deduplicated expressions, none equal to a call the tests already make.
     """
+    with memo():
+        return _derive_calls(tests, entry_point, max_calls, seed, reference=reference)
+
+
+def _derive_calls(
+    tests: str,
+    entry_point: str | None,
+    max_calls: int = 60,
+    seed: int = 0,
+    *,
+    reference: str | None = None,
+) -> tuple[str, ...]:
+    """``derive_calls`` inside its memo (see ``tasks.quality.mutate.memo``)."""
     try:
         tree = ast.parse(tests)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

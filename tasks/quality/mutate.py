@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import zip_longest
 from typing import Any
 
@@ -59,9 +59,46 @@ def _kept(values: list[Any], value: Any, seen: list[Any]) -> list[Any]:
     return list({repr(v): v for v in kept}.values())
 
 
+# While ``memo()`` is open: per visible list and type, the values of that type (the lists
+# are kept alive here, so their ids stay theirs). Deriving a task's inputs asks ``fits``
+# about the same few lists tens of thousands of times.
+_MEMO: dict[tuple[int, type], tuple[list[Any], list[Any]]] | None = None
+
+
+@contextlib.contextmanager
+def memo() -> Iterator[None]:
+    global _MEMO
+    outer, _MEMO = _MEMO, {} if _MEMO is None else _MEMO
+    try:
+        yield
+    finally:
+        _MEMO = outer
+
+
+def _of_type(seen: list[Any], kind: type) -> list[Any]:
+    if _MEMO is None:
+        return [s for s in seen if type(s) is kind]
+    key = (id(seen), kind)
+    found = _MEMO.get(key)
+    if found is None or found[0] is not seen:
+        found = _MEMO[key] = (seen, [s for s in seen if type(s) is kind])
+    return found[1]
+
+
+def _flat(same: list[Any]) -> list[Any]:
+    """The elements of every visible sequence or set (one list per ``same`` while memoised)."""
+    if _MEMO is None:
+        return [x for s in same for x in s]
+    key = (id(same), list)
+    found = _MEMO.get(key)
+    if found is None or found[0] is not same:
+        found = _MEMO[key] = (same, [x for s in same for x in s])
+    return found[1]
+
+
 def fits(value: Any, seen: list[Any]) -> bool:
     """Whether ``value`` looks like the visible values ``seen`` of the same argument."""
-    same = [s for s in seen if type(s) is type(value)]
+    same = _of_type(seen, type(value))
     if not same:
         return not seen
     if isinstance(value, bool) or value is None:
@@ -73,7 +110,7 @@ def fits(value: Any, seen: list[Any]) -> bool:
     if isinstance(value, list | tuple):
         return _seq_fits(value, same)
     if isinstance(value, set | frozenset):
-        pool = [x for s in same for x in s]
+        pool = _flat(same)
         return (bool(value) or any(not s for s in same)) and all(fits(x, pool) for x in value)
     if isinstance(value, dict):
         keys = [k for s in same for k in s]
@@ -139,7 +176,7 @@ def _seq_fits(value: Any, same: list[Any]) -> bool:
     if isinstance(value, tuple) and len({len(s) for s in same}) == 1 and len(value) != len(same[0]):
         return False  # a record (an interval, a point): its length is fixed
     items = list(value)
-    pool = [x for s in same for x in s]
+    pool = _flat(same)
     if not all(fits(x, pool) for x in items):
         return False
     longer = [list(s) for s in same if len(s) >= 2]

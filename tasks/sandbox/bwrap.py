@@ -71,7 +71,10 @@ def python_roots() -> list[str]:
 
 
 def bwrap_command(
-    uids: tuple[int, int], tmp_mb: int, cgroup: tuple[str, list[str]] = ("", [])
+    uids: tuple[int, int],
+    tmp_mb: int,
+    cgroup: tuple[str, list[str]] = ("", []),
+    cpu: int | None = None,
 ) -> list[str]:
     """The bwrap argv that starts one worker.
 
@@ -79,7 +82,8 @@ def bwrap_command(
     binds of the system dirs and the Python prefixes only, so ``$HOME`` (and its
     ``.ssh``), the repository and the rest of the host are not visible. ``uids`` are the
     solution's and the tests' uids; ``cgroup`` is (kind, host dirs) of the sample's
-    cgroups, bound read-write under ``/opt/vivek-cg``.
+    cgroups, bound read-write under ``/opt/vivek-cg``; ``cpu`` the core the worker and
+    every process of its samples keep to (see ``Sandbox``).
     """
     cmd = [
         "bwrap",
@@ -123,7 +127,7 @@ def bwrap_command(
     for key, value in CLEAN_ENV.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", "-c", BOOT,
-            SANDBOX_PACKAGE, SANDBOX_WORKDIR, *map(str, uids)]  # fmt: skip
+            SANDBOX_PACKAGE, SANDBOX_WORKDIR, *map(str, uids), str(-1 if cpu is None else cpu)]  # fmt: skip
     return cmd + ([kind, *inside] if kind else [])
 
 
@@ -141,10 +145,14 @@ def readable_by_others(path: str) -> bool:
 
 
 def plain_command(
-    workdir: str, uids: tuple[int, int] | None, cgroup: tuple[str, list[str]] = ("", [])
+    workdir: str,
+    uids: tuple[int, int] | None,
+    cgroup: tuple[str, list[str]] = ("", []),
+    cpu: int | None = None,
 ) -> list[str]:
     """The fallback argv: the same worker, rlimits only, clean environment."""
     ids = ["-1", "-1"] if uids is None else [str(u) for u in uids]
+    ids.append(str(-1 if cpu is None else cpu))
     kind, dirs = cgroup
     return [sys.executable, "-s", "-B", "-P", "-c", BOOT, str(INSIDE_DIR), workdir, *ids,
             *([kind, *dirs] if kind else [])]  # fmt: skip

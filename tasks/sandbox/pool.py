@@ -145,7 +145,13 @@ class _Worker:
     """
 
     def __init__(
-        self, backend: str, limits: Limits, drop_uid: bool, spawn: Executor, cgroups: bool
+        self,
+        backend: str,
+        limits: Limits,
+        drop_uid: bool,
+        spawn: Executor,
+        cgroups: bool,
+        cpu: int | None = None,
     ) -> None:
         self.uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0]
         # The tests run as another uid: the solution cannot signal, trace or read them.
@@ -157,12 +163,12 @@ class _Worker:
         where = (self.cgroup.kind, self.cgroup.dirs)
         if backend == "bwrap":
             tmp_mb = max(64, 4 * limits.fsize_mb)
-            argv = bwrap.bwrap_command((self.uid, self.test_uid), tmp_mb, where)
+            argv = bwrap.bwrap_command((self.uid, self.test_uid), tmp_mb, where, cpu)
             cwd = "/"
         else:
             os.chmod(self.home, 0o755)
             uids = (self.uid, self.test_uid) if drop_uid else None
-            argv = bwrap.plain_command(os.path.join(self.home, "run"), uids, where)
+            argv = bwrap.plain_command(os.path.join(self.home, "run"), uids, where, cpu)
             cwd = self.home
         env = dict(bwrap.CLEAN_ENV, HOME=self.home if backend != "bwrap" else "/tmp")
         try:
@@ -257,7 +263,8 @@ class Sandbox:
         if isolation not in ("auto", "require", "none"):
             raise ValueError(f"isolation must be auto, require or none, not {isolation!r}")
         self.limits = limits
-        self._n = max(1, workers or os.cpu_count() or 1)
+        self._cpus = sorted(os.sched_getaffinity(0))
+        self._n = max(1, workers or len(self._cpus) or 1)
         self._drop_uid = os.geteuid() == 0
         self._cgroups = bool(detect_cgroups())
         if self._cgroups:
@@ -299,11 +306,16 @@ class Sandbox:
             return f"bubblewrap failed to start a worker ({exc})"
         return ""
 
-    def _new_worker(self) -> _Worker:
-        return _Worker(self._backend, self.limits, self._drop_uid, self._spawner, self._cgroups)
+    def _new_worker(self, slot: int) -> _Worker:
+        # One core per worker: a sample's two processes answer each other dozens of times,
+        # and on one core each answer costs microseconds, on two a cross-core wake-up.
+        cpu = self._cpus[slot % len(self._cpus)] if self._cpus else None
+        return _Worker(
+            self._backend, self.limits, self._drop_uid, self._spawner, self._cgroups, cpu
+        )
 
     def _start_all(self) -> None:
-        workers = [self._new_worker() for _ in range(self._n)]
+        workers = [self._new_worker(slot) for slot in range(self._n)]
         try:
             for w in workers:
                 w.wait_ready()
@@ -318,7 +330,7 @@ class Sandbox:
         if old is not None:
             old.close()
         try:
-            worker = self._new_worker()
+            worker = self._new_worker(slot)
         except SandboxError as exc:
             log.error("sandbox worker %d failed to start: %s", slot, exc)
             return

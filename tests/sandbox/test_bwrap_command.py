@@ -18,7 +18,8 @@ def test_python_roots_under_tmp_are_bound_after_the_tmpfs(monkeypatch):
 
 def test_both_uids_and_the_cgroup_dirs_reach_the_worker():
     cmd = bwrap.bwrap_command((61000, 61001), 64, ("v1", ["/sys/fs/cgroup/memory/x", "/p/x"]))
-    assert cmd[-5:] == ["61000", "61001", "v1", "/opt/vivek-cg/0", "/opt/vivek-cg/1"]
+    assert cmd[-6:] == ["61000", "61001", "-1", "v1", "/opt/vivek-cg/0", "/opt/vivek-cg/1"]
     bind = cmd.index("/sys/fs/cgroup/memory/x")
     assert cmd[bind - 1 : bind + 2] == ["--bind", "/sys/fs/cgroup/memory/x", "/opt/vivek-cg/0"]
-    assert bwrap.plain_command("/w", None)[-3:] == ["/w", "-1", "-1"]
+    assert bwrap.plain_command("/w", None)[-4:] == ["/w", "-1", "-1", "-1"]
+    assert bwrap.bwrap_command((1, 2), 64, cpu=1)[-3:] == ["1", "2", "1"]

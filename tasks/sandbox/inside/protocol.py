@@ -47,7 +47,7 @@ import ast
 import json
 import os
 import struct
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 TESTS_DONE = b"t"
@@ -194,7 +194,9 @@ class WorkerReport:
 
 
 def to_dict(record: Any) -> dict[str, Any]:
-    return asdict(record)
+    """A record's fields (shallow: they are plain data; ``asdict`` deep-copies, and costs a
+    worker half a millisecond per sample)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 # ---------------------------------------------------------------- framing

@@ -40,7 +40,7 @@ class Cgroups:
 
     def __init__(self, kind: str, dirs: list[str]) -> None:
         self.kind, self.dirs = kind, dirs
-        self._oom_before = 0
+        self._oom_before = self._oom_seen = 0
         self.why = ""
 
     @classmethod
@@ -63,7 +63,7 @@ class Cgroups:
         """Before a sample: remember the OOM-kill count, reset the peak (v1)."""
         if not self.kind:
             return
-        self._oom_before = self._oom_kills()
+        self._oom_before = self._oom_seen  # the count the previous sample's end read
         if self.kind == "v1":
             with contextlib.suppress(OSError):
                 _write(os.path.join(self.dirs[0], "memory.max_usage_in_bytes"), "0")
@@ -77,21 +77,24 @@ class Cgroups:
                 _write(os.path.join(d, "cgroup.procs"), "0")
         except OSError as exc:  # e.g. a v2 delegation rule: rlimits only, and say why
             self.kind, self.dirs, self.why = "", [], f"cannot join the cgroups: {exc}"
+            return
+        self.oom_kills_so_far()  # the count before any sample
 
     def oom_kills_so_far(self) -> int:
         """OOM kills in the sample's cgroup since ``reset`` (0 without cgroups)."""
         if not self.kind:
             return 0
         try:
-            return max(0, self._oom_kills() - self._oom_before)
+            self._oom_seen = self._oom_kills()
         except (OSError, ValueError):
             return 0
+        return max(0, self._oom_seen - self._oom_before)
 
     def report(self) -> dict:
         """After a sample: OOM kills in its cgroup, and its peak memory (v1)."""
         if not self.kind:
             return {}
-        out = {"cgroup_oom_kills": max(0, self._oom_kills() - self._oom_before)}
+        out = {"cgroup_oom_kills": self.oom_kills_so_far()}
         if self.kind == "v1":
             with contextlib.suppress(OSError, ValueError):
                 peak = int(_read(os.path.join(self.dirs[0], "memory.max_usage_in_bytes")))

@@ -362,7 +362,9 @@ class Sample:
 def main() -> None:  # pragma: no cover - runs in the sandbox
     dir_ = sys.argv[1]
     uids = tuple(int(a) if int(a) >= 0 else None for a in sys.argv[2:4])
-    cgroup = usage.Cgroups.from_argv(sys.argv[4:])
+    if int(sys.argv[4]) >= 0:  # this worker and every process it forks keep to one core
+        os.sched_setaffinity(0, {int(sys.argv[4])})
+    cgroup = usage.Cgroups.from_argv(sys.argv[5:])
     # Keep the protocol on private fds; stray prints must not corrupt it.
     rfd, wfd = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
