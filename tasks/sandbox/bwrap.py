@@ -126,8 +126,9 @@ def bwrap_command(
     cmd += ["--remount-ro", "/", "--clearenv"]
     for key, value in CLEAN_ENV.items():
         cmd += ["--setenv", key, value]
+    core = str(-1 if cpu is None else cpu)
     cmd += ["--chdir", "/tmp", "--", sys.executable, "-s", "-B", "-P", "-c", BOOT,
-            SANDBOX_PACKAGE, SANDBOX_WORKDIR, *map(str, uids), str(-1 if cpu is None else cpu)]  # fmt: skip
+            SANDBOX_PACKAGE, SANDBOX_WORKDIR, *map(str, uids), core]  # fmt: skip
     return cmd + ([kind, *inside] if kind else [])
 
 
