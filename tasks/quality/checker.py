@@ -12,9 +12,12 @@ rerun; only clean verdicts are cached (the tester ended normally within its limi
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +104,16 @@ class Checker:
         self.references = ReferenceRuns(root, read=store.read if store is not None else True)
         self._plans: dict[tuple, TaskPlan] = {}
         self._calls: dict[tuple, tuple[str, ...]] = {}
+        # Seconds spent per stage, summed over every batch (``make bench`` prints them).
+        self.timings: dict[str, float] = collections.defaultdict(float)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - start
 
     # ------------------------------------------------------------ per task
     def _extra_calls(self, task: Task) -> tuple[str, ...]:
@@ -218,11 +231,13 @@ class Checker:
         """The check columns, ``status`` and ``error`` of each item, in order."""
         rows: list[CheckFields | None] = [None] * len(items)
         pending: list[_Pending] = []
-        built_all = [assembly_for(item.task, item.completion) for item in items]
+        with self._timed("assemble"):
+            built_all = [assembly_for(item.task, item.completion) for item in items]
         # Limits and expected values are part of the cache key: know them first.
-        self._plan_tasks(
-            [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
-        )
+        with self._timed("references"):
+            self._plan_tasks(
+                [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
+            )
         for i, (item, built) in enumerate(zip(items, built_all, strict=True)):
             if not built.code.strip():
                 rows[i] = CheckFields.no_code(built.path)
@@ -236,7 +251,8 @@ class Checker:
             if cached is not None:
                 rows[i] = dataclasses.replace(cached, assembly=built.path)
                 continue
-            report = analyze(built.code)
+            with self._timed("static"):
+                report = analyze(built.code)
             if not report.syntax_valid:
                 rows[i] = CheckFields.syntax_error(built.code, built.path, report.syntax_error)
                 if plan.reference_outputs:  # a task with extra tests: not a plus pass
@@ -254,7 +270,8 @@ class Checker:
         firsts: dict[str, _Pending] = {}
         for p in pending:
             firsts.setdefault(p.inputs.key(), p)
-        styles = ruff_batch([p.inputs.code for p in firsts.values()])
+        with self._timed("ruff"):
+            styles = ruff_batch([p.inputs.code for p in firsts.values()])
         jobs = [
             Job(
                 code=p.inputs.code,
@@ -265,11 +282,13 @@ class Checker:
             )
             for p in firsts.values()
         ]
-        results = self.sandbox.run(jobs)
+        with self._timed("sandbox"):
+            results = self.sandbox.run(jobs)
         sandbox_cfg = json.dumps(self.sandbox.config, sort_keys=True, default=str)
         by_key: dict[str, CheckFields] = {}
         for (key, p), style, res in zip(firsts.items(), styles, results, strict=True):
-            fields = self._fields(p, style, res, sandbox_cfg)
+            with self._timed("rows"):
+                fields = self._fields(p, style, res, sandbox_cfg)
             by_key[key] = fields
             if res.clean:  # a verdict from a tester that misbehaved is never reused
                 self._put(key, fields)
