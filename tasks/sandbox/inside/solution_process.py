@@ -16,7 +16,6 @@ import contextlib
 import enum
 import importlib.machinery
 import importlib.util
-import inspect
 import operator
 import os
 import sys
@@ -124,7 +123,7 @@ class Server:
             raise NotPlain(f"solution returned a non-plain object: {type(x).__name__}")
         if _is_iterator(x) and not isinstance(x, self.task_classes):
             return Encoder(self.export).consumed(x)  # a generator, map, zip...: its items
-        if inspect.iscoroutine(x):  # an async def's call: run to its end, here
+        if isinstance(x, types.CoroutineType):  # an async def's call: run to its end, here
             return {"o": [self._number(x), "a", self._awaited(x)]}
         n = self._number(x)
         if isinstance(x, type) and issubclass(x, BaseException):
