@@ -53,7 +53,8 @@ TASKS = {
         "def f():\n    return 1\n",
         "from solution import f\n\n\ndef test_f():\n"
         "    assert [f() for _ in range(6)] == [1] * 6\n",
-        "import os, time\n\ndef f():\n    if os.fork() == 0:\n        end = time.process_time() + 0.9\n"
+        "import os, time\n\ndef f():\n    if os.fork() == 0:\n"
+        "        end = time.process_time() + 0.9\n"
         "        while time.process_time() < end:\n            pass\n        os._exit(0)\n"
         "    os.wait()\n    return 1\n",
     ),
