@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tasks.errors import SandboxError
-from tasks.sandbox import Job, Sandbox, pool
+from tasks.sandbox import Job, Sandbox, jobs, pool
 from tests.sandbox.conftest import GOOD, LIMITS, needs_bwrap, uid_processes
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]
@@ -247,7 +247,7 @@ def test_concurrent_runs_share_workers_safely(sandbox):
 
 
 def worker_job(code: str = GOOD.code) -> tuple[dict, bytes]:
-    return pool.job_messages(Job(code=code, tests=GOOD.tests), LIMITS, "abc")
+    return jobs.job_messages(Job(code=code, tests=GOOD.tests), LIMITS, "abc")
 
 
 def test_worker_protocol_failures_are_sandbox_errors():

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import pytest
 
+from tasks.sandbox.inside import exceptions as _exceptions
 from tasks.sandbox.inside import wire as _wire
 
 
@@ -105,20 +106,20 @@ def test_references_go_to_the_resolver():
 
 def test_exception_classes_are_builtin_or_named_subclasses_of_the_nearest_builtin():
     cache: dict = {}
-    assert _wire.exception_class("ValueError", "ValueError", cache) is ValueError
-    mine = _wire.exception_class("BadInput", "ValueError", cache)
+    assert _exceptions.exception_class("ValueError", "ValueError", cache) is ValueError
+    mine = _exceptions.exception_class("BadInput", "ValueError", cache)
     assert issubclass(mine, ValueError) and mine.__name__ == "BadInput"
-    assert _wire.exception_class("BadInput", "ValueError", cache) is mine
-    assert _wire.exception_class("print", "nonsense", cache).__bases__ == (Exception,)
-    assert _wire.exception_class(5, None, cache) is Exception
+    assert _exceptions.exception_class("BadInput", "ValueError", cache) is mine
+    assert _exceptions.exception_class("print", "nonsense", cache).__bases__ == (Exception,)
+    assert _exceptions.exception_class(5, None, cache) is Exception
 
     class Custom(KeyError):
         pass
 
-    assert _wire.builtin_base(Custom) == "KeyError"
-    exc = _wire.build_exception(KeyError, ("k",), "'k'")
+    assert _exceptions.builtin_base(Custom) == "KeyError"
+    exc = _exceptions.build_exception(KeyError, ("k",), "'k'")
     assert type(exc) is KeyError and exc.args == ("k",)
-    assert type(_wire.build_exception(UnicodeDecodeError, ("x",), "m")) is UnicodeDecodeError
+    assert type(_exceptions.build_exception(UnicodeDecodeError, ("x",), "m")) is UnicodeDecodeError
 
 
 def test_link_round_trip_and_nested_requests():

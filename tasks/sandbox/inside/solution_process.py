@@ -23,9 +23,10 @@ import time
 import types
 
 from . import confine, protocol
+from .exceptions import builtin_base
+from .exceptions import exception_class as _exception_class
 from .protocol import Op, Reply
-from .wire import Decoder, Encoder, Link, LinkClosed, NotPlain, builtin_base
-from .wire import exception_class as _exception_class
+from .wire import Decoder, Encoder, Link, LinkClosed, NotPlain
 
 # Subclasses of plain types that honest code returns and that compare like their base.
 PLAIN_LIKE = {

@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 
-from . import procs, protocol, solution_process, test_process, usage, workdir
+from . import procs, protocol, solution_process, streams, test_process, usage, workdir
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
@@ -35,37 +35,6 @@ PRELOAD = (
     "random", "fractions", "decimal", "typing", "copy", "operator", "datetime", "io",
     "importlib.util",
 )  # fmt: skip
-
-
-class Tail:
-    """The byte count and the last ``cap`` bytes of a stream, kept in a memfd: the bytes
-    move pipe -> memfd -> host inside the kernel and never enter our memory."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap, self.total = cap, 0
-        self.fd = os.memfd_create("tail", os.MFD_CLOEXEC)
-
-    def drain(self, pipe: int) -> bool:
-        """Move what the pipe holds; False at end of stream."""
-        moved = os.splice(pipe, self.fd, 1 << 20)
-        self.total += moved
-        if self.cap and os.fstat(self.fd).st_size > 4 * self.cap:
-            self._rotate()
-        return moved > 0
-
-    def _rotate(self) -> None:
-        size = os.fstat(self.fd).st_size
-        fresh = os.memfd_create("tail", os.MFD_CLOEXEC)
-        os.copy_file_range(self.fd, fresh, self.cap, size - self.cap, 0)
-        os.lseek(fresh, 0, os.SEEK_END)
-        os.close(self.fd)
-        self.fd = fresh
-
-    def tail(self) -> tuple[int, int]:
-        """(offset, length) of the last ``cap`` bytes."""
-        size = os.fstat(self.fd).st_size
-        length = min(size, self.cap)
-        return size - length, length
 
 
 def _no_lines(code) -> tuple:
@@ -112,35 +81,6 @@ def _clean(dir_: str) -> list[str]:
         return [f"work dir not removed: {type(exc).__name__}: {exc}"[:200]]
 
 
-def _splice_in(src: int, n: int) -> int:
-    """Move ``n`` bytes from the host pipe into a fresh memfd, never through our memory."""
-    fd = os.memfd_create("tests", os.MFD_CLOEXEC)
-    while n:
-        moved = os.splice(src, fd, n)
-        if not moved:
-            raise EOFError("the host closed the pipe mid-job")
-        n -= moved
-    return fd
-
-
-def _splice_out(fd: int, dst: int, n: int, offset: int = 0) -> None:
-    end = offset + n
-    while offset < end:
-        moved = os.splice(fd, dst, end - offset, offset_src=offset)
-        if not moved:
-            raise EOFError("file shorter than its size")
-        offset += moved
-
-
-def _splice_into(src: int, fd: int, n: int) -> None:
-    """Move ``n`` bytes from the host pipe into ``fd`` (a file), never through our memory."""
-    while n:
-        moved = os.splice(src, fd, n)
-        if not moved:
-            raise EOFError("the host closed the pipe mid-job")
-        n -= moved
-
-
 def _fork(main, *args) -> int:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child never returns into the worker's loop
@@ -163,7 +103,7 @@ class Sample:
         self.dir, self.uids, self.cgroup = dir_, uids, cgroup
         code_fd = workdir.create(dir_, uids[0])
         try:
-            _splice_into(host_fd, code_fd, header["code"])
+            streams.splice_into(host_fd, code_fd, header["code"])
             header["code"] = 0  # consumed
         finally:
             os.close(code_fd)
@@ -180,7 +120,7 @@ class Sample:
         self.baseline_kb = procs.rss_kb(self.spid)  # still confining itself: no sample code yet
         for fd in (out_w, err_w, t2s_r, s2t_w):
             os.close(fd)
-        tests_fd = _splice_in(host_fd, header["blob"])
+        tests_fd = streams.splice_in(host_fd, header["blob"])
         header["blob"] = 0  # consumed: the host pipe is in step again
         self.verdict_fd = os.memfd_create("verdict", os.MFD_CLOEXEC)
         try:
@@ -189,7 +129,10 @@ class Sample:
         finally:
             for fd in (s2t_r, t2s_w, tests_fd, phase_w):
                 os.close(fd)
-        self.streams = {out_r: Tail(self.limits["output_kb"] * 1024), err_r: Tail(8192)}
+        self.streams = {
+            out_r: streams.Tail(self.limits["output_kb"] * 1024),
+            err_r: streams.Tail(8192),
+        }
         self.s_status = self.t_status = None
         self.limit, self.limit_after = "", False  # a limit the worker itself enforced
         self.tests_done = False  # the tester said its tests were over
@@ -269,10 +212,10 @@ class Sample:
         report["verdict_len"] = min(size, protocol.VERDICT_CAP)
         report["verdict_truncated"] = size > protocol.VERDICT_CAP
         protocol.send_host(wfd, report)
-        _splice_out(self.verdict_fd, wfd, report["verdict_len"])
+        streams.splice_out(self.verdict_fd, wfd, report["verdict_len"])
         for stream in (self.out, self.err):
             offset, length = stream.tail()
-            _splice_out(stream.fd, wfd, length, offset)
+            streams.splice_out(stream.fd, wfd, length, offset)
 
     def close(self) -> None:
         for fd in (self.verdict_fd, *(s.fd for s in self.streams.values())):
@@ -401,7 +344,7 @@ def main() -> None:  # pragma: no cover - runs in the sandbox
             for key in ("code", "blob"):  # keep the protocol in step: drop the rest unread
                 if header.get(key):
                     with contextlib.suppress(Exception):
-                        os.close(_splice_in(rfd, header[key]))
+                        os.close(streams.splice_in(rfd, header[key]))
             procs.kill_all(uids)
             protocol.send_host(wfd, {"worker_error": f"{type(exc).__name__}: {exc}"[:300]})
         finally:
