@@ -58,16 +58,11 @@ def derive_calls(
         Deduplicated expressions, none equal to a call the tests already make.
     """
     with memo():
-        return _derive_calls(tests, entry_point, max_calls, seed, reference=reference)
+        return _derive_calls(tests, entry_point, max_calls, seed, reference)
 
 
 def _derive_calls(
-    tests: str,
-    entry_point: str | None,
-    max_calls: int = 60,
-    seed: int = 0,
-    *,
-    reference: str | None = None,
+    tests: str, entry_point: str | None, max_calls: int, seed: int, reference: str | None
 ) -> tuple[str, ...]:
     """``derive_calls`` inside its memo (see ``tasks.quality.mutate.memo``)."""
     try:

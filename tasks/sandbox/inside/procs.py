@@ -11,23 +11,31 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 
 
-def _leftovers(uids: tuple[int | None, ...]) -> list[int]:
-    """Our children and any process of the sample's uids."""
-    me, found = os.getpid(), []
+def _processes() -> Iterator[tuple[int, int, list[bytes]]]:
+    """(pid, uid, the fields of /proc/pid/stat after the name) of every other process."""
+    me = os.getpid()
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
         try:
             with open(f"/proc/{name}/stat", "rb") as f:
                 fields = f.read().rsplit(b")", 1)[1].split()
-            mine = int(fields[1]) == me or os.stat(f"/proc/{name}").st_uid in uids
+            yield int(name), os.stat(f"/proc/{name}").st_uid, fields
         except (OSError, IndexError, ValueError):
             continue
-        if mine and fields[0] not in (b"Z", b"X"):
-            found.append(int(name))
-    return found
+
+
+def _leftovers(uids: tuple[int | None, ...]) -> list[int]:
+    """Our children and any process of the sample's uids (zombies aside)."""
+    me = os.getpid()
+    return [
+        pid
+        for pid, uid, fields in _processes()
+        if (int(fields[1]) == me or uid in uids) and fields[0] not in (b"Z", b"X")
+    ]
 
 
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
@@ -41,21 +49,10 @@ def tree_cpu_ms(uid: int | None, sid: int | None) -> float:
     one CPU budget (each has its own RLIMIT_CPU too); after the run the exact figure
     comes from rusage (``Sample.tree_cpu_ms``).
     """
-    me, total = os.getpid(), 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            if uid is not None:
-                if os.stat(f"/proc/{name}").st_uid != uid:
-                    continue
-            elif sid is None or int(fields[3]) != sid:
-                continue
+    total = 0
+    for _, owner, fields in _processes():
+        if owner == uid if uid is not None else (sid is not None and int(fields[3]) == sid):
             total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            continue
     return total * TICK_MS
 
 
@@ -65,12 +62,10 @@ def kill_sample(uid: int | None, sid: int) -> None:
         with contextlib.suppress(OSError):
             os.killpg(sid, signal.SIGKILL)
         return
-    me = os.getpid()
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) != me:
+    for pid, owner, _ in _processes():
+        if owner == uid:
             with contextlib.suppress(OSError):
-                if os.stat(f"/proc/{name}").st_uid == uid:
-                    os.kill(int(name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
 
 
 def _children() -> set[int]:
