@@ -50,8 +50,16 @@ def primary_ci(summary: pa.Table) -> go.Figure:
     ok = [v is not None for v in _col(summary, "primary_value")]
     rows = [r for r, keep in zip(summary.to_pylist(), ok, strict=True) if keep]
     metric = rows[0]["primary_metric"] if rows else "pass@1"
+    single = len(rows) == 1  # one model: nothing was compared, no winner and no tie
     colors = [
-        "#2e7d32" if r["is_winner"] else "#f9a825" if r["in_tie_group"] else "#90a4ae" for r in rows
+        "#90a4ae"
+        if single
+        else "#2e7d32"
+        if r["is_winner"]
+        else "#f9a825"
+        if r["in_tie_group"]
+        else "#90a4ae"
+        for r in rows
     ]
     fig = go.Figure(
         go.Bar(
@@ -66,7 +74,7 @@ def primary_ci(summary: pa.Table) -> go.Figure:
             },
         )
     )
-    title = f"{metric} with 95% CI (green: winner, amber: tied at the top)"
+    title = f"{metric} with 95% CI" + ("" if single else " (green: winner, amber: tied at the top)")
     fig.update_layout(title=title, **_LAYOUT)
     fig.update_yaxes(title=metric, range=[0, 1.05])
     return fig
