@@ -117,6 +117,10 @@ class Limiter:
             if held is not None and held.rate is not None and not cancelled:
                 await asyncio.shield(held.rate)
 
+    def server_counts(self) -> dict[str, dict[str, int]]:
+        """This loop's requests to each server limit: asked, refused, busy, handed over."""
+        return self._loop_limits().shared.counts()
+
     async def _server_slot(self, provider: Provider) -> HeldSlot | None:
         """Held server slots, or None when the server failed (then never asked again)."""
         shared = self._loop_limits().shared

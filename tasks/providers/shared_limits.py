@@ -153,6 +153,12 @@ class PrefectLimits:
             self._slots[name] = ServerSlots(self._connection, name, poll_s, lease_s)
         return self._slots[name]
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            name: {"asked": s.asked, "refused": s.refused, "busy": s.busy, "handed": s.handed}
+            for name, s in self._slots.items()
+        }
+
     async def acquire(self, names: LimitNames, config: ProviderConfig) -> HeldSlot:
         """Hold an in-flight slot, then take a rate slot: the request starts on the grant."""
         rpm = config.requests_per_minute
