@@ -4,8 +4,9 @@ A real ``prefect server start`` (own home and SQLite file), a loopback
 OpenAI-compatible server that records when each request arrives and leaves, and
 two client processes, each driving ``Limiter`` + the ``openai-compatible``
 provider through the retry layer, released together. The figure is the busiest
-window's request count against what the limit allows in that window; the
-requests in flight are counted from the same timestamps (no clocks in asserts).
+minute's arrivals against the limit (for a run shorter than a minute, its rate
+after the first window's burst); the requests in flight are counted from the same
+timestamps (no clocks in asserts).
 
     python -m bench.shared_rate serve --port P --delay S     # the recording server
     python -m bench.shared_rate client --base-url U ...       # one run
@@ -198,58 +199,79 @@ def measure(api_url: str, shape: Shape, base: Path) -> dict:
 
 
 def run(quick: bool = False) -> Outcome:
-    from tasks.providers.shared_limits import burst
+    from tasks.providers.shared_limits import burst, window_s
 
     shape = (
         Shape(calls=15, max_concurrency=4, requests_per_minute=600, delay_s=0.05)
         if quick
-        else Shape(calls=200, max_concurrency=8, requests_per_minute=600, delay_s=0.1)
+        else Shape(calls=450, max_concurrency=8, requests_per_minute=600, delay_s=0.1)
     )
-    rpm = shape.requests_per_minute
+    rpm, slots = shape.requests_per_minute, burst(shape.requests_per_minute)
     with tempfile.TemporaryDirectory(prefix="vivek-bench-shared-") as tmp:
         base = Path(tmp)
         with prefect_server(base) as api_url:
             m = measure(api_url, shape, base / "measure")
-    # A provider counts per minute; a short run is judged over its whole length.
-    window_s = min(60.0, m["span_s"]) or 1.0
-    busiest = busiest_window([s for s, _ in m["spans"]], window_s)
-    allowed = rpm * window_s / 60
-    ratio = busiest / allowed
+    arrivals = sorted(s for s, _ in m["spans"])
+    t0 = arrivals[0]
+    # What a provider counts: arrivals in its busiest minute. A run shorter than a minute
+    # is judged by its rate after the first window's burst, which a minute would average in.
+    busiest_minute = busiest_window(arrivals, 60.0)
+    if m["span_s"] >= 60:
+        ratio, how = busiest_minute / rpm, "busiest minute of arrivals / the limit"
+    else:
+        ratio = (len(arrivals) - slots) / m["span_s"] * 60 / rpm
+        how = "arrivals after the first window's burst per minute / the limit (run < 1 min)"
+    mean = (len(arrivals) - 1) / m["span_s"] * 60 if m["span_s"] else float("nan")
     peak = peak_in_flight(m["spans"])
-    sustained = (m["requests"] - 1) / m["span_s"] * 60 if m["span_s"] else float("nan")
-    shared = sum(r["acquired"].get("shared", 0) for r in m["runs"])
+    busiest_slot_window = busiest_window(
+        sorted(t for r in m["runs"] for t in r["granted"]), window_s(rpm) * 0.999
+    )
+    finished = [round(max(r["granted"]) - t0, 1) for r in m["runs"]]
+    counts = [r["server_counts"] for r in m["runs"]]
+    rate_counts = [
+        next((c for n, c in rc.items() if n.endswith(":rpm-window")), {}) for rc in counts
+    ]
+    busy = sum(c.get("busy", 0) for rc in counts for c in rc.values())
+    handed = sum(c.get("handed", 0) for c in rate_counts)
     notes = (
         f"{shape.runs} client processes released together, each {shape.calls} calls through "
         f"Limiter + openai-compatible provider + retry layer, max_concurrency="
-        f"{shape.max_concurrency}, requests_per_minute={rpm:g} (burst {burst(rpm)}), against one "
-        f"`prefect server start` (SQLite) and a loopback model server answering in "
-        f"{shape.delay_s * 1000:.0f} ms that records arrivals. Figure: arrivals in the busiest "
-        f"{window_s:.0f} s window / what {rpm:g}/min allows in it. Peak in flight {peak} "
-        f"(limit {shape.max_concurrency}); sustained {sustained:.0f}/min, "
-        f"{sustained / rpm:.0%} of the limit (Prefect's decay rounds down each time the limit "
-        f"is touched, so it errs below)."
+        f"{shape.max_concurrency}, requests_per_minute={rpm:g} (a window of {slots} slots, "
+        f"each free {window_s(rpm):g} s after its request started), against one `prefect "
+        f"server start` (SQLite) and a loopback model server answering in "
+        f"{shape.delay_s * 1000:.0f} ms that records arrivals. Figure: {how}. Busiest minute "
+        f"{busiest_minute} arrivals; mean {mean:.0f}/min over {m['span_s']:.0f} s; at most "
+        f"{busiest_slot_window} calls started in any window (limit {slots}); peak in flight "
+        f"{peak} (limit {shape.max_concurrency}). The runs finished {finished[0]} s and "
+        f"{finished[1]} s after the first request. Rate slots handed from call to call within "
+        f"a run: {handed} of {m['requests']}; busy answers (503, SQLite locked) asked again: "
+        f"{busy}."
     )
-    if ratio > TARGET:
-        notes += f" Missed: {busiest} arrivals where {allowed:.0f} are allowed."
+    met = 0.8 <= ratio <= TARGET and peak <= shape.max_concurrency
+    if not met:
+        notes += f" Missed: {ratio:.2f}x the limit."
     return Outcome(
         name="shared_rate",
-        figure=f"shared rate limit, {shape.runs} concurrent runs (busiest window / limit)",
+        figure=f"shared rate limit, {shape.runs} concurrent runs ({how})",
         value=round(ratio, 3),
         unit="x",
-        target=f"<= {TARGET}x",
-        met=ratio <= TARGET and peak <= shape.max_concurrency,
+        target=f"0.8-{TARGET}x",
+        met=met,
         details={
             "requests": m["requests"],
             "expected_requests": shape.runs * shape.calls,
-            "window_s": round(window_s, 2),
-            "busiest_window_requests": busiest,
-            "allowed_in_window": round(allowed, 1),
+            "busiest_minute_requests": busiest_minute,
+            "requests_per_minute": rpm,
+            "mean_per_minute": round(mean, 1),
+            "span_s": round(m["span_s"], 2),
+            "window_slots": slots,
+            "window_s": round(window_s(rpm), 3),
+            "busiest_window_starts": busiest_slot_window,
             "peak_in_flight": peak,
             "max_concurrency": shape.max_concurrency,
-            "requests_per_minute": rpm,
-            "sustained_per_minute": round(sustained, 1),
-            "span_s": round(m["span_s"], 2),
-            "shared_slots": shared,
+            "runs_finished_s": finished,
+            "shared_slots": sum(r["acquired"].get("shared", 0) for r in m["runs"]),
+            "server_counts": counts,
             "fallbacks": [r["fallback"] for r in m["runs"] if r["fallback"]],
         },
         notes=notes,
@@ -329,6 +351,7 @@ async def client(args: argparse.Namespace) -> dict:  # pragma: no cover - runs a
         "acquired": dict(limiter.acquired),
         "fallback": limiter.fallback_reason,
         "granted": granted,
+        "server_counts": limiter.server_counts(),
     }
 
 

@@ -15,12 +15,13 @@ import logging
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 from aiolimiter import AsyncLimiter
 
 from tasks.providers.base import Provider
 from tasks.providers.shared_limits import (
+    HeldSlot,
     PrefectLimits,
     burst,
     server_configured,
@@ -88,25 +89,43 @@ class Limiter:
         """Wait for a free slot (and a rate token), then hold the slot while the body runs.
 
         This process's own limits come first, so one run alone never waits on the
-        server's retry schedule; the server's limits then bound all processes together.
+        server; the server's limits then bound all processes together. A server rate
+        slot goes back one window after the call started: the caller waits for that
+        outside this process's concurrency limit, so no release is pending when a run
+        ends (a cancelled caller leaves it to run on its own).
         """
         semaphore, rate = self._limits(provider)
-        async with semaphore:
-            if rate is not None:
-                await rate.acquire()
-            held = await self._server_slot(provider) if self.uses_server(provider) else None
-            self.acquired["local" if held is None else "shared"] += 1
-            try:
-                yield
-            finally:
+        held: HeldSlot | None = None
+        cancelled = False
+        try:
+            async with semaphore:
+                if rate is not None:
+                    await rate.acquire()
+                held = await self._server_slot(provider) if self.uses_server(provider) else None
+                self.acquired["local" if held is None else "shared"] += 1
                 if held is not None:
-                    await self._release(held)
+                    held.started()
+                try:
+                    yield
+                finally:
+                    if held is not None:
+                        await held.finished()
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            if held is not None and held.rate is not None and not cancelled:
+                await asyncio.shield(held.rate)
 
-    async def _server_slot(self, provider: Provider) -> AsyncExitStack | None:
-        """A held server slot, or None when the server failed (then never asked again)."""
+    def server_counts(self) -> dict[str, dict[str, int]]:
+        """This loop's requests to each server limit: asked, refused, busy, handed over."""
+        return self._loop_limits().shared.counts()
+
+    async def _server_slot(self, provider: Provider) -> HeldSlot | None:
+        """Held server slots, or None when the server failed (then never asked again)."""
         shared = self._loop_limits().shared
         try:
-            return await shared.acquire(await shared.names(provider))
+            return await shared.acquire(await shared.names(provider), provider.config)
         except Exception as exc:
             if self.fallback_reason is None:
                 self.fallback_reason = f"{exc.__class__.__name__}: {exc}"[:300]
@@ -116,11 +135,3 @@ class Limiter:
                     self.fallback_reason,
                 )
             return None
-
-    @staticmethod
-    async def _release(held: AsyncExitStack) -> None:
-        # A failed release must not fail a call that succeeded: the lease expires on its own.
-        try:
-            await held.aclose()
-        except Exception as exc:
-            log.warning("Releasing a shared slot failed (%s); its lease will expire.", exc)

@@ -64,7 +64,8 @@ def test_two_runs_share_one_concurrency_and_one_rate_limit(tmp_path):
     assert over_the_rate(granted, SHAPE.requests_per_minute) == []
     slots, rate = limits[names.concurrency], limits[names.rate]
     assert slots.limit == SHAPE.max_concurrency and slots.active_slots == 0  # all released
-    assert rate.limit == burst(SHAPE.requests_per_minute) and rate.slot_decay_per_second == 2.0
+    assert rate.limit == burst(SHAPE.requests_per_minute) and rate.slot_decay_per_second == 0
+    assert rate.active_slots == 0  # every run handed its rate slots back before it ended
 
 
 def test_the_rate_check_catches_two_unshared_runs():
