@@ -130,7 +130,7 @@ def stage_times(items: list, chunk: int) -> dict[str, float]:
 def run(quick: bool = False) -> Outcome:
     from tasks.config import SandboxSettings
     from tasks.quality.checker import CheckItem
-    from tasks.run.pipeline import close_sandboxes, run_checks
+    from tasks.run.sandboxes import close_sandboxes, run_checks
 
     copies = 1 if quick else 3
     tasks = humaneval_tasks(4 if quick else None)

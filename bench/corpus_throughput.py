@@ -34,7 +34,7 @@ def _samples(quick: bool) -> list[dict]:
 def run(quick: bool = False) -> Outcome:
     from tasks.config import SandboxSettings
     from tasks.quality.checker import CheckItem
-    from tasks.run.pipeline import close_sandboxes, run_checks
+    from tasks.run.sandboxes import close_sandboxes, run_checks
     from tasks.suites.load import load_suite
 
     tasks = {t.id: t for t in load_suite("humaneval").tasks}

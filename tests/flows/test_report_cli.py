@@ -9,10 +9,11 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from synthetic import table_of
 
 from flows.aggregate import build_run_reports, leaderboard_description, leaderboard_rows
 from flows.cli import main
-from tasks.record.results import rows_to_table, write_table
+from tasks.record.results import write_table
 from tasks.report.escape import md
 from tasks.run.events import load_facts, run_events, what_changed
 
@@ -47,7 +48,7 @@ def _run(out, run_id: str, n_tasks: int, passing: dict[str, int], **meta) -> str
         for i in range(n_tasks)
     ]  # fmt: skip
     folder = out / run_id
-    write_table(rows_to_table(rows), str(folder / "results.parquet"))
+    write_table(table_of(rows), str(folder / "results.parquet"))
     meta = {"run_id": run_id, "state": "results", "suite": "basic", "samples": 1, **meta}
     (folder / "meta.json").write_text(json.dumps(meta))
     return str(folder)

@@ -61,7 +61,9 @@ def test_an_unknown_suite_is_a_usage_error():
 
 
 def test_a_run_without_references_gives_generation_error_rows(tmp_path):
-    from tasks.run.plan import LocalRunner, prepare, run_plan
+    from local_runner import LocalRunner
+
+    from tasks.run.plan import prepare, run_plan
 
     suite = tmp_path / "half.yaml"
     suite.write_text(

@@ -12,13 +12,14 @@ import pytest
 import respx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from local_runner import LocalRunner
 
 import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" mocker)
 from tasks.config import RunConfig
 from tasks.errors import UsageError
 from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES
-from tasks.run.plan import LocalRunner, check_writable, prepare, run_plan
+from tasks.run.plan import check_writable, prepare, run_plan
 from tasks.run.progress import Progress
 from tasks.suites.load import load_suite
 
