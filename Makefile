@@ -27,6 +27,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check flows tasks tests bench
 	$(BIN)/ruff format --check flows tasks tests bench
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format flows tasks tests bench

@@ -186,11 +186,15 @@ def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
         )
     config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     return create_model(
-        name, __config__=config, __validators__={"_from_model": _settings_given}, **fields
+        name,
+        __config__=config,
+        __validators__={"_from_model": _settings_given},  # type: ignore[dict-item]
+        **fields,
     )
 
 
-@model_validator(mode="before")
+# A validator for models made by create_model, hence outside a class.
+@model_validator(mode="before")  # type: ignore[misc]
 @classmethod
 def _settings_given(cls: type, data: Any) -> Any:
     """A full settings object (a RunConfig, say) gives the fields it sets explicitly."""

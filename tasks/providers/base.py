@@ -135,7 +135,7 @@ def _secret_block(name: str) -> str | None:
             return None
         from prefect.blocks.system import Secret
 
-        return Secret.load(name, _sync=True).get()  # type: ignore[call-arg]
+        return Secret.load(name, _sync=True).get()  # type: ignore[call-arg, union-attr]
     except Exception:
         return None
 

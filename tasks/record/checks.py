@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -29,7 +30,10 @@ GATE = json.dumps({"gate": 1.0})
 
 
 def decide_status(
-    code: str, syntax_valid: bool | None, sandbox_status: str | None, missing_imports=()
+    code: str,
+    syntax_valid: bool | None,
+    sandbox_status: str | None,
+    missing_imports: Sequence[str] | None = (),
 ) -> str:
     """The row's status from what was observed, in order: code, parse, sandbox verdict.
 

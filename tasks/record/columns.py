@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
 
@@ -40,6 +40,8 @@ def _arrow_type(hint: Any) -> pa.DataType:
     nullable), and a list or tuple of ``X`` is a list of ``X``."""
     if get_origin(hint) in (Union, types.UnionType):
         (hint,) = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) is Literal:
+        return _ARROW[type(get_args(hint)[0])]
     if get_origin(hint) in (list, tuple):
         return pa.list_(_arrow_type(get_args(hint)[0]))
     return _ARROW[hint]
@@ -78,8 +80,7 @@ def to_table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
 def from_table(record: type[R], table: pa.Table) -> list[R]:
     """The table's rows as records; a column the table lacks (older files) is None, and
     list columns become tuples (records are frozen)."""
-    assert is_dataclass(record)
-    names = [f.name for f in fields(record)]
+    names = [f.name for f in fields(record)]  # type: ignore[arg-type]
     present = [n for n in names if n in table.column_names]
     lists = {n for n in present if pa.types.is_list(table.schema.field(n).type)}
     out = []

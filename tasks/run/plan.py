@@ -174,7 +174,11 @@ async def run_plan(
         failed.extend(o for o in outcomes if not o.ok)
         progress.advance(checked=len(outcomes) - len(ok), failures=len(outcomes) - len(ok))
         if ok:
-            items = [CheckItem(tasks_by_id[o.task_id], o.generation.text) for o in ok]
+            items = [
+                CheckItem(tasks_by_id[o.task_id], o.generation.text)
+                for o in ok
+                if o.generation is not None  # every one: ok means generated
+            ]
             label = f"{provider.label} [{len(chunk)} tasks from {chunk[0].id}]"
             checks.append((ok, runner.submit_checks(items, plan, label)))
 

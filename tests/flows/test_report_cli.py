@@ -16,6 +16,7 @@ from flows.cli import main
 from tasks.record.results import write_table
 from tasks.report.escape import md
 from tasks.run.events import load_facts, run_events, what_changed
+from tasks.stats.schema import SummaryRow
 
 
 @pytest.fixture(autouse=True)
@@ -104,12 +105,12 @@ def test_the_terminal_says_what_changed_in_the_webhook_s_words(tmp_path, capsys,
     assert md(sentence) in report
     # The leaderboard artifact's description says it too (what publish_artifacts posts).
     paths = build_run_reports(second)
-    summary = pq.read_table(paths["summary"]).to_pylist()
+    summary = SummaryRow.read(pq.read_table(paths["summary"]))
     description = leaderboard_description(summary, paths["changes"], "r2")
     assert md(sentence) in description and description.startswith("Evaluated (nothing to compare)")
     board = leaderboard_rows(summary)
     assert board[0]["Decision"] == "evaluated (nothing to compare)"
-    assert board[0]["pass@1+ [95% CI]"].startswith("0.00 [")
+    assert board[0]["pass@1+ [95% CI]"].startswith(md("0.000 ["))
 
 
 def test_vivek_compare_shows_pass_at_1_plus_beside_the_primary_metric(tmp_path, capsys):

@@ -216,7 +216,8 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
 
 def test_an_interrupted_aggregation_is_recognisable_and_report_finishes_it(tmp_path, capsys):
     """Issue 13.8: results without reports say state "results"; ``vivek report`` completes."""
-    from flows.aggregate import build_run_reports, read_index
+    from flows.aggregate import build_run_reports
+    from tasks.run.index import read_index
 
     plan = plan_for(tmp_path, ["mock:x"])
     paths = asyncio.run(run_plan(plan, FakeChecks()))  # killed here, before the aggregation
@@ -233,7 +234,7 @@ def test_run_index_survives_concurrent_writers(tmp_path):
     """Issue 14.7: one file per run; every entry of 40 concurrent writers is kept."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from flows.aggregate import add_to_index, read_index
+    from tasks.run.index import add_to_index, read_index
 
     out = str(tmp_path)
     (tmp_path / "index.jsonl").write_text(json.dumps({"run_id": "0-old", "suite": "s"}) + "\n")
