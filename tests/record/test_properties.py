@@ -1,4 +1,5 @@
-"""Property tests: bad values never lose a row; no interval leaves its possible range."""
+"""Property tests: bad values never lose a row; what was not measured is null, never 0;
+no interval leaves its possible range."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME, STATIC
 from synthetic import row_of, table_of
 
+from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
 from tasks.record.row import Row
 from tasks.record.types import STATUSES, Generation, GenerationOptions
@@ -172,3 +175,83 @@ def test_a_perfect_score_on_few_tasks_gets_an_interval_below_one(n):
     row = summarize(table_of(rows), n_boot=100).summary.to_pylist()[0]
     assert row["pass_at_1"] == 1.0 and row["pass_at_1_ci_high"] == 1.0
     assert 0.0 < row["pass_at_1_ci_low"] < 1.0  # Wilson, not a [1, 1] point
+
+
+# -- "not measured" is null, never 0 -----------------------------------------------------
+
+_MAYBE_COUNT = st.none() | st.integers(0, 10**6)
+_MAYBE_FLOAT = st.none() | st.floats(0, 1e6, allow_nan=False)
+_GENERATIONS = st.none() | st.builds(
+    Generation,
+    text=st.text(max_size=20),
+    model=st.just("m:x"),
+    prompt_tokens=_MAYBE_COUNT,
+    completion_tokens=_MAYBE_COUNT,
+    latency_s=_MAYBE_FLOAT,
+    cost_usd=_MAYBE_FLOAT,
+    timestamp=st.none() | st.just("2026-01-01T00:00:00+00:00"),
+    temperature_sent=st.none() | st.floats(0, 2),
+    finish_reason=st.none() | st.sampled_from(["stop", "length"]),
+)
+_UNMEASURED = st.sampled_from(
+    [
+        ("no_code", lambda: CheckFields.no_code()),
+        ("syntax_error", lambda: CheckFields.syntax_error("def f(:", "reply", "bad")),
+        ("suite_error", lambda: CheckFields.suite_failed("broken", "x = 1", "reply")),
+        ("sandbox_error", lambda: CheckFields.sandbox_failed("pool died")),
+    ]
+)
+# Columns a check outcome leaves unmeasured, by status (tests/nulls.py's contract).
+_NOT_MEASURED = {
+    "no_code": RUNTIME | STATIC | {"syntax_valid"},
+    "syntax_error": RUNTIME | STATIC,
+    "suite_error": RUNTIME | STATIC | {"syntax_valid", "overall_score", "score_breakdown"},
+    # The check task itself failed: not even how the program was built is known.
+    "sandbox_error": RUNTIME
+    | STATIC
+    | {"syntax_valid", "overall_score", "score_breakdown"}
+    | {"assembly"},
+}
+# Generation metrics a row copies: null exactly when the provider did not give them.
+_FROM_GENERATION = (
+    "prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "timestamp",
+    "temperature_sent", "finish_reason",
+)  # fmt: skip
+
+
+@_FAST
+@given(generation=_GENERATIONS, checks=_UNMEASURED, error=st.text(max_size=10))
+def test_what_was_not_measured_is_null_in_the_record_and_the_table(generation, checks, error):
+    outcome = CellOutcome(
+        "m:x", "m", "t", 0, "k", GenerationOptions(), generation=generation, error=error
+    )
+    if generation is None:
+        row = Row.generation_failed("r", "s", outcome)
+        unmeasured = set(COLUMN_NAMES) - FILLED_WITHOUT_GENERATION
+    else:
+        status, make = checks
+        row = Row.checked("r", "s", outcome, make())
+        assert row.status == status
+        unmeasured = _NOT_MEASURED[status] | {
+            name for name in _FROM_GENERATION if getattr(generation, name) is None
+        }
+        if generation.cost_usd is None:
+            assert row.price_known is False  # a reply whose price is unknown, not free
+    [stored] = rows_to_table([row]).to_pylist()
+    assert {name for name in COLUMN_NAMES if stored[name] is None} - NULLABLE == (
+        unmeasured - NULLABLE
+    )
+    for name in unmeasured:
+        assert getattr(row, name) is None and stored[name] is None, name
+    assert row.retried is False and stored["retried"] is False  # not re-run: never null
+
+
+def test_a_reply_that_reports_no_metrics_has_none_in_its_row():
+    """A provider that gives only the text: latency, cost and time are unknown, not 0."""
+    reply = Generation(text="x = 1", model="m:x")
+    outcome = CellOutcome("m:x", "m", "t", 0, "k", GenerationOptions(), generation=reply)
+    row = Row.checked("r", "s", outcome, CheckFields.no_code())
+    assert {name: getattr(row, name) for name in _FROM_GENERATION} == dict.fromkeys(
+        _FROM_GENERATION
+    )
+    assert row.price_known is False

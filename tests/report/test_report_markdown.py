@@ -80,3 +80,14 @@ def test_status_columns_are_the_statuses_even_with_dropped_tasks():
     assert any("task(s) dropped" in n for n in section.notes)
     assert "suite_error" in section.headers
     assert all(len(row) == len(section.headers) for row in section.rows)
+
+
+def test_the_leaderboard_artifact_is_the_report_s_leaderboard(summary, meta):
+    """Built once: the Prefect artifact shows the report's leaderboard, cell for cell."""
+    from flows.aggregate import leaderboard_rows
+
+    report = render_markdown(summary.summary, summary.comparisons, meta)
+    board = leaderboard_rows(summary.rows)
+    assert [r["Model"] for r in board] == [md_escape(r.model) for r in summary.rows]
+    for row in board:
+        assert "| " + " | ".join(row.values()) + " |" in report.splitlines()

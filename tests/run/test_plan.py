@@ -242,3 +242,29 @@ def test_run_index_survives_concurrent_writers(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda e: add_to_index(out, e), entries))
     assert [e["run_id"] for e in read_index(out)] == ["0-old"] + [e["run_id"] for e in entries]
+
+
+def test_runtime_settings_are_built_from_the_settings_models_whose_defaults_they_hold():
+    """Defaults once: the run's options, limits, retries and provider settings come from
+    RunConfig, and RunConfig's defaults are the runtime records' own."""
+    from tasks.config import RetrySettings, SandboxSettings
+    from tasks.providers.base import ProviderConfig
+    from tasks.providers.retry import RetryPolicy
+    from tasks.record.types import GenerationOptions
+    from tasks.run.plan import provider_config
+    from tasks.sandbox.types import Limits
+
+    cfg = RunConfig()
+    assert cfg.generation_options() == GenerationOptions()
+    assert SandboxSettings().limits() == Limits()
+    assert RetrySettings().policy() == RetryPolicy()
+    assert provider_config(cfg, "openai:gpt-x") == ProviderConfig()
+    # One model in memory answers one call at a time, unless the settings say otherwise.
+    assert provider_config(cfg, "llamacpp:smollm2").max_concurrency == 1
+    tuned = RunConfig.model_validate(
+        {"providers": {"llamacpp": {"max_concurrency": 3, "timeout_s": 9}}, "temperature": 0.7}
+    )
+    assert provider_config(tuned, "llamacpp:smollm2").max_concurrency == 3
+    assert provider_config(tuned, "llamacpp:smollm2").timeout_s == 9
+    assert tuned.generation_options().temperature == 0.7
+    assert RunConfig(system_prompt="be brief").generation_options().system_prompt == "be brief"
