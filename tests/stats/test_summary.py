@@ -309,3 +309,14 @@ def test_a_million_rows_stay_under_1_5_gb():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
     assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB"
+
+
+def test_each_check_aggregate_names_a_result_column_and_a_summary_column():
+    """The per-check means are declared by name: each is a column of both records."""
+    from tasks.record.results import COLUMN_NAMES
+    from tasks.stats.rows import CHECK_COUNTS, MEANS, RATES, RATIOS
+
+    sources = [*RATES.values(), *MEANS.values(), *(c for pair in RATIOS.values() for c in pair)]
+    assert set(sources) <= set(COLUMN_NAMES)
+    assert {*RATES, *MEANS, *RATIOS, *CHECK_COUNTS.values()} <= set(SUMMARY_SCHEMA.names)
+    assert set(CHECK_COUNTS) == {*RATES, *MEANS, *RATIOS}
