@@ -37,4 +37,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage* htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .coverage* htmlcov

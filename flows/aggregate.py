@@ -16,7 +16,7 @@ import fsspec
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from tasks.metrics import check_metric
+from tasks.metrics import Metric, check_metric
 from tasks.record.results import read_table
 from tasks.report.escape import md, md_code
 from tasks.report.sections import leaderboard
@@ -149,7 +149,7 @@ async def publish_artifacts(run_dir: str, paths: dict[str, str]) -> None:
     )
 
 
-async def finish_run(run_dir: str, primary: str | None = None) -> dict[str, str]:
+async def finish_run(run_dir: str, primary: Metric | None = None) -> dict[str, str]:
     """Summary, reports, artifacts and events for a run dir, in the calling flow run."""
     from tasks.run.events import emit_run_events
 
@@ -165,7 +165,7 @@ async def finish_run(run_dir: str, primary: str | None = None) -> dict[str, str]
 
 
 @flow(name="vivek-aggregate")
-async def aggregate(run_dir: str, primary: str | None = None) -> dict[str, str]:
+async def aggregate(run_dir: str, primary: Metric | None = None) -> dict[str, str]:
     """Summarise a run directory and publish its artifacts (on this flow run)."""
     return await finish_run(run_dir, primary)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import Metric
 from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
 from tasks.stats.decision import fmt_p, shown_interval
 from tasks.stats.history import change_sentence
@@ -140,7 +141,7 @@ def leaderboard(rows: Sequence[SummaryRow]) -> Section:
     return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
 
 
-def _comparisons(comparisons: pa.Table, primary: str) -> Section:
+def _comparisons(comparisons: pa.Table, primary: Metric) -> Section:
     rows = comparisons.filter(pc.equal(comparisons["metric"], primary)).to_pylist()
     body = tuple(
         (
