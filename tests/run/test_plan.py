@@ -268,3 +268,16 @@ def test_runtime_settings_are_built_from_the_settings_models_whose_defaults_they
     assert provider_config(tuned, "llamacpp:smollm2").timeout_s == 9
     assert tuned.generation_options().temperature == 0.7
     assert RunConfig(system_prompt="be brief").generation_options().system_prompt == "be brief"
+
+
+def test_the_plain_python_run_imports_no_prefect():
+    """The plan, the checks' sandboxes, the record and the summary load without Prefect."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tasks.run.plan, tasks.run.sandboxes, tasks.record.results, "
+        "tasks.stats.summary; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
