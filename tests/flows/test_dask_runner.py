@@ -57,9 +57,9 @@ def worker_pools(client) -> dict[str, int]:
     """How many sandbox pools each Dask worker process holds (one per checked settings)."""
 
     def count() -> int:
-        from tasks.run import pipeline
+        from tasks.run import sandboxes
 
-        return len(pipeline._SANDBOXES)
+        return len(sandboxes._SANDBOXES)
 
     return client.run(count)
 
