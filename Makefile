@@ -27,6 +27,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check flows tasks tests bench
 	$(BIN)/ruff format --check flows tasks tests bench
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format flows tasks tests bench
@@ -36,4 +37,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage* htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .coverage* htmlcov

@@ -21,7 +21,7 @@ TARGET = 0.15
 def run_once(base_url: str, task_limit: int, samples: int, out: Path) -> tuple[float, dict]:
     from flows.evaluate import evaluate
     from tasks.config import RunConfig
-    from tasks.run.pipeline import close_sandboxes
+    from tasks.run.sandboxes import close_sandboxes
 
     close_sandboxes()  # each run starts its own sandbox pool, as a fresh process would
     with stopwatch() as t:

@@ -24,7 +24,7 @@ def reports_s(run_dir: str) -> float:
 def pool_start_s() -> float:
     """Starting (and stopping) a sandbox pool with the flow's default settings."""
     from tasks.config import SandboxSettings
-    from tasks.run.pipeline import close_sandboxes, shared_sandbox
+    from tasks.run.sandboxes import close_sandboxes, shared_sandbox
 
     close_sandboxes()
     with stopwatch() as t:

@@ -125,7 +125,7 @@ def run_flow(
 ) -> tuple[float, dict, dict[str, list[float]]]:
     from flows.evaluate import evaluate
     from tasks.config import RunConfig
-    from tasks.run.pipeline import close_sandboxes
+    from tasks.run.sandboxes import close_sandboxes
 
     close_sandboxes()  # the flow starts its own pool, as a fresh CLI process would
     with counting_api_calls() as calls, stopwatch() as t:
@@ -150,7 +150,7 @@ def run_loop(
     """The same checks per model and chunk as the flow, one after another."""
     from tasks.config import SandboxSettings
     from tasks.quality.checker import CheckItem
-    from tasks.run.pipeline import close_sandboxes, run_checks
+    from tasks.run.sandboxes import close_sandboxes, run_checks
 
     close_sandboxes()
     rows: list = []

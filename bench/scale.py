@@ -72,7 +72,7 @@ def child(n_tasks: int, base: Path) -> dict:
     prefect_env.warm()
     from flows.evaluate import evaluate
     from tasks.config import RunConfig
-    from tasks.run.pipeline import close_sandboxes
+    from tasks.run.sandboxes import close_sandboxes
 
     start = time.perf_counter()
     paths = asyncio.run(

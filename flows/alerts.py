@@ -32,10 +32,12 @@ def render_automation(block_document_id: str, template: Path = AUTOMATION) -> st
 
 def save_webhook_block(url: str, name: str = DEFAULT_BLOCK, slack: bool = False) -> str:
     """Save a Slack or custom-webhook notification block; return its document id."""
+    from prefect.blocks.abstract import NotificationBlock
     from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
 
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"Webhook URL {url!r} must start with http:// or https://.")
+    block: NotificationBlock
     if slack:
         block = SlackWebhook(url=url)
     else:

@@ -215,7 +215,7 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
         from prefect_dask import DaskTaskRunner
 
         runner = DaskTaskRunner(address=cfg.dask_address) if cfg.dask_address else DaskTaskRunner()
-        flow = evaluate.with_options(task_runner=runner)
+        flow = evaluate.with_options(task_runner=runner)  # type: ignore[arg-type]
     _terminal_logging()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     bar = None
@@ -293,16 +293,16 @@ def _server(args: argparse.Namespace) -> int:
 
 def _print_paths(paths: dict[str, str]) -> None:
     from tasks.record.results import read_table
+    from tasks.stats.schema import SummaryRow
 
     print(f"run {paths.get('run_id', '')}")
     for name in ("results", "summary", "comparisons", "report_md", "report_html"):
         if name in paths:
             print(f"  {name:12} {paths[name]}")
     if "summary" in paths:
-        summary = read_table(paths["summary"]).to_pylist()
-        decision = summary[0].get("decision") if summary else None
-        if decision:
-            print(decision)
+        summary = SummaryRow.read(read_table(paths["summary"]))
+        if summary and summary[0].decision:
+            print(summary[0].decision)
     # What changed since the previous comparable run, in the webhook's words.
     if paths.get("changes"):
         print(paths["changes"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 
@@ -23,7 +24,7 @@ class _ProgressArtifact:
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.id = None
+        self.id: UUID | None = None
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -77,7 +78,9 @@ async def _deployment_run() -> dict | None:
 
 @flow(name="vivek-evaluate", log_prints=True)
 async def evaluate(
-    run: RunOverrides | None = None, config: str | None = None, run_id: str | None = None
+    run: RunOverrides | None = None,  # type: ignore[valid-type]  # a model made at import
+    config: str | None = None,
+    run_id: str | None = None,
 ) -> dict[str, str]:
     """Evaluate models on a suite; writes results, summary and reports under ``out/<run_id>``.
 

@@ -191,9 +191,9 @@ def _drain_prefect_workers() -> None:
             if inspect.isawaitable(result):
                 await result
         with contextlib.suppress(Exception):
-            result = EventsWorker.drain_all()
-            if inspect.isawaitable(result):
-                await result
+            drained = EventsWorker.drain_all()
+            if inspect.isawaitable(drained):
+                await drained
 
     with contextlib.suppress(Exception):
         run_coro_as_sync(drain())
@@ -369,9 +369,9 @@ def server_command(action: str, *, every: bool = False) -> int:
     elif action == "stop":
         print("stopped" if stop_shared() else "no vivek server was running")
     else:
-        url = shared_server_url()
-        if not url:
+        running = shared_server_url()
+        if not running:
             print("not running")
             return NOT_RUNNING
-        print(f"running: UI {url.removesuffix('/api')}, API {url}")
+        print(f"running: UI {running.removesuffix('/api')}, API {running}")
     return 0

@@ -48,7 +48,7 @@ class StopGuard:
         self.leave = leave
         self.armed: threading.Thread | None = None
         self._closed = threading.Event()
-        self._ours: dict[int, Callable[[int, Any], None]] = {}
+        self._ours: dict[signal.Signals, Callable[[int, Any], None]] = {}
         # What to put back afterwards: the handlers before the flow run (and its asyncio
         # loop, and Prefect) installed theirs, which stop their own restoring once wrapped.
         main = threading.current_thread() is threading.main_thread()
@@ -92,7 +92,7 @@ class StopGuard:
     def _watch(self, signum: int) -> None:
         if self._closed.wait(self.grace_s):
             return
-        how, code = STOPS[signum]
+        how, code = STOPS[signal.Signals(signum)]
         try:
             self.on_leave(self.flow_run_id, how)
         finally:

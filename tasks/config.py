@@ -26,18 +26,31 @@ from pydantic import (
 
 from tasks.errors import UsageError
 from tasks.metrics import Metric
+from tasks.providers.base import ProviderConfig
+from tasks.providers.retry import RetryPolicy
+from tasks.record.types import GenerationOptions
+from tasks.sandbox.types import Limits
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Defaults are written once, in the runtime records these settings build (ProviderConfig,
+# Limits, RetryPolicy, GenerationOptions); the settings take them from there.
+_PROVIDER = ProviderConfig()
+_LIMITS = Limits()
+_RETRY = RetryPolicy()
+_OPTIONS = GenerationOptions()
+
+
 class ProviderSettings(_Strict):
     """Limits and endpoint for one provider name (``openai``, ``ollama``...)."""
 
     base_url: str | None = None
-    timeout_s: float = Field(120.0, gt=0)
-    max_concurrency: int = Field(4, ge=1)
+    timeout_s: float = Field(_PROVIDER.timeout_s, gt=0)
+    # None: the provider's own (``Provider.default_concurrency``; 1 for llamacpp).
+    max_concurrency: int | None = Field(None, ge=1)
     requests_per_minute: float | None = Field(None, gt=0)
 
 
@@ -51,15 +64,23 @@ class ModelSettings(_Strict):
 class SandboxSettings(_Strict):
     isolation: Literal["auto", "require", "none"] = "auto"
     workers: int | None = Field(None, ge=1)
-    cpu_s: float = Field(10.0, gt=0)
-    wall_s: float = Field(30.0, gt=0)
-    memory_mb: int = Field(1024, ge=64)
+    cpu_s: float = Field(_LIMITS.cpu_s, gt=0)
+    wall_s: float = Field(_LIMITS.wall_s, gt=0)
+    memory_mb: int = Field(_LIMITS.memory_mb, ge=64)
+
+    def limits(self) -> Limits:
+        """The sandbox's limits: these settings over ``Limits``' defaults."""
+        return Limits(cpu_s=self.cpu_s, wall_s=self.wall_s, memory_mb=self.memory_mb)
 
 
 class RetrySettings(_Strict):
-    max_attempts: int = Field(5, ge=1)
-    max_total_s: float = Field(300.0, gt=0)
-    base_delay_s: float = Field(1.0, ge=0)
+    max_attempts: int = Field(_RETRY.max_attempts, ge=1)
+    max_total_s: float = Field(_RETRY.max_total_s, gt=0)
+    base_delay_s: float = Field(_RETRY.base_delay_s, ge=0)
+
+    def policy(self) -> RetryPolicy:
+        """The retry layer's policy: these settings over ``RetryPolicy``'s defaults."""
+        return RetryPolicy(**self.model_dump())
 
 
 class RunConfig(_Strict):
@@ -75,8 +96,8 @@ class RunConfig(_Strict):
     samples: int = Field(1, ge=1, le=1000, description="samples per task")
     task_limit: int | None = Field(None, ge=1, description="only the first N tasks of the suite")
     out: str = Field("data/results", description="output folder or fsspec URL")
-    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature")
-    max_tokens: int = Field(512, ge=1, description="completion token limit")
+    temperature: float = Field(_OPTIONS.temperature, ge=0, le=2, description="sampling temperature")
+    max_tokens: int = Field(_OPTIONS.max_tokens, ge=1, description="completion token limit")
     seed: int | None = Field(None, description="seed sent to providers that take one")
     system_prompt: str | None = Field(None, description="system prompt (default: Vivek's own)")
     base_url: str | None = Field(None, description="base URL for openai-compatible models")
@@ -98,11 +119,21 @@ class RunConfig(_Strict):
     )
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     model_settings: dict[str, ModelSettings] = Field(default_factory=dict, alias="model")
-    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
+    sandbox: SandboxSettings = SandboxSettings()
+    retry: RetrySettings = RetrySettings()
     score_weights: dict[str, float] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def generation_options(self) -> GenerationOptions:
+        """What every call is sent; an unset system prompt is Vivek's own."""
+        prompt = _OPTIONS.system_prompt if self.system_prompt is None else self.system_prompt
+        return GenerationOptions(
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+            system_prompt=prompt,
+        )
 
     @property
     def tasks_per_chunk(self) -> int:
@@ -155,11 +186,15 @@ def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
         )
     config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     return create_model(
-        name, __config__=config, __validators__={"_from_model": _settings_given}, **fields
+        name,
+        __config__=config,
+        __validators__={"_from_model": _settings_given},  # type: ignore[dict-item]
+        **fields,
     )
 
 
-@model_validator(mode="before")
+# A validator for models made by create_model, hence outside a class.
+@model_validator(mode="before")  # type: ignore[misc]
 @classmethod
 def _settings_given(cls: type, data: Any) -> Any:
     """A full settings object (a RunConfig, say) gives the fields it sets explicitly."""

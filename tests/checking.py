@@ -5,7 +5,7 @@ Lives under tests/: it is not part of the product. Tests import it as ``checking
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tasks.quality.checker import Checker, CheckItem
@@ -26,7 +26,7 @@ def check_code(
 
 
 def assemble_row(
-    run_id: str, suite: str, outcome: CellOutcome, checks: CheckFields | Mapping | None
+    run_id: str, suite: str, outcome: CellOutcome, checks: CheckFields | None
 ) -> dict[str, Any]:
     """One row as a dict: checked when ``checks`` is given, else a generation failure."""
     if checks is None:

@@ -43,12 +43,14 @@ class Provider(ABC):
     needs_key: ClassVar[bool] = False
     key_env_var: ClassVar[str | None] = None
     local: ClassVar[bool] = False  # local models cost 0
+    # Calls in flight at once when the settings name none (``max_concurrency``).
+    default_concurrency: ClassVar[int] = ProviderConfig.max_concurrency
     # Calls an endpoint other processes may call too: limits shared through Prefect's server.
     shared_limits: ClassVar[bool] = True
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
         self.model = model
-        self.config = config or ProviderConfig()
+        self.config = config or ProviderConfig(max_concurrency=self.default_concurrency)
         self.reached = False  # a call got through in this run
         self.unreachable: str | None = None  # why later calls fail at once
 
@@ -133,7 +135,7 @@ def _secret_block(name: str) -> str | None:
             return None
         from prefect.blocks.system import Secret
 
-        return Secret.load(name, _sync=True).get()  # type: ignore[call-arg]
+        return Secret.load(name, _sync=True).get()  # type: ignore[call-arg, union-attr]
     except Exception:
         return None
 

@@ -78,6 +78,7 @@ class LlamaCppProvider(Provider):
     name: ClassVar[str] = "llamacpp"
     shared_limits = False  # answers in-process: nothing to share
     local: ClassVar[bool] = True
+    default_concurrency: ClassVar[int] = 1  # one model in memory answers one call at a time
 
     def __init__(self, model: str, config: ProviderConfig | None = None) -> None:
         super().__init__(model, config)

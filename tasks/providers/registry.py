@@ -48,14 +48,18 @@ def parse_model(spec: str) -> tuple[str, str]:
     return provider, model
 
 
+def provider_class(name: str) -> type[Provider]:
+    """The class of a provider named in the registry; UsageError when its SDK is missing."""
+    try:
+        return PROVIDERS[name]()
+    except ImportError as exc:
+        raise UsageError(
+            f"Provider {name!r} needs a package that is not installed ({exc.name}); "
+            "run `make install`."
+        ) from exc
+
+
 def resolve(spec: str, config: ProviderConfig | None = None) -> Provider:
     """Build the provider for a model string. Raises UsageError on a bad string."""
     provider, model = parse_model(spec)
-    try:
-        cls = PROVIDERS[provider]()
-    except ImportError as exc:
-        raise UsageError(
-            f"Provider {provider!r} needs a package that is not installed ({exc.name}); "
-            "run `make install`."
-        ) from exc
-    return cls(model, config)
+    return provider_class(provider)(model, config)

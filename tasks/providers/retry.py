@@ -128,7 +128,8 @@ def connection_error(
     label: str, exc: BaseException, url: str, secrets: Iterable[str | None] = ()
 ) -> ProviderError:
     """A ProviderError for a failed connection that names the URL and the cause."""
-    chain, cause = [], exc
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
     while cause is not None and len(chain) < 5:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__

@@ -102,7 +102,6 @@ def clean_generation(gen: Any) -> Generation:
         raise ProviderError(
             f"the provider returned {type(gen).__name__}, not a Generation", kind="permanent"
         )
-    latency = number(gen.latency_s)
     attempts = gen.attempts if isinstance(gen.attempts, int) and gen.attempts >= 0 else 1
     return replace(
         gen,
@@ -110,9 +109,9 @@ def clean_generation(gen: Any) -> Generation:
         model=short_text(gen.model) or "",
         prompt_tokens=token_count(gen.prompt_tokens),
         completion_tokens=token_count(gen.completion_tokens),
-        latency_s=latency if latency is not None else 0.0,
+        latency_s=number(gen.latency_s),
         cost_usd=number(gen.cost_usd),
-        timestamp=short_text(gen.timestamp) or "",
+        timestamp=short_text(gen.timestamp),
         temperature=number(gen.temperature, high=100.0),
         temperature_sent=number(getattr(gen, "temperature_sent", None), high=100.0),
         finish_reason=short_text(gen.finish_reason),

@@ -328,7 +328,7 @@ def _constants(reference: str) -> tuple[int | float, ...]:
     found: dict[int | float, None] = {}
     for node in ast.walk(tree):
         value = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
-        if type(value) in (int, float) and abs(value) < 10**6:
+        if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 10**6:
             found[value] = None
     return tuple(found)[:16]
 

@@ -267,7 +267,7 @@ class _Visitor(ast.NodeVisitor):
         self.swallowed += sum(_swallows(h) for h in node.handlers)
         self.generic_visit(node)
 
-    visit_TryStar = visit_Try
+    visit_TryStar = visit_Try  # type: ignore[assignment]  # the same handlers and body
 
     def visit_Global(self, node: ast.Global) -> None:
         self.globals += 1

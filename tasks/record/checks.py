@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -29,7 +30,10 @@ GATE = json.dumps({"gate": 1.0})
 
 
 def decide_status(
-    code: str, syntax_valid: bool | None, sandbox_status: str | None, missing_imports=()
+    code: str,
+    syntax_valid: bool | None,
+    sandbox_status: str | None,
+    missing_imports: Sequence[str] | None = (),
 ) -> str:
     """The row's status from what was observed, in order: code, parse, sandbox verdict.
 
@@ -91,11 +95,15 @@ class CheckInputs:
 
 @dataclass(frozen=True)
 class CheckFields:
-    """The check columns of ``tasks.record.results`` for one completion (None = not measured)."""
+    """The check columns of a result row for one completion (None = not measured).
+
+    Each field is the :class:`tasks.record.row.Row` column of the same name, where its
+    meaning is written.
+    """
 
     status: str
     error: str
-    code: str
+    code: str | None
     assembly: str | None = None
     syntax_valid: bool | None = None
     imports_resolved: bool | None = None
@@ -126,6 +134,11 @@ class CheckFields:
 
     # One constructor per outcome that never reaches the sandbox.
     @classmethod
+    def not_generated(cls, reason: str) -> CheckFields:
+        """The provider failed: no reply, nothing checked; the sample scores 0."""
+        return cls("generation_error", reason, None, overall_score=0.0, score_breakdown=GATE)
+
+    @classmethod
     def no_code(cls, assembly: str = "none") -> CheckFields:
         """The reply holds no code: nothing was measured; the sample scores 0."""
         error = "the reply contains no Python code"
@@ -150,7 +163,9 @@ class CheckFields:
         return cls("suite_error", reason, code, assembly)
 
     @classmethod
-    def sandbox_failed(cls, reason: str, code: str = "", assembly: str | None = None):
+    def sandbox_failed(
+        cls, reason: str, code: str = "", assembly: str | None = None
+    ) -> CheckFields:
         """The checks themselves failed (infrastructure): unscored, nothing measured."""
         return cls("sandbox_error", reason, code, assembly)
 
@@ -189,7 +204,5 @@ class CheckFields:
         return cls(**values)
 
 
+# The check columns of a result row (``tasks.record.row.Row`` has each, of the same type).
 CHECK_COLUMNS = tuple(f.name for f in fields(CheckFields))
-# What a row's check columns are when there is nothing at all: every one null, except
-# that nothing was re-run.
-NULL_CHECKS: dict[str, Any] = {name: None for name in CHECK_COLUMNS} | {"retried": False}

@@ -1,6 +1,7 @@
 """Typed records that cross a boundary: suites, requests, generations, check results.
 
-Internal values are frozen dataclasses; the Parquet row layout lives in ``tasks.record.results``.
+Internal values are frozen dataclasses; the result row, the Parquet schema's source, is
+``tasks.record.row.Row``.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ class GenerationRequest:
 class Generation:
     """What one model call returned, with its metrics.
 
-    ``cost_usd`` is None when the price is unknown (never a silent 0).
+    Nothing here defaults to 0: a latency, cost or time the provider did not give is None
+    (not measured). ``cost_usd`` is None when the price is unknown (never a silent 0).
     ``temperature`` is what the run requested; ``temperature_sent`` what the provider
     was actually sent (None when nothing was sent, e.g. the provider's default).
     """
@@ -131,15 +133,14 @@ class Generation:
     model: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    latency_s: float = 0.0
-    cost_usd: float | None = 0.0
-    timestamp: str = ""
+    latency_s: float | None = None
+    cost_usd: float | None = None
+    timestamp: str | None = None
     temperature: float | None = None
     temperature_sent: float | None = None
     finish_reason: str | None = None
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
-    temperature_sent: float | None = None  # what the provider was sent; None: nothing sent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,3 +149,24 @@ class Generation:
     def from_dict(cls, data: dict[str, Any]) -> Generation:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+@dataclass
+class CellOutcome:
+    """A generated (or failed) cell, model x task x sample, ready for checking."""
+
+    model: str
+    provider: str
+    task_id: str
+    sample: int
+    key: str
+    options: GenerationOptions
+    generation: Generation | None = None
+    error: str = ""
+    error_kind: str = ""
+    attempts: int = 0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.generation is not None and not self.error

@@ -12,6 +12,8 @@ re-run then: False and null). Rows written by the current checker pass through u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,7 +50,7 @@ def _conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def _null_where(table: pa.Table, mask: pa.ChunkedArray, names) -> pa.Table:
+def _null_where(table: pa.Table, mask: pa.ChunkedArray, names: Iterable[str]) -> pa.Table:
     for name in names:
         i = table.schema.get_field_index(name)
         typ = table.schema.field(name).type
@@ -57,7 +59,7 @@ def _null_where(table: pa.Table, mask: pa.ChunkedArray, names) -> pa.Table:
     return table
 
 
-def _set_where(table: pa.Table, mask, name: str, value) -> pa.Table:
+def _set_where(table: pa.Table, mask: pa.ChunkedArray, name: str, value: object) -> pa.Table:
     i = table.schema.get_field_index(name)
     typ = table.schema.field(name).type
     col = pc.if_else(mask, pa.scalar(value, typ), table[name])

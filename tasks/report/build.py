@@ -11,12 +11,13 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import Metric
 from tasks.record.results import read_table, write_table, write_text
 from tasks.record.upgrade import upgrade_results
 from tasks.report.html import render_html
 from tasks.report.markdown import render_markdown
 from tasks.stats.history import compare_runs
-from tasks.stats.runs import read_meta
+from tasks.stats.settings import read_meta
 from tasks.stats.summary import summarize
 
 
@@ -62,7 +63,7 @@ def build_reports(
     run_dir_url: str,
     history_prev_results_url: str | None = None,
     *,
-    primary: str = "pass@1",
+    primary: Metric = "pass@1",
     seed: int = 0,
     n_boot: int = 2000,
     meta: Mapping[str, Any] | None = None,

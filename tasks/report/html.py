@@ -7,7 +7,7 @@ and in the plots, goes through :func:`tasks.report.escape.html`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -22,6 +22,7 @@ from tasks.report.sections import (
     meta_items,
     regression_warnings,
 )
+from tasks.stats.schema import SummaryRow
 
 CSS = """
 :root { --fg: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #2e7d32; --warn: #b71c1c; }
@@ -87,10 +88,12 @@ class _Figures:
         return f'<div class="plot">{text}</div>'
 
 
-def _plots_by_section(results: pa.Table, summary: pa.Table) -> dict[str, list[go.Figure]]:
-    if summary.num_rows == 0:
+def _plots_by_section(
+    results: pa.Table, summary: Sequence[SummaryRow]
+) -> dict[str, list[go.Figure]]:
+    if not summary:
         return {}
-    models = summary["model"].to_pylist()
+    models = [r.model for r in summary]
     heatmap, _ = plots.pass_heatmap(results, models)
     figures = {
         "leaderboard": [plots.primary_ci(summary), heatmap],
@@ -118,8 +121,9 @@ def render_html(
         history: ``compare_runs`` output, or None.
     """
     title = f"Vivek report: {meta.get('run_id', 'run')}"
+    rows = SummaryRow.read(summary)
     figures = _Figures()
-    by_section = _plots_by_section(results, summary)
+    by_section = _plots_by_section(results, rows)
     parts = [f"<h1>{_e(title)}</h1>"]
     sub = " · ".join(f"{k}: {v}" for k, v in meta_items(meta) if k in ("suite", "created"))
     if sub:
@@ -128,10 +132,10 @@ def render_html(
         f'<div class="warning"><strong>Warning.</strong> {_e(w)}</div>'
         for w in regression_warnings(history)
     ]
-    kind = summary["decision_kind"][0].as_py() if summary.num_rows else "no_decision"
-    box = f'<div class="decision {_e(kind)}">{_e(decision_text(summary))}</div>'
+    kind = rows[0].decision_kind if rows else "no_decision"
+    box = f'<div class="decision {_e(kind)}">{_e(decision_text(rows))}</div>'
     parts.append(f"<h2>Decision</h2>{box}")
-    for section in build_sections(summary, comparisons, history):
+    for section in build_sections(rows, comparisons, history):
         parts.append(_table(section))
         parts += [figures.div(fig) for fig in by_section.get(section.key, [])]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta_items(meta))

@@ -19,6 +19,7 @@ from tasks.report.sections import (
     meta_items,
     regression_warnings,
 )
+from tasks.stats.schema import SummaryRow
 
 
 def _table(section: Section) -> list[str]:
@@ -52,8 +53,9 @@ def render_markdown(
     lines = [f"# Vivek report: {md(title)}", ""]
     for warning in regression_warnings(history):
         lines += [f"> **Warning.** {md(warning)}", ""]
-    lines += ["## Decision", "", md(decision_text(summary)), ""]
-    for section in build_sections(summary, comparisons, history):
+    rows = SummaryRow.read(summary)
+    lines += ["## Decision", "", md(decision_text(rows)), ""]
+    for section in build_sections(rows, comparisons, history):
         lines += _table(section)
     lines += ["## Run", ""]
     lines += [f"- **{md(k)}**: {md(v)}" for k, v in meta_items(meta)]

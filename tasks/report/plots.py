@@ -1,5 +1,5 @@
-"""Plotly figures for the HTML report. Each takes tables and returns a Figure, or None
-when it would have nothing to show.
+"""Plotly figures for the HTML report. Each takes the summary rows (or the results table)
+and returns a Figure, or None when it would have nothing to show.
 
 Figures carry summaries, never raw rows, so a million-row run still makes a
 small page: latency boxes come from precomputed quartiles, and the heatmap
@@ -10,6 +10,8 @@ name and task id goes through :func:`tasks.report.escape.html` (``_h``) first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 import pyarrow as pa
@@ -18,6 +20,7 @@ import pyarrow.compute as pc
 from tasks.record.types import STATUSES
 from tasks.report.escape import html as _h
 from tasks.stats.counts import task_matrix
+from tasks.stats.schema import SummaryRow
 
 MAX_HEATMAP_TASKS = 150
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 60}}
@@ -41,36 +44,42 @@ STATUS_COLORS = {
 _RING = {"color": "#2e7d32", "width": 2}
 
 
-def _col(summary: pa.Table, name: str) -> list:
-    return summary[name].to_pylist()
+def _gap(high: float | None, low: float | None) -> float | None:
+    """An error bar's length; None (no bar) when an end is not known."""
+    return None if high is None or low is None else high - low
 
 
-def primary_ci(summary: pa.Table) -> go.Figure:
+def primary_ci(summary: Sequence[SummaryRow]) -> go.Figure:
     """Each model's primary metric with its 95% CI as error bars."""
-    ok = [v is not None for v in _col(summary, "primary_value")]
-    rows = [r for r, keep in zip(summary.to_pylist(), ok, strict=True) if keep]
-    metric = rows[0]["primary_metric"] if rows else "pass@1"
+    # (row, value, low, high) of the models with a value and its interval.
+    shown = [
+        (r, r.primary_value, r.primary_ci_low, r.primary_ci_high)
+        for r in summary
+        if r.primary_value is not None
+    ]
+    rows = [r for r, *_ in shown]
+    metric = rows[0].primary_metric if rows else "pass@1"
     single = len(rows) == 1  # one model: nothing was compared, no winner and no tie
     colors = [
         "#90a4ae"
         if single
         else "#2e7d32"
-        if r["is_winner"]
+        if r.is_winner
         else "#f9a825"
-        if r["in_tie_group"]
+        if r.in_tie_group
         else "#90a4ae"
         for r in rows
     ]
     fig = go.Figure(
         go.Bar(
-            x=[_h(r["model"]) for r in rows],
-            y=[r["primary_value"] for r in rows],
+            x=[_h(r.model) for r in rows],
+            y=[v for _, v, _, _ in shown],
             marker_color=colors,
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [r["primary_ci_high"] - r["primary_value"] for r in rows],
-                "arrayminus": [r["primary_value"] - r["primary_ci_low"] for r in rows],
+                "array": [_gap(high, v) for _, v, _, high in shown],
+                "arrayminus": [_gap(v, low) for _, v, low, _ in shown],
             },
         )
     )
@@ -80,12 +89,17 @@ def primary_ci(summary: pa.Table) -> go.Figure:
     return fig
 
 
-def status_bars(summary: pa.Table) -> go.Figure:
+def status_bars(summary: Sequence[SummaryRow]) -> go.Figure:
     """Stacked bars: how each model's samples ended."""
-    models = [_h(m) for m in _col(summary, "model")]
+    models = [_h(r.model) for r in summary]
     fig = go.Figure(
         [
-            go.Bar(name=s, x=models, y=_col(summary, f"n_{s}"), marker_color=STATUS_COLORS[s])
+            go.Bar(
+                name=s,
+                x=models,
+                y=[getattr(r, f"n_{s}") for r in summary],
+                marker_color=STATUS_COLORS[s],
+            )
             for s in STATUSES
         ]
     )
@@ -94,29 +108,27 @@ def status_bars(summary: pa.Table) -> go.Figure:
     return fig
 
 
-def cost_quality(summary: pa.Table) -> go.Figure | None:
+def cost_quality(summary: Sequence[SummaryRow]) -> go.Figure | None:
     """Cost per sample against the primary metric, with the Pareto front as a line.
 
     None when no model costs anything: a cost axis would only pile every model at 0 (the
     Cost table's notes name the free models instead).
     """
-    rows = [r for r in summary.to_pylist() if r["primary_value"] is not None]
-    known = [r for r in rows if r["cost_per_sample_usd"] is not None]
-    top = max((r["cost_per_sample_usd"] for r in known), default=0.0)
+    rows = [r for r in summary if r.primary_value is not None]
+    known = [(r, r.cost_per_sample_usd) for r in rows if r.cost_per_sample_usd is not None]
+    top = max((cost for _, cost in known), default=0.0)
     if top <= 0:
         return None
-    front = sorted(
-        (r for r in known if r["on_pareto_front"]), key=lambda r: r["cost_per_sample_usd"]
-    )
-    metric = rows[0]["primary_metric"] if rows else "pass@1"
+    front = sorted(((r, c) for r, c in known if r.on_pareto_front), key=lambda rc: rc[1])
+    metric = rows[0].primary_metric if rows else "pass@1"
     # Labels lean away from the nearer side so that long names stay inside the plot.
-    sides = ["top right" if r["cost_per_sample_usd"] < top / 2 else "top left" for r in known]
+    sides = ["top right" if cost < top / 2 else "top left" for _, cost in known]
     fig = go.Figure(
         [
             go.Scatter(
-                x=[r["cost_per_sample_usd"] for r in known],
-                y=[r["primary_value"] for r in known],
-                text=[_h(r["model"]) for r in known],
+                x=[cost for _, cost in known],
+                y=[r.primary_value for r, _ in known],
+                text=[_h(r.model) for r, _ in known],
                 mode="markers+text",
                 textposition=sides,
                 cliponaxis=False,
@@ -124,8 +136,8 @@ def cost_quality(summary: pa.Table) -> go.Figure | None:
                 marker={"size": 12, "color": "#1565c0"},
             ),
             go.Scatter(
-                x=[r["cost_per_sample_usd"] for r in front],
-                y=[r["primary_value"] for r in front],
+                x=[cost for _, cost in front],
+                y=[r.primary_value for r, _ in front],
                 mode="lines+markers",  # a one-model front is a point: show it
                 name="Pareto front",
                 line={"color": "#2e7d32", "dash": "dash", "shape": "hv", "width": 3},
@@ -133,7 +145,7 @@ def cost_quality(summary: pa.Table) -> go.Figure | None:
             ),
         ]
     )
-    unknown = [_h(r["model"]) for r in rows if r["cost_per_sample_usd"] is None]
+    unknown = [_h(r.model) for r in rows if r.cost_per_sample_usd is None]
     title = f"Cost vs {metric}"
     if unknown:
         title += f" (cost unknown, not shown: {', '.join(unknown)})"

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import Metric
 from tasks.record.types import STATUS_MEANINGS, STATUSES, UNSCORED_STATUSES
 from tasks.stats.decision import fmt_p, shown_interval
 from tasks.stats.history import change_sentence
 from tasks.stats.rows import CHECK_COUNTS
 from tasks.stats.runs import first_line
+from tasks.stats.schema import SummaryRow
 
 
 @dataclass(frozen=True)
@@ -68,42 +70,50 @@ def regression_warnings(history: pa.Table | None) -> list[str]:
     return out
 
 
-def decision_text(summary: pa.Table) -> str:
-    if summary.num_rows == 0:
+def decision_text(rows: Sequence[SummaryRow]) -> str:
+    if not rows:
         return "No decision: the results table is empty."
-    return str(summary["decision"][0].as_py())
+    return rows[0].decision
 
 
-def _leaderboard(rows: list[dict[str, Any]]) -> Section:
-    primary = rows[0]["primary_metric"] if rows else "pass@1"
+def leaderboard(rows: Sequence[SummaryRow]) -> Section:
+    """The leaderboard, the one the report and the Prefect artifact show."""
+    primary = rows[0].primary_metric if rows else "pass@1"
     body = []
     for r in rows:
         mark = (
             "winner"
-            if r["is_winner"]
+            if r.is_winner
             else "evaluated (nothing to compare)"
-            if r["decision_kind"] == "single" and r["in_tie_group"]
+            if r.decision_kind == "single" and r.in_tie_group
             else "tie group"
-            if r["in_tie_group"]
+            if r.in_tie_group
             else "not evaluated"
-            if not r["evaluated"]
+            if not r.evaluated
             else ""
         )
         body.append(
             (
-                "" if r["rank"] is None else str(r["rank"]),
-                r["model"],
-                ci(r["pass_at_1"], r["pass_at_1_ci_low"], r["pass_at_1_ci_high"]),
-                ci(r["pass_at_1_plus"], r["pass_at_1_plus_ci_low"], r["pass_at_1_plus_ci_high"]),
-                num(r["pass_at_5"]),
-                num(r["pass_at_10"]),
-                ci(r["overall_score"], r["overall_score_ci_low"], r["overall_score_ci_high"]),
-                str(r["n_tasks"]),
-                str(r["n_samples"]),
+                "" if r.rank is None else str(r.rank),
+                r.model,
+                ci(r.pass_at_1, r.pass_at_1_ci_low, r.pass_at_1_ci_high),
+                ci(r.pass_at_1_plus, r.pass_at_1_plus_ci_low, r.pass_at_1_plus_ci_high),
+                num(r.pass_at_5),
+                num(r.pass_at_10),
+                ci(r.overall_score, r.overall_score_ci_low, r.overall_score_ci_high),
+                str(r.n_tasks),
+                str(r.n_samples),
                 mark,
             )
         )
-    headers = ("Rank", "Model", "pass@1 [95% CI]", "pass@1+ [95% CI]", "pass@5", "pass@10")
+    headers: tuple[str, ...] = (
+        "Rank",
+        "Model",
+        "pass@1 [95% CI]",
+        "pass@1+ [95% CI]",
+        "pass@5",
+        "pass@10",
+    )
     headers += ("overall_score [95% CI]", "Tasks", "Samples", "Decision")
     notes = [
         f"Ranked by {primary}. Intervals are 95% percentile intervals of a bootstrap over "
@@ -112,28 +122,26 @@ def _leaderboard(rows: list[dict[str, Any]]) -> Section:
         "task has fewer than k scored samples). pass@1+ (EvalPlus) counts a sample only when "
         "it also passes every extra (differential) test, over the tasks that have extra tests."
     ]
-    no_extra = {r["n_tasks_no_extra"] for r in rows if r["evaluated"]}
+    no_extra = {r.n_tasks_no_extra for r in rows if r.evaluated}
     if no_extra - {0}:
         notes.append(
             f"pass@1+ leaves out {max(no_extra)} task(s) without extra tests "
             "(n_tasks_no_extra in the summary)."
         )
     notes += [
-        f"{r['model']} was not evaluated: {r['not_evaluated_reason']}."
-        for r in rows
-        if not r["evaluated"]
+        f"{r.model} was not evaluated: {r.not_evaluated_reason}." for r in rows if not r.evaluated
     ]
     notes += [
-        f"{r['model']} is not a model: it answers every task with the suite's own reference "
+        f"{r.model} is not a model: it answers every task with the suite's own reference "
         "solution. A sound suite's references pass every task (EvalPlus checks its ground "
         "truth the same way), so less than 1.000 there is a fault of the suite or the sandbox."
         for r in rows
-        if str(r["model"]).startswith("reference:")
+        if str(r.model).startswith("reference:")
     ]
     return Section("leaderboard", "Leaderboard", headers, tuple(body), tuple(notes))
 
 
-def _comparisons(comparisons: pa.Table, primary: str) -> Section:
+def _comparisons(comparisons: pa.Table, primary: Metric) -> Section:
     rows = comparisons.filter(pc.equal(comparisons["metric"], primary)).to_pylist()
     body = tuple(
         (
@@ -161,7 +169,15 @@ def _comparisons(comparisons: pa.Table, primary: str) -> Section:
         f"{pairs} (task-clustered standard errors; Miller 2024); n/a: too few tasks for any "
         "difference to be detected.",
     )
-    headers = ("A", "B", f"{primary} diff [95% CI]", "Adjusted CI", "p", "Holm p", "MDD")
+    headers: tuple[str, ...] = (
+        "A",
+        "B",
+        f"{primary} diff [95% CI]",
+        "Adjusted CI",
+        "p",
+        "Holm p",
+        "MDD",
+    )
     headers += ("Verdict", "Shared tasks")
     return Section("comparisons", "Pairwise comparisons", headers, body, notes)
 
@@ -187,10 +203,10 @@ def assembly_note(model: str, counts: Mapping[str, int]) -> str:
     return f"{model}: of {total} replies, {'; '.join(parts)}."
 
 
-def _statuses(rows: list[dict[str, Any]]) -> Section:
+def _statuses(rows: Sequence[SummaryRow]) -> Section:
     # A column per status some sample ended in; the others are named in one note.
-    columns = [s for s in STATUSES if any(r[f"n_{s}"] for r in rows)] or ["pass"]
-    body = tuple((r["model"], *(str(r[f"n_{s}"]) for s in columns)) for r in rows)
+    columns = [s for s in STATUSES if any(getattr(r, f"n_{s}") for r in rows)] or ["pass"]
+    body = tuple((r.model, *(str(getattr(r, f"n_{s}")) for s in columns)) for r in rows)
     unscored = " and ".join(sorted(UNSCORED_STATUSES))
     notes = [f"{unscored} rows are excluded from every score and mean (not the model's fault)."]
     notes += [f"{s}: {STATUS_MEANINGS[s]}." for s in columns]
@@ -198,30 +214,30 @@ def _statuses(rows: list[dict[str, Any]]) -> Section:
     if absent:
         notes.append(f"No sample ended as {', '.join(absent)}.")
     for r in rows:
-        paths = json.loads(r["assembly_counts"] or "{}")
+        paths = json.loads(r.assembly_counts or "{}")
         if paths:
-            notes.append(assembly_note(r["model"], paths))
+            notes.append(assembly_note(r.model, paths))
     for r in rows:
-        if r["n_retried"]:
+        if r.n_retried:
             notes.append(
-                f"{r['model']}: {r['n_retried']} verdict(s) (timeout, oom, sandbox_error) re-run "
-                f"once; {r['n_flaky']} changed on the re-run (flaky, counted by their second "
+                f"{r.model}: {r.n_retried} verdict(s) (timeout, oom, sandbox_error) re-run "
+                f"once; {r.n_flaky} changed on the re-run (flaky, counted by their second "
                 "verdict)."
             )
-    if not any(r["n_retried"] for r in rows):
+    if not any(r.n_retried for r in rows):
         notes.append("Flaky verdicts: none (no timeout, oom or sandbox_error was re-run).")
     for r in rows:
-        if r["n_tasks_dropped"]:
-            shown = ", ".join(r["dropped_tasks"][:10])
-            more = " ..." if r["n_tasks_dropped"] > 10 else ""
+        if r.n_tasks_dropped:
+            shown = ", ".join(r.dropped_tasks[:10])
+            more = " ..." if r.n_tasks_dropped > 10 else ""
             notes.append(
-                f"{r['model']}: {r['n_tasks_dropped']} task(s) dropped, every sample "
+                f"{r.model}: {r.n_tasks_dropped} task(s) dropped, every sample "
                 f"{unscored}: {shown}{more}."
             )
     return Section("statuses", "Status breakdown", ("Model", *columns), body, tuple(notes))
 
 
-def _checks(rows: list[dict[str, Any]]) -> Section:
+def _checks(rows: Sequence[SummaryRow]) -> Section:
     cols = (
         ("syntax_valid_rate", "Syntax ok", 2),
         ("imports_resolved_rate", "Imports ok", 2),
@@ -236,7 +252,8 @@ def _checks(rows: list[dict[str, Any]]) -> Section:
         ("peak_memory_mb_mean", "Peak MiB", 1),
     )
     body = tuple(
-        (r["model"], *(_measured(r[c], r[CHECK_COUNTS[c]], d) for c, _, d in cols)) for r in rows
+        (r.model, *(_measured(getattr(r, c), getattr(r, CHECK_COUNTS[c]), d) for c, _, d in cols))
+        for r in rows
     )
     notes = (
         "Each figure is a mean over the scored samples where the check ran; (n) is how many. "
@@ -253,27 +270,27 @@ def _measured(value: float | None, count: int, digits: int) -> str:
     return "n/a (0)" if value is None else f"{value:.{digits}f} ({count})"
 
 
-def _cost(rows: list[dict[str, Any]]) -> Section:
+def _cost(rows: Sequence[SummaryRow]) -> Section:
     body, notes = [], []
     for r in rows:
-        cost = usd(r["cost_usd"])
-        if r["price_unknown"]:
-            cost = f"unknown (>= {usd(r['cost_usd_known'])})"
+        cost = usd(r.cost_usd)
+        if r.price_unknown:
+            cost = f"unknown (>= {usd(r.cost_usd_known)})"
             notes.append(
-                f"{r['model']}: no price for {r['n_price_unknown']} row(s); cost is unknown "
+                f"{r.model}: no price for {r.n_price_unknown} row(s); cost is unknown "
                 "and the model is left off the Pareto front."
             )
-        tokens = (r["prompt_tokens"], r["completion_tokens"])
+        tokens = (r.prompt_tokens, r.completion_tokens)
         body.append(
             (
-                r["model"],
+                r.model,
                 *("n/a" if t is None else f"{t:,}" for t in tokens),
                 cost,
-                usd(r["cost_per_pass_usd"]) if r["cost_per_pass_usd"] is not None else "n/a",
-                "yes" if r["on_pareto_front"] else r["pareto_note"] or "no",
+                usd(r.cost_per_pass_usd) if r.cost_per_pass_usd is not None else "n/a",
+                "yes" if r.on_pareto_front else r.pareto_note or "no",
             )
         )
-    free = [r["model"] for r in rows if r["cost_usd"] == 0 and not r["price_unknown"]]
+    free = [r.model for r in rows if r.cost_usd == 0 and not r.price_unknown]
     if free and len(free) == len(rows):
         notes.append(
             f"Every model here is free ({', '.join(free)}): cost does not separate them, "
@@ -285,19 +302,19 @@ def _cost(rows: list[dict[str, Any]]) -> Section:
     return Section("cost", "Cost", headers, tuple(body), tuple(notes))
 
 
-def _latency(rows: list[dict[str, Any]]) -> Section:
-    timed = [r for r in rows if r["latency_p50_s"] is not None]
+def _latency(rows: Sequence[SummaryRow]) -> Section:
+    timed = [r for r in rows if r.latency_p50_s is not None]
     body = tuple(
         (
-            r["model"],
-            num(r["latency_p50_s"], 2),
-            num(r["latency_p95_s"], 2),
-            num(r["tokens_per_s"], 1),
+            r.model,
+            num(r.latency_p50_s, 2),
+            num(r.latency_p95_s, 2),
+            num(r.tokens_per_s, 1),
         )
         for r in (rows if timed else [])
     )
-    untimed = [r["model"] for r in rows if r["latency_p50_s"] is None]
-    notes = ()
+    untimed = [r.model for r in rows if r.latency_p50_s is None]
+    notes: tuple[str, ...] = ()
     if untimed:
         notes = (
             f"No latency measured for {', '.join(untimed)} (no model call was timed: replayed "
@@ -324,7 +341,14 @@ def _history(history: pa.Table) -> Section:
     )
     metric = history["metric"][0].as_py() if history.num_rows else "metric"
     label = shown_interval(both[0])[0] if both else "95% CI"
-    headers = ("Model", f"Previous {metric}", "Current", f"Delta [{label}]", "Holm p", "MDD")
+    headers: tuple[str, ...] = (
+        "Model",
+        f"Previous {metric}",
+        "Current",
+        f"Delta [{label}]",
+        "Holm p",
+        "MDD",
+    )
     headers += ("Verdict", "Tasks")
     notes = (
         first_line(history, metric),
@@ -344,12 +368,11 @@ def _history(history: pa.Table) -> Section:
 
 
 def build_sections(
-    summary: pa.Table, comparisons: pa.Table, history: pa.Table | None = None
+    rows: Sequence[SummaryRow], comparisons: pa.Table, history: pa.Table | None = None
 ) -> list[Section]:
     """Every table of the report, in order."""
-    rows = summary.to_pylist()
-    primary = rows[0]["primary_metric"] if rows else "pass@1"
-    out = [_leaderboard(rows)]
+    primary = rows[0].primary_metric if rows else "pass@1"
+    out = [leaderboard(rows)]
     if comparisons.num_rows:
         out.append(_comparisons(comparisons, primary))
     out += [_statuses(rows), _checks(rows), _cost(rows), _latency(rows)]

@@ -142,12 +142,11 @@ def _fits_results_schema(row: dict[str, Any]) -> bool:
     """True when every field of a cached check row is a known results column of its type."""
     import pyarrow as pa
 
-    from tasks.record.results import COLUMNS
+    from tasks.record.results import SCHEMA
 
-    types = {name: typ for name, typ, _ in COLUMNS}
-    if not set(row) <= set(types):
+    if not set(row) <= set(SCHEMA.names):
         return False
-    schema = pa.schema([(name, types[name]) for name in row])
+    schema = pa.schema([SCHEMA.field(name) for name in row])
     try:
         pa.Table.from_pylist([row], schema=schema)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):

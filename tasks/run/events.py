@@ -23,7 +23,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import Metric
 from tasks.report.escape import md, md_code
+from tasks.stats.schema import SummaryRow
 
 COMPLETED = "vivek.run.completed"
 REGRESSED = "vivek.model.regressed"
@@ -63,7 +65,7 @@ def _distinct(table: pa.Table, column: str) -> list[Any]:
 
 def differences(prev: RunFacts, cur: RunFacts) -> list[str]:
     """Why two runs cannot be compared like with like ([] when they can)."""
-    from tasks.stats.runs import run_settings, settings_differences
+    from tasks.stats.settings import run_settings, settings_differences
 
     return settings_differences(
         run_settings(prev.results, prev.meta), run_settings(cur.results, cur.meta)
@@ -75,10 +77,10 @@ Verdict = tuple[str | None, tuple[str, ...], str]
 
 def decision(summary: pa.Table) -> Verdict:
     """(winner or None, tie group, kind) from a summary table."""
-    rows = summary.to_pylist()
-    winner = next((r["model"] for r in rows if r.get("is_winner")), None)
-    tie = tuple(sorted(r["model"] for r in rows if r.get("in_tie_group")))
-    kind = str(rows[0].get("decision_kind") or "") if rows else "no_decision"
+    rows = SummaryRow.read(summary)
+    winner = next((r.model for r in rows if r.is_winner), None)
+    tie = tuple(sorted(r.model for r in rows if r.in_tie_group))
+    kind = (rows[0].decision_kind or "") if rows else "no_decision"
     if winner:
         return winner, (), "winner"
     return None, tie, kind or ("tie" if tie else "no_decision")
@@ -102,14 +104,14 @@ def _location(path: str) -> str:
 
 
 def _pass_at_1(summary: pa.Table) -> dict[str, float | None]:
-    return {r["model"]: r.get("pass_at_1") for r in summary.to_pylist()}
+    return {r.model: r.pass_at_1 for r in SummaryRow.read(summary)}
 
 
 def run_events(
     cur: RunFacts,
     prev: RunFacts | None,
     *,
-    primary: str = "pass@1",
+    primary: Metric = "pass@1",
     degraded_share: float = 0.2,
 ) -> list[RunEvent]:
     """The events for ``cur``; ``prev`` is the previous comparable run of the same suite.
@@ -242,7 +244,7 @@ def _jsonable(value: Any) -> Any:
 def load_facts(run_dir: str, report: str = "") -> RunFacts | None:
     """A run's facts from its folder, or None when its tables are missing or unreadable."""
     from tasks.record.results import read_table
-    from tasks.stats.runs import read_meta
+    from tasks.stats.settings import read_meta
 
     run_dir = run_dir.rstrip("/")
     try:

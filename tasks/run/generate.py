@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from tasks.errors import ProviderError
 from tasks.providers.base import Provider
 from tasks.providers.wire import clean_str
-from tasks.record.types import Generation, GenerationOptions, GenerationRequest, Task
+from tasks.record.types import CellOutcome, GenerationOptions, GenerationRequest, Task
 from tasks.run.cache import GenerationStore, generation_key
 
 log = logging.getLogger("vivek.generate")
@@ -38,28 +37,6 @@ def cache_identity(provider: Provider) -> str:
     identity = getattr(provider, "cache_identity", provider.label)
     base_url = provider.config.base_url
     return f"{identity}@{base_url}" if base_url else identity
-
-
-@dataclass
-class CellOutcome:
-    """A generated (or failed) cell, ready for checking."""
-
-    model: str
-    provider: str
-    task_id: str
-    sample: int
-    key: str
-    options: GenerationOptions
-    generation: Generation | None = None
-    error: str = ""
-    error_kind: str = ""
-    attempts: int = 0
-    cached: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.generation is not None and not self.error
 
 
 async def generate_cell(

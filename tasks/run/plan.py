@@ -1,6 +1,7 @@
 """A run as plain Python: validate everything (``prepare``), then generate, check and write
 results (``run_plan``). No Prefect here: the flow passes a runner whose generate and
-check calls are Prefect tasks; tests pass :class:`LocalRunner`.
+check calls are Prefect tasks (``tasks.run.pipeline.PrefectRunner``); tests pass one that
+calls the plain functions.
 
 Writes are ordered so that an interrupted run is recognisable: ``results.parquet``,
 then ``meta.json`` with ``"state": "results"``; the aggregation then writes the summary,
@@ -18,7 +19,6 @@ import secrets
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,17 +26,16 @@ from urllib.parse import urlsplit
 
 import fsspec
 
-from tasks.config import RunConfig
+from tasks.config import ProviderSettings, RunConfig
 from tasks.errors import UsageError
 from tasks.providers.base import Provider, ProviderConfig
-from tasks.providers.registry import parse_model, resolve
+from tasks.providers.registry import parse_model, provider_class, resolve
 from tasks.quality.checker import CheckItem
 from tasks.quality.score import Weights
 from tasks.record.checks import CHECKER_VERSION, CheckFields
-from tasks.record.results import rows_to_table, write_table, write_text
+from tasks.record.results import safe_table, write_table, write_text
 from tasks.record.row import Row
-from tasks.record.types import GenerationOptions, Suite, Task
-from tasks.run.generate import CellOutcome, generate_cells
+from tasks.record.types import CellOutcome, GenerationOptions, Suite, Task
 from tasks.run.progress import Progress
 from tasks.suites.load import load_suite
 
@@ -71,16 +70,17 @@ def new_run_id() -> str:
 
 
 def provider_config(cfg: RunConfig, spec: str) -> ProviderConfig:
+    """The provider's runtime settings: the model's, over the provider name's, over the
+    run's ``base_url``, over the defaults (``ProviderSettings``, the provider's own)."""
     name, _ = parse_model(spec)
-    p = cfg.providers.get(name)
+    p = cfg.providers.get(name) or ProviderSettings()
     m = cfg.model_settings.get(spec)
-    base_url = (m.base_url if m else None) or (p.base_url if p else None) or cfg.base_url
     return ProviderConfig(
-        base_url=base_url,
-        timeout_s=p.timeout_s if p else 120.0,
-        max_concurrency=p.max_concurrency if p else (1 if name == "llamacpp" else 4),
-        requests_per_minute=p.requests_per_minute if p else None,
-        price_per_mtok=m.price if m and m.price else None,
+        base_url=(m.base_url if m else None) or p.base_url or cfg.base_url,
+        timeout_s=p.timeout_s,
+        max_concurrency=p.max_concurrency or provider_class(name).default_concurrency,
+        requests_per_minute=p.requests_per_minute,
+        price_per_mtok=m.price if m else None,
     )
 
 
@@ -97,16 +97,10 @@ def prepare(cfg: RunConfig, run_id: str | None = None) -> Plan:
         if provider.label in {p.label for p in providers}:
             raise UsageError(f"Model {provider.label!r} is listed twice.")
         providers.append(provider)
-    options = GenerationOptions(
-        temperature=cfg.temperature,
-        max_tokens=cfg.max_tokens,
-        seed=cfg.seed,
-        **({"system_prompt": cfg.system_prompt} if cfg.system_prompt is not None else {}),
-    )
     if cfg.dask_address:
         check_dask(cfg.dask_address)
     check_writable(cfg.out)
-    return Plan(cfg, suite, providers, options, run_id or new_run_id())
+    return Plan(cfg, suite, providers, cfg.generation_options(), run_id or new_run_id())
 
 
 def check_writable(out: str) -> None:
@@ -150,35 +144,6 @@ class Runner(Protocol):
     def submit_checks(self, items: list[CheckItem], plan: Plan, label: str) -> CheckFuture: ...
 
 
-class LocalRunner:
-    """Plain calls: generation in this event loop, checks in a thread (tests, benchmarks)."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vivek-check")
-
-    async def generate(self, provider, tasks, plan, progress, **kw) -> list[CellOutcome]:
-        from tasks.run.cache import GenerationStore
-
-        return await generate_cells(
-            provider,
-            tasks,
-            plan.config.samples,
-            plan.options,
-            store=GenerationStore(plan.store_root, read=not plan.config.fresh),
-            on_done=lambda o: progress.advance(generated=1, cached=int(o.cached)),
-            **kw,
-        )
-
-    def submit_checks(self, items, plan, label) -> Future:
-        from tasks.run.pipeline import run_checks
-
-        cfg = plan.config
-        weights = dict(cfg.score_weights)
-        return self._pool.submit(
-            run_checks, items, cfg.sandbox, weights, plan.store_root, fresh=cfg.fresh
-        )
-
-
 def chunks(seq: Sequence, size: int) -> list[list]:
     return [list(seq[i : i + size]) for i in range(0, len(seq), size)] or [[]]
 
@@ -188,13 +153,12 @@ async def run_plan(
 ) -> dict[str, str]:
     """Generate, check and write results for a prepared plan; return the output paths."""
     from tasks.providers.limits import Limiter
-    from tasks.providers.retry import RetryPolicy
 
     cfg = plan.config
     progress = progress or Progress(plan.cells)
     tasks_by_id = {t.id: t for t in plan.suite.tasks}
     limiter = Limiter(shared=cfg.shared_limits)
-    policy = RetryPolicy(**cfg.retry.model_dump())
+    policy = cfg.retry.policy()
     logger.info(
         "run %s: %d model(s) x %d task(s) x %d sample(s) = %d cells",
         plan.run_id, len(plan.providers), len(plan.suite.tasks), cfg.samples, plan.cells,
@@ -210,7 +174,11 @@ async def run_plan(
         failed.extend(o for o in outcomes if not o.ok)
         progress.advance(checked=len(outcomes) - len(ok), failures=len(outcomes) - len(ok))
         if ok:
-            items = [CheckItem(tasks_by_id[o.task_id], o.generation.text) for o in ok]
+            items = [
+                CheckItem(tasks_by_id[o.task_id], o.generation.text)
+                for o in ok
+                if o.generation is not None  # every one: ok means generated
+            ]
             label = f"{provider.label} [{len(chunk)} tasks from {chunk[0].id}]"
             checks.append((ok, runner.submit_checks(items, plan, label)))
 
@@ -226,7 +194,7 @@ async def run_plan(
         for provider in plan.providers:
             with contextlib.suppress(Exception):
                 await provider.aclose()
-    rows = [Row.generation_failed(plan.run_id, plan.suite.name, o).to_dict() for o in failed]
+    rows = [Row.generation_failed(plan.run_id, plan.suite.name, o) for o in failed]
     for outcomes, future in checks:
         try:
             results = await asyncio.to_thread(future.result)
@@ -235,13 +203,13 @@ async def run_plan(
             reason = f"checks failed: {exc.__class__.__name__}: {exc}"[:300]
             results = [CheckFields.sandbox_failed(reason)] * len(outcomes)
         rows.extend(
-            Row.checked(plan.run_id, plan.suite.name, o, c).to_dict()
+            Row.checked(plan.run_id, plan.suite.name, o, c)
             for o, c in zip(outcomes, results, strict=True)
         )
         progress.advance(checked=len(outcomes), failures=sum(c.status != "pass" for c in results))
     order = {p.label: i for i, p in enumerate(plan.providers)}
     task_order = {t.id: i for i, t in enumerate(plan.suite.tasks)}
-    rows.sort(key=lambda r: (order[r["model"]], task_order[r["task_id"]], r["sample"]))
+    rows.sort(key=lambda r: (order[r.model], task_order[r.task_id], r.sample))
     results_path = f"{plan.run_dir}/results.parquet"
     write_table(safe_table(rows, logger), results_path)
     write_text(f"{plan.run_dir}/meta.json", json.dumps(meta(plan, rows), indent=2, sort_keys=True))
@@ -249,33 +217,9 @@ async def run_plan(
     return {"run_id": plan.run_id, "run_dir": plan.run_dir, "results": results_path}
 
 
-_IDENTITY = ("run_id", "suite", "model", "provider", "task_id", "sample", "generation_key")
-
-
-def safe_table(rows: list[dict[str, Any]], logger: Any = log):
-    """The results table; a row that cannot be stored becomes a sandbox_error row alone."""
-    try:
-        return rows_to_table(rows)
-    except Exception:  # find the bad rows; the others are kept as they are
-        pass
-    kept = []
-    for row in rows:
-        try:
-            rows_to_table([row])
-            kept.append(row)
-        except Exception as exc:
-            where = f"{row.get('model')}/{row.get('task_id')}"
-            logger.error("row %s cannot be stored: %s", where, exc)
-            reason = f"row could not be stored: {exc.__class__.__name__}: {exc}"[:300]
-            kept.append(
-                {k: row.get(k) for k in _IDENTITY} | {"status": "sandbox_error", "error": reason}
-            )
-    return rows_to_table(kept)
-
-
-def meta(plan: Plan, rows: list[dict[str, Any]], state: str = "results") -> dict[str, Any]:
+def meta(plan: Plan, rows: Sequence[Row], state: str = "results") -> dict[str, Any]:
     """Run facts for the report (never a key: the config holds none)."""
-    sandbox = next((r["sandbox"] for r in rows if r.get("sandbox") not in (None, "", "{}")), "{}")
+    sandbox = next((r.sandbox for r in rows if r.sandbox not in (None, "", "{}")), None) or "{}"
     return {
         "run_id": plan.run_id,
         "state": state,

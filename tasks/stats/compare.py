@@ -39,8 +39,8 @@ class Replicates:
     ``pairs[metric]`` is (B, pairs): the mean difference over the pair's shared tasks.
     """
 
-    models: dict[str, np.ndarray]
-    pairs: dict[str, np.ndarray]
+    models: dict[Metric, np.ndarray]
+    pairs: dict[Metric, np.ndarray]
 
 
 def pairs_of(order: list[int]) -> list[tuple[int, int]]:
@@ -87,14 +87,14 @@ def bootstrap_all(
     return Replicates(models, out_pairs)
 
 
-def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def model_cis(tm: TaskMatrix, reps: Replicates) -> dict[Metric, tuple[np.ndarray, np.ndarray]]:
     """95% interval of each metric per model: percentile task bootstrap, or Wilson.
 
     pass@1 (and pass@1+) of a model with exactly one scored sample per task is a plain
     proportion over tasks; its Wilson interval stays inside [0, 1] and is not
     degenerate at 0/T or T/T, where a bootstrap collapses to a point.
     """
-    out = {}
+    out: dict[Metric, tuple[np.ndarray, np.ndarray]] = {}
     for metric in METRICS:
         mask = tm.mask(metric)
         low, high = percentile_ci(reps.models[metric], n_rows=mask.sum(axis=1))

@@ -107,5 +107,5 @@ def task_matrix(results: pa.Table) -> TaskMatrix:
     k = total(pc.cast(checked, pa.int64())).astype(np.int64)
     p = total(pc.cast(plus, pa.int64())).astype(np.int64)
     judged = total(pc.cast(pc.is_valid(plus_column), pa.int64())) > 0
-    has_extra = judged.any(axis=0) if len(models) else np.zeros(len(tasks), dtype=bool)
+    has_extra = np.asarray(judged.any(axis=0)) if len(models) else np.zeros(len(tasks), dtype=bool)
     return TaskMatrix(tuple(models), tuple(tasks), n, c, s, attempted, k, p, has_extra)

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metrics import Metric
 from tasks.stats.paired import ALPHA
 
 
@@ -117,7 +118,7 @@ def _how(n_pairs: int, alpha: float) -> str:
 def decide(
     ranked: list[str],
     comparisons: pa.Table,
-    primary: str,
+    primary: Metric,
     values: Mapping[str, tuple[float | None, float | None, float | None]],
     alpha: float = ALPHA,
     not_evaluated: Mapping[str, str] | None = None,

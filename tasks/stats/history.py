@@ -24,8 +24,8 @@ from tasks.stats.compare import pair_family
 from tasks.stats.counts import task_matrix
 from tasks.stats.decision import detectable, fmt, holm_p, shown_interval
 from tasks.stats.paired import ALPHA
-from tasks.stats.runs import run_settings, settings_differences
 from tasks.stats.schema import HISTORY_SCHEMA
+from tasks.stats.settings import run_settings, settings_differences
 
 
 def _run_ids(table: pa.Table) -> str:
@@ -87,7 +87,8 @@ def compare_runs(
     base |= {"cur_run_id": _run_ids(cur_results), "settings_differ": differ}
     rows = []
     for k, (m, mask, (pm, cm)) in enumerate(zip(models, masks, means, strict=True)):
-        row = {**base, "model": m, "present_in": "both", "n_tasks": int(mask.sum())}
+        row: dict[str, Any] = {**base, "model": m, "present_in": "both"}
+        row["n_tasks"] = int(mask.sum())
         row |= {"prev_value": None if pm is None else float(pm)}
         row |= {"cur_value": None if cm is None else float(cm)}
         row |= {name: values[k] for name, values in family.items()}

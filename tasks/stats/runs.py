@@ -1,87 +1,22 @@
-"""Like with like: the settings of two runs, what differs, and the comparison in words.
+"""Two runs compared in words: the headline, a table per metric, each model's change.
 
-A run's settings come from its results table (suite, checker version, requested
-options, samples, task set) and, when given, its ``meta.json`` (suite digest,
-task limit, options, sandbox limits, score weights). Two runs compare like with
-like only when every setting both record is equal; otherwise the comparison says
-so in its first line. :func:`compare_run_dirs` is what ``vivek compare`` prints.
+Two runs compare like with like only when every setting both record is equal
+(``tasks.stats.settings``); otherwise the comparison says so in its first line.
+:func:`compare_run_dirs` is what ``vivek compare`` prints.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-# Settings read from the results table: name -> column (distinct values joined).
-_FROM_RESULTS = {
-    "suite": "suite",
-    "checker version": "checker_version",
-    "temperature": "temperature",
-    "temperature sent": "temperature_sent",
-    "max tokens": "max_tokens",
-    "seed": "seed",
-    "system prompt": "system_prompt",
-}
-# Settings read from meta.json: name -> key path.
-_FROM_META = {
-    "suite digest": ("suite_digest",),
-    "samples": ("samples",),
-    "task limit": ("task_limit",),
-    "tasks": ("tasks",),
-    "options": ("options",),
-    "sandbox limits": ("sandbox", "limits"),
-    "score weights": ("score_weights",),
-    "checker version": ("checker_version",),
-}
-
-
-def _distinct(results: pa.Table, column: str) -> str | None:
-    """The values a column records, joined; None when it records none. A null is a row
-    where the setting was not used (a call that never went out), not a setting."""
-    if column not in results.column_names or results.num_rows == 0:
-        return None
-    values = {str(v) for v in pc.unique(results[column]).to_pylist() if v is not None}
-    return ", ".join(sorted(values)) if values else None
-
-
-def _lookup(meta: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = meta
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return None
-        value = value[key]
-    return value
-
-
-def run_settings(results: pa.Table, meta: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Every setting the run records, as text; settings it does not record are absent."""
-    out: dict[str, str] = {}
-    for name, column in _FROM_RESULTS.items():
-        value = _distinct(results, column)
-        if value is not None:
-            out[name] = value
-    if results.num_rows and "sample" in results.column_names:
-        out["samples"] = str((pc.max(results["sample"]).as_py() or 0) + 1)
-        out["tasks"] = str(pc.count_distinct(results["task_id"]).as_py())
-    for name, path in _FROM_META.items():
-        value = _lookup(meta or {}, path)
-        if value is not None:
-            out[name] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return out
-
-
-def settings_differences(prev: Mapping[str, str], cur: Mapping[str, str]) -> list[str]:
-    """``"samples: 1 -> 5"`` for each setting both runs record and that differs."""
-    out = []
-    for name in sorted(set(prev) & set(cur)):
-        if prev[name] != cur[name]:
-            a, b = (v if len(v) <= 60 else v[:57] + "..." for v in (prev[name], cur[name]))
-            out.append(f"{name}: {a} -> {b}")
-    return out
+from tasks.errors import UsageError
+from tasks.metrics import METRICS, Metric, check_metric
+from tasks.record.results import read_table
+from tasks.stats.history import change_sentence, compare_runs
+from tasks.stats.settings import read_meta
 
 
 def first_line(history: pa.Table, metric: str) -> str:
@@ -130,11 +65,9 @@ def _table(history: pa.Table, metric: str, alpha: float) -> list[str]:
     return lines
 
 
-def format_comparison(tables: Mapping[str, pa.Table], alpha: float = 0.05) -> str:
+def format_comparison(tables: Mapping[Metric, pa.Table], alpha: float = 0.05) -> str:
     """The text ``vivek compare`` prints: the headline, a table per metric (the primary
     first), then the primary metric's change per model in the words every output uses."""
-    from tasks.stats.history import change_sentence
-
     (primary, history), *_ = tables.items()
     lines = [first_line(history, primary)]
     for metric, table in tables.items():
@@ -146,31 +79,16 @@ def format_comparison(tables: Mapping[str, pa.Table], alpha: float = 0.05) -> st
     return "\n".join(lines)
 
 
-def read_meta(run_dir_url: str) -> dict[str, Any]:
-    """A run directory's meta.json, or {} when it has none (or it is not JSON)."""
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(f"{run_dir_url.rstrip('/')}/meta.json")
-    try:
-        with fs.open(path, "r", encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def recorded_metric(run_dir: str, meta: Mapping[str, Any]) -> str:
+def recorded_metric(run_dir: str, meta: Mapping[str, Any]) -> Metric:
     """The primary metric a run was made with (its meta.json); pass@1 when it names none."""
-    from tasks.errors import UsageError
-    from tasks.metrics import METRICS
-
     recorded = meta.get("primary_metric") or "pass@1"
-    if recorded not in METRICS:
-        raise UsageError(
-            f"{run_dir.rstrip('/')}/meta.json: primary_metric {recorded!r} is not one of "
-            f"{', '.join(METRICS)}; pass --primary-metric to choose one."
-        )
-    return str(recorded)
+    for metric in METRICS:
+        if recorded == metric:
+            return metric
+    raise UsageError(
+        f"{run_dir.rstrip('/')}/meta.json: primary_metric {recorded!r} is not one of "
+        f"{', '.join(METRICS)}; pass --primary-metric to choose one."
+    )
 
 
 def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
@@ -179,15 +97,11 @@ def compare_run_dirs(run_a: str, run_b: str, primary: str | None = None) -> str:
     The primary metric is ``primary``, else run B's own (its meta.json), else pass@1;
     pass@1 and pass@1+ are shown beside it.
     """
-    from tasks.metrics import check_metric
-    from tasks.record.results import read_table
-    from tasks.stats.history import compare_runs
-
     prev = read_table(f"{run_a.rstrip('/')}/results.parquet")
     cur = read_table(f"{run_b.rstrip('/')}/results.parquet")
     prev_meta, cur_meta = read_meta(run_a), read_meta(run_b)
     primary = check_metric(primary) if primary else recorded_metric(run_b, cur_meta)
-    metrics = [primary] + [m for m in ("pass@1", "pass@1+") if m != primary]
+    metrics: list[Metric] = [primary, *(m for m in ("pass@1", "pass@1+") if m != primary)]
     tables = {
         m: compare_runs(prev, cur, primary=m, prev_meta=prev_meta, cur_meta=cur_meta)
         for m in metrics

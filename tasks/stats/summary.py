@@ -14,6 +14,7 @@ is counted. Every check mean comes with the number of rows it is over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -36,26 +37,31 @@ from tasks.stats.rows import (
     assembly_counts,
     row_stats,
 )
-from tasks.stats.schema import COMPARISON_SCHEMA, SUMMARY_SCHEMA
+from tasks.stats.schema import COMPARISON_SCHEMA, SummaryRow, summary_table
 
 
 @dataclass(frozen=True)
 class SummaryResult:
     """What :func:`summarize` returns.
 
-    ``summary`` has ``SUMMARY_SCHEMA`` (best model first); ``comparisons`` has
-    ``COMPARISON_SCHEMA``. ``winner`` is None on a tie; ``tie_group`` then names
-    the models tied at the top (with a winner it is just the winner).
-    ``decision_kind`` is ``winner``, ``tie``, ``single`` or ``no_decision``.
+    ``rows``: one :class:`SummaryRow` per model, best first; ``summary`` is them as a
+    table of ``SUMMARY_SCHEMA``; ``comparisons`` has ``COMPARISON_SCHEMA``. ``winner``
+    is None on a tie; ``tie_group`` then names the models tied at the top (with a
+    winner it is just the winner). ``decision_kind`` is ``winner``, ``tie``, ``single``
+    or ``no_decision``.
     """
 
-    summary: pa.Table
+    rows: tuple[SummaryRow, ...]
     comparisons: pa.Table
     primary: Metric
     winner: str | None
     tie_group: tuple[str, ...]
     decision: str
     decision_kind: str = "tie"
+
+    @property
+    def summary(self) -> pa.Table:
+        return summary_table(list(self.rows))
 
 
 def _not_evaluated(results: pa.Table, tm: TaskMatrix) -> dict[str, str]:
@@ -106,6 +112,10 @@ def _ranks(order: list[int], primary_values: np.ndarray, m: int) -> np.ndarray:
 
 def _opt(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
+
+
+def _opt_int(x: float) -> int | None:
+    return None if np.isnan(x) else int(x)
 
 
 def summarize(
@@ -174,72 +184,77 @@ def summarize(
     min_n = [int(tm.n[i][tm.scored[i]].min()) if tm.scored[i].any() else None for i in range(m)]
     with_extra = tm.mask("pass@1+").sum(axis=1)
     plus_at = {k: np.where(hide, np.nan, _pass_at(tm, k, "pass@1+")) for k in (5, 10)}
-    columns: dict[str, list] = {
-        "model": models,
-        "rank": [int(r) if r else None for r in ranks],
-        "primary_metric": [primary] * m,
-        "primary_value": [_opt(x) for x in pv],
-        "primary_ci_low": [_opt(x) for x in plo],
-        "primary_ci_high": [_opt(x) for x in phi],
-        "is_winner": [name == decision.winner for name in models],
-        "decision_kind": [decision.kind] * m,
-        "evaluated": tm.evaluated.tolist(),
-        "not_evaluated_reason": [skipped.get(name, "") for name in models],
-        "in_tie_group": [name in decision.tie_group for name in models],
-        "tie_group": [list(decision.tie_group)] * m,
-        "decision": [decision.text] * m,
-        "n_tasks": tm.scored.sum(axis=1).tolist(),
-        "n_tasks_dropped": dropped.sum(axis=1).tolist(),
-        "dropped_tasks": [[t for t, d in zip(tm.tasks, row, strict=True) if d] for row in dropped],
-        "n_samples": tm.n.sum(axis=1).tolist(),
-        "min_samples_per_task": min_n,
-        "pass_at_1": [_opt(x) for x in metric_values["pass@1"]],
-        "pass_at_1_ci_low": [_opt(x) for x in cis["pass@1"][0]],
-        "pass_at_1_ci_high": [_opt(x) for x in cis["pass@1"][1]],
-        "pass_at_5": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 5))],
-        "pass_at_10": [_opt(x) for x in np.where(hide, np.nan, _pass_at(tm, 10))],
-        "pass_at_1_plus": [_opt(x) for x in metric_values["pass@1+"]],
-        "pass_at_1_plus_ci_low": [_opt(x) for x in cis["pass@1+"][0]],
-        "pass_at_1_plus_ci_high": [_opt(x) for x in cis["pass@1+"][1]],
-        "pass_at_5_plus": [_opt(x) for x in plus_at[5]],
-        "pass_at_10_plus": [_opt(x) for x in plus_at[10]],
-        "n_tasks_plus": with_extra.tolist(),
-        "n_tasks_no_extra": (tm.scored.sum(axis=1) - with_extra).tolist(),
-        "overall_score": [_opt(x) for x in metric_values["overall_score"]],
-        "overall_score_ci_low": [_opt(x) for x in cis["overall_score"][0]],
-        "overall_score_ci_high": [_opt(x) for x in cis["overall_score"][1]],
+    checks: dict[str, list[Any]] = {
+        name: [_opt(x) for x in rows[name]] for name in (*RATES, *RATIOS, *MEANS)
+    } | {
+        CHECK_COUNTS[name]: [0 if np.isnan(x) else int(x) for x in rows[CHECK_COUNTS[name]]]
+        for name in (*RATES, *RATIOS, *MEANS)
     }
-    for name in (*RATES, *RATIOS, *MEANS):
-        columns[name] = [_opt(x) for x in rows[name]]
-        count = rows[CHECK_COUNTS[name]]
-        columns[CHECK_COUNTS[name]] = [0 if np.isnan(x) else int(x) for x in count]
-    for name in (*STATUS_COLUMNS, "n_retried", "n_flaky"):
-        columns[name] = rows[name].tolist()
-    columns["assembly_counts"] = assembly_counts(results, models)
-    columns.update(
-        {
-            "prompt_tokens": [None if np.isnan(x) else int(x) for x in rows["prompt_tokens"]],
-            "completion_tokens": [
-                None if np.isnan(x) else int(x) for x in rows["completion_tokens"]
-            ],
-            "cost_usd": [_opt(x) for x in cost],
-            "cost_usd_known": [float(x) for x in rows["cost_known"]],
-            "n_price_unknown": n_unknown.tolist(),
-            "price_unknown": (n_unknown > 0).tolist(),
-            "cost_per_sample_usd": [_opt(x) for x in cost_per_sample],
-            "cost_per_pass_usd": [_opt(x) for x in cost_per_pass],
-            "on_pareto_front": front.tolist(),
-            "pareto_note": notes,
-            "latency_p50_s": [_opt(x) for x in rows["latency_p50_s"]],
-            "latency_p95_s": [_opt(x) for x in rows["latency_p95_s"]],
-            "tokens_per_s": [_opt(x) for x in rows["tokens_per_s"]],
-        }
-    )
-    table = pa.Table.from_pydict({k: columns[k] for k in SUMMARY_SCHEMA.names}, SUMMARY_SCHEMA)
+    counts: dict[str, list[Any]] = {
+        name: rows[name].tolist() for name in (*STATUS_COLUMNS, "n_retried", "n_flaky")
+    }
+    assembly = assembly_counts(results, models)
+    pass_at = {k: np.where(hide, np.nan, _pass_at(tm, k)) for k in (5, 10)}
+    n_scored = tm.scored.sum(axis=1)
+
+    def summary_row(i: int) -> SummaryRow:
+        name = models[i]
+        return SummaryRow(
+            model=name,
+            rank=int(ranks[i]) or None,
+            primary_metric=primary,
+            primary_value=_opt(pv[i]),
+            primary_ci_low=_opt(plo[i]),
+            primary_ci_high=_opt(phi[i]),
+            is_winner=name == decision.winner,
+            decision_kind=decision.kind,
+            evaluated=bool(tm.evaluated[i]),
+            not_evaluated_reason=skipped.get(name, ""),
+            in_tie_group=name in decision.tie_group,
+            tie_group=tuple(decision.tie_group),
+            decision=decision.text,
+            n_tasks=int(n_scored[i]),
+            n_tasks_dropped=int(dropped[i].sum()),
+            dropped_tasks=tuple(t for t, d in zip(tm.tasks, dropped[i], strict=True) if d),
+            n_samples=int(tm.n[i].sum()),
+            min_samples_per_task=min_n[i],
+            pass_at_1=_opt(metric_values["pass@1"][i]),
+            pass_at_1_ci_low=_opt(cis["pass@1"][0][i]),
+            pass_at_1_ci_high=_opt(cis["pass@1"][1][i]),
+            pass_at_5=_opt(pass_at[5][i]),
+            pass_at_10=_opt(pass_at[10][i]),
+            pass_at_1_plus=_opt(metric_values["pass@1+"][i]),
+            pass_at_1_plus_ci_low=_opt(cis["pass@1+"][0][i]),
+            pass_at_1_plus_ci_high=_opt(cis["pass@1+"][1][i]),
+            pass_at_5_plus=_opt(plus_at[5][i]),
+            pass_at_10_plus=_opt(plus_at[10][i]),
+            n_tasks_plus=int(with_extra[i]),
+            n_tasks_no_extra=int(n_scored[i] - with_extra[i]),
+            overall_score=_opt(metric_values["overall_score"][i]),
+            overall_score_ci_low=_opt(cis["overall_score"][0][i]),
+            overall_score_ci_high=_opt(cis["overall_score"][1][i]),
+            assembly_counts=assembly[i],
+            prompt_tokens=_opt_int(rows["prompt_tokens"][i]),
+            completion_tokens=_opt_int(rows["completion_tokens"][i]),
+            cost_usd=_opt(cost[i]),
+            cost_usd_known=float(rows["cost_known"][i]),
+            n_price_unknown=int(n_unknown[i]),
+            price_unknown=bool(n_unknown[i] > 0),
+            cost_per_sample_usd=_opt(cost_per_sample[i]),
+            cost_per_pass_usd=_opt(cost_per_pass[i]),
+            on_pareto_front=bool(front[i]),
+            pareto_note=notes[i],
+            latency_p50_s=_opt(rows["latency_p50_s"][i]),
+            latency_p95_s=_opt(rows["latency_p95_s"][i]),
+            tokens_per_s=_opt(rows["tokens_per_s"][i]),
+            **{k: v[i] for k, v in checks.items()},
+            **{k: v[i] for k, v in counts.items()},
+        )
+
     sort_key = [order.index(i) if i in order else m + i for i in range(m)]
-    table = table.take(np.argsort(sort_key, kind="stable"))
+    summary = tuple(summary_row(int(i)) for i in np.argsort(sort_key, kind="stable"))
     return SummaryResult(
-        summary=table,
+        rows=summary,
         comparisons=comparisons.cast(COMPARISON_SCHEMA),
         primary=primary,
         winner=decision.winner,

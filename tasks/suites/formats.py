@@ -221,7 +221,7 @@ def _called_function(code: str, asserts: list[str]) -> str | None:
     ]
     candidates = [name for name in called if name in defined]
     plain = [name for name in candidates if not hasattr(builtins, name)]
-    return (plain or candidates or [None])[0]
+    return next(iter(plain or candidates), None)
 
 
 # -- EvalPlus --------------------------------------------------------------------------

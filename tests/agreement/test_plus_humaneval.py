@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from synthetic import table_of
 
 from tasks.quality.checker import Checker, CheckItem
-from tasks.record.results import rows_to_table
 from tasks.sandbox import Limits, Sandbox
 from tasks.stats.summary import summarize
 from tasks.suites.load import load_suite
@@ -39,9 +39,7 @@ def test_canonical_solutions_reach_pass_at_1_plus_1_and_the_corpus_stays_below_p
     with Sandbox(Limits(cpu_s=10), isolation="require") as sandbox:
         checker = Checker(sandbox)
         rows = _rows("canonical", canonical, checker) + _rows("gpt-3.5", corpus, checker)
-    summary = {
-        r["model"]: r for r in summarize(rows_to_table(rows), n_boot=200).summary.to_pylist()
-    }
+    summary = {r["model"]: r for r in summarize(table_of(rows), n_boot=200).summary.to_pylist()}
     ref, gpt = summary["canonical"], summary["gpt-3.5"]
     for name, r in summary.items():
         print(

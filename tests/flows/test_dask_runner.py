@@ -46,7 +46,7 @@ def dask_client(cluster):
     """A client whose workers start with no sandbox pool, so a test can see checks land."""
     from distributed import Client
 
-    from tasks.run.pipeline import close_sandboxes
+    from tasks.run.sandboxes import close_sandboxes
 
     with Client(cluster.scheduler_address) as client:
         client.run(close_sandboxes)
@@ -57,9 +57,9 @@ def worker_pools(client) -> dict[str, int]:
     """How many sandbox pools each Dask worker process holds (one per checked settings)."""
 
     def count() -> int:
-        from tasks.run import pipeline
+        from tasks.run import sandboxes
 
-        return len(pipeline._SANDBOXES)
+        return len(sandboxes._SANDBOXES)
 
     return client.run(count)
 

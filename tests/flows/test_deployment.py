@@ -125,8 +125,9 @@ def test_adhoc_run_completes_with_results_and_artifacts(stack, tmp_path):
     board = arts["vivek-leaderboard"].data
     board = json.loads(board) if isinstance(board, str) else board
     (row,) = board
-    assert row["Model"] == "replay:ops_model" and row["Rank"] == 1
-    assert re.fullmatch(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", row["pass@1 [95% CI]"])
+    assert row["Model"] == "replay:ops_model" and row["Rank"] == "1"
+    # The report's cell, as Markdown (the UI renders it as "0.500 [0.100, 0.900]").
+    assert re.fullmatch(r"\d\.\d{3} \\\[\d\.\d{3}, \d\.\d{3}\\\]", row["pass@1 [95% CI]"])
     # One model: evaluated with nothing to compare, never a winner; the description also
     # says what changed since the previous comparable run (here: there was none).
     description = arts["vivek-leaderboard"].description

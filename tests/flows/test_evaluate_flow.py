@@ -9,10 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME
 
-from flows.aggregate import read_index
 from flows.evaluate import evaluate
 from tasks.config import RunConfig
 from tasks.record.results import COLUMN_NAMES
+from tasks.report.escape import md
+from tasks.run.index import read_index
 from tasks.suites.load import load_suite
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
@@ -185,5 +186,5 @@ def test_two_equal_replayed_models_tie_ahead_of_a_worse_one(tmp_path):
         summary["replay:gamma"]["pass_at_1_ci_high"],
     )
     value = summary["replay:gamma"]["pass_at_1"]
-    assert rows["replay:gamma"]["pass@1 [95% CI]"] == f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    assert rows["replay:gamma"]["pass@1 [95% CI]"] == md(f"{value:.3f} [{low:.3f}, {high:.3f}]")
     assert "Tie" in latest.description

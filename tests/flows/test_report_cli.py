@@ -9,12 +9,14 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from synthetic import table_of
 
 from flows.aggregate import build_run_reports, leaderboard_description, leaderboard_rows
 from flows.cli import main
-from tasks.record.results import rows_to_table, write_table
+from tasks.record.results import write_table
 from tasks.report.escape import md
 from tasks.run.events import load_facts, run_events, what_changed
+from tasks.stats.schema import SummaryRow
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +49,7 @@ def _run(out, run_id: str, n_tasks: int, passing: dict[str, int], **meta) -> str
         for i in range(n_tasks)
     ]  # fmt: skip
     folder = out / run_id
-    write_table(rows_to_table(rows), str(folder / "results.parquet"))
+    write_table(table_of(rows), str(folder / "results.parquet"))
     meta = {"run_id": run_id, "state": "results", "suite": "basic", "samples": 1, **meta}
     (folder / "meta.json").write_text(json.dumps(meta))
     return str(folder)
@@ -103,12 +105,12 @@ def test_the_terminal_says_what_changed_in_the_webhook_s_words(tmp_path, capsys,
     assert md(sentence) in report
     # The leaderboard artifact's description says it too (what publish_artifacts posts).
     paths = build_run_reports(second)
-    summary = pq.read_table(paths["summary"]).to_pylist()
+    summary = SummaryRow.read(pq.read_table(paths["summary"]))
     description = leaderboard_description(summary, paths["changes"], "r2")
     assert md(sentence) in description and description.startswith("Evaluated (nothing to compare)")
     board = leaderboard_rows(summary)
     assert board[0]["Decision"] == "evaluated (nothing to compare)"
-    assert board[0]["pass@1+ [95% CI]"].startswith("0.00 [")
+    assert board[0]["pass@1+ [95% CI]"].startswith(md("0.000 ["))
 
 
 def test_vivek_compare_shows_pass_at_1_plus_beside_the_primary_metric(tmp_path, capsys):

@@ -29,7 +29,7 @@ from tasks.providers.registry import resolve
 from tasks.quality.checker import CheckItem
 from tasks.record.types import GenerationOptions, GenerationRequest, Task
 from tasks.run.generate import CellOutcome, generate_cells, render_prompt
-from tasks.run.pipeline import close_sandboxes, run_checks
+from tasks.run.sandboxes import close_sandboxes, run_checks
 from tasks.suites.load import load_humaneval, load_suite
 from tests.providers.llama_server import (  # noqa: F401  (llama_server_url is a fixture)
     _wait_until_ready,

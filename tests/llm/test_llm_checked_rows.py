@@ -10,8 +10,9 @@ import statistics
 
 import pyarrow as pa
 import pytest
+from synthetic import table_of
 
-from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
+from tasks.record.results import COLUMN_NAMES, SCHEMA
 from tasks.record.types import STATUSES
 from tasks.stats.summary import summarize
 from tests.llm.conftest import HUMANEVAL_IDS, RealRun
@@ -97,7 +98,7 @@ def test_checked_rows_ran_in_the_sandbox_or_say_why_not(real_run: RealRun) -> No
 
 
 def test_rows_fit_the_parquet_schema(real_run: RealRun) -> None:
-    table = rows_to_table(real_run.rows)
+    table = table_of(real_run.rows)
     assert table.schema == SCHEMA and table.num_rows == len(real_run.rows)
     assert table.column("completion").to_pylist() == [o.generation.text for o in real_run.outcomes]
 
@@ -115,7 +116,7 @@ def test_humaneval_rows_define_the_entry_point(real_run: RealRun, task_id: str) 
 
 
 def _summary(real_run: RealRun) -> tuple[pa.Table, dict]:
-    table = rows_to_table(real_run.rows)
+    table = table_of(real_run.rows)
     result = summarize(table, n_boot=200)
     [summary] = result.summary.to_pylist()
     return table, summary

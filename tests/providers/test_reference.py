@@ -61,7 +61,9 @@ def test_an_unknown_suite_is_a_usage_error():
 
 
 def test_a_run_without_references_gives_generation_error_rows(tmp_path):
-    from tasks.run.plan import LocalRunner, prepare, run_plan
+    from local_runner import LocalRunner
+
+    from tasks.run.plan import prepare, run_plan
 
     suite = tmp_path / "half.yaml"
     suite.write_text(
@@ -105,6 +107,6 @@ def test_the_report_says_the_baseline_is_not_a_model():
         index, "model", pa.array([names[m] for m in table["model"].to_pylist()])
     )
     result = summarize(table, n_boot=20)
-    board = build_sections(result.summary, result.comparisons)[0]
+    board = build_sections(result.rows, result.comparisons)[0]
     [note] = [n for n in board.notes if "is not a model" in n]
     assert note.startswith("reference:basic (baseline) is not a model")

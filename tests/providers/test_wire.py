@@ -65,8 +65,9 @@ def test_clean_generation_types_every_field():
         None,
         None,
     )
+    # A latency or time that is not a real one is not measured: None, never 0 or "".
     assert (gen.latency_s, gen.cost_usd, gen.timestamp, gen.finish_reason, gen.extra) == (
-        0.0, None, "", "3", {},
+        None, None, None, "3", {},
     )  # fmt: skip
 
 

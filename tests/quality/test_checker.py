@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from checking import assemble_row, check_code
 from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME, STATIC
+from synthetic import table_of
 
 from tasks.quality.checker import Checker, CheckItem
-from tasks.record.results import COLUMN_NAMES, rows_to_table
+from tasks.record.results import COLUMN_NAMES
 from tasks.record.types import Generation, GenerationOptions
 from tasks.run.generate import CellOutcome
 from tasks.sandbox import Sandbox
@@ -84,7 +85,7 @@ def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
         "m:x", "m", "t", 0, "k", GenerationOptions(), error="boom", error_kind="transient"
     )
     rows.append(assemble_row("run", "mixed", failed, None))
-    table = rows_to_table(rows).to_pylist()
+    table = table_of(rows).to_pylist()
     checked, (no_code, syntax), failed_row = table[:-3], table[-3:-1], table[-1]
     for row in checked:
         empty = {n for n in COLUMN_NAMES if row[n] is None} - NULLABLE

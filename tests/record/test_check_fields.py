@@ -9,14 +9,13 @@ import json
 import typing
 from dataclasses import fields
 
-import pyarrow as pa
 import pytest
 
 from tasks.quality.checker import Checker, CheckItem
 from tasks.quality.score import Weights
 from tasks.quality.static import analyze
 from tasks.record.checks import CHECK_COLUMNS, CheckFields, decide_status, plus_verdict
-from tasks.record.results import COLUMNS, SCHEMA, rows_to_table
+from tasks.record.results import SCHEMA, rows_to_table
 from tasks.record.row import Row
 from tasks.record.types import Generation, GenerationOptions, Task
 from tasks.run.cache import CheckStore
@@ -75,20 +74,36 @@ def test_the_status_is_decided_in_one_place(code, sandbox, missing, expected):
     assert decide_status(code, analyze(code).syntax_valid, sandbox, missing) == expected
 
 
-_ARROW = {str: pa.string(), int: (pa.int32(), pa.int64()), float: pa.float64(), bool: pa.bool_()}
+# The results table's contract: names, order and types. Changing it is a schema version.
+CONTRACT = (
+    "run_id:string suite:string model:string provider:string task_id:string sample:int32 "
+    "status:string retried:bool first_status:string error:string error_kind:string "
+    "attempts:int32 completion:string code:string assembly:string syntax_valid:bool "
+    "imports_resolved:bool missing_imports:list<item: string> runs_without_error:bool "
+    "tests_passed:int32 tests_total:int32 tests_failed:int32 extra_tests_passed:int32 "
+    "extra_tests_total:int32 plus_passed:bool coverage:double ruff_violations:int32 "
+    "ruff_codes:list<item: string> follows_style_guide:bool type_hint_ratio:double "
+    "docstring_ratio:double execution_time_ms:double peak_memory_mb:double cpu_limit_s:double "
+    "side_effects:list<item: string> overall_score:double score_breakdown:string "
+    "prompt_tokens:int64 completion_tokens:int64 latency_s:double cost_usd:double "
+    "price_known:bool temperature:double temperature_sent:double max_tokens:int32 seed:int64 "
+    "system_prompt:string finish_reason:string timestamp:string generation_key:string "
+    "cached:bool sandbox:string checker_version:string"
+)
 
 
 def test_the_row_record_is_the_results_schema():
-    hints = typing.get_type_hints(Row)
-    assert [f.name for f in fields(Row)] == [name for name, _, _ in COLUMNS]
-    assert set(CHECK_COLUMNS) <= set(hints)
-    for name, typ, _ in COLUMNS:
-        base = [a for a in typing.get_args(hints[name]) if a is not type(None)] or [hints[name]]
-        if typing.get_origin(base[0]) is list:
-            assert typ == pa.list_(pa.string()), name
-        else:
-            allowed = _ARROW[base[0]]
-            assert typ in (allowed if isinstance(allowed, tuple) else (allowed,)), name
+    assert " ".join(f"{f.name}:{f.type}" for f in SCHEMA) == CONTRACT
+    assert SCHEMA.names == [f.name for f in fields(Row)]
+    assert SCHEMA.metadata == {b"vivek_schema_version": b"3"}
+    # Every column says what it holds, and when it is null where it can be.
+    for f in SCHEMA:
+        assert f.metadata[b"description"].decode().strip(), f.name
+    # The check columns are the row's columns of the same names and types.
+    row, checks = typing.get_type_hints(Row), typing.get_type_hints(CheckFields)
+    assert set(CHECK_COLUMNS) <= set(row)
+    for name in CHECK_COLUMNS:
+        assert checks[name] == row[name], name
 
 
 def _outcome(text: str | None, **kw) -> CellOutcome:
@@ -107,7 +122,7 @@ def test_each_outcome_has_a_constructor_and_nulls_what_it_did_not_measure():
     unpriced = Row.checked("r", "s", _outcome("x", temperature_sent=0.3), CheckFields.no_code())
     assert unpriced.price_known is False and unpriced.temperature_sent == 0.3
     assert unpriced.temperature == GenerationOptions().temperature
-    table = rows_to_table([failed.to_dict(), broken.to_dict(), unpriced.to_dict()])
+    table = rows_to_table([failed, broken, unpriced])
     assert table.schema == SCHEMA and table.num_rows == 3
 
 

@@ -1,4 +1,5 @@
-"""Property tests: bad values never lose a row; no interval leaves its possible range."""
+"""Property tests: bad values never lose a row; what was not measured is null, never 0;
+no interval leaves its possible range."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nulls import FILLED_WITHOUT_GENERATION, NULLABLE, RUNTIME, STATIC
+from synthetic import row_of, table_of
 
+from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
 from tasks.record.row import Row
 from tasks.record.types import STATUSES, Generation, GenerationOptions
@@ -36,11 +40,8 @@ _VALUES = st.one_of(
     st.dictionaries(st.text(max_size=3), _SCALARS, max_size=2),
     st.tuples(_SCALARS),
 )
-_KEYS = st.one_of(st.sampled_from(COLUMN_NAMES), _ANY_TEXT)
-_ROWS = st.lists(
-    st.one_of(st.dictionaries(_KEYS, _VALUES, max_size=12), st.none(), st.integers()),
-    max_size=6,
-)
+# Rows whose fields hold anything at all: a dataclass checks no value.
+_ROWS = st.lists(st.dictionaries(st.sampled_from(COLUMN_NAMES), _VALUES, max_size=12), max_size=6)
 _FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -53,7 +54,7 @@ def _writes(table: pa.Table) -> None:
 @_FAST
 @given(_ROWS)
 def test_any_rows_make_a_valid_table_with_one_row_each(rows):
-    table = rows_to_table(rows)
+    table = rows_to_table([row_of(**r) for r in rows])
     assert table.schema == SCHEMA and table.num_rows == len(rows)
     _writes(table)
 
@@ -70,9 +71,8 @@ def test_one_bad_value_costs_neither_its_row_nor_another():
         "completion": ["a", "list"],
         "coverage": float("nan"),
         "tests_total": 2**40,
-        "bogus": 1,
     }
-    table = rows_to_table([good, bad, good])
+    table = table_of([good, bad, good])
     rows = table.to_pylist()
     assert rows[0] == rows[2] and rows[0]["error"] == ""
     assert rows[1]["model"] == "m\\udcff"  # the raw value kept, escaped
@@ -80,8 +80,10 @@ def test_one_bad_value_costs_neither_its_row_nor_another():
     assert rows[1]["coverage"] is None and rows[1]["tests_total"] is None
     assert rows[1]["completion"] == "['a', 'list']"
     assert rows[1]["error"].startswith("boom [invalid values: ")
-    assert "prompt_tokens" in rows[1]["error"] and "bogus" in rows[1]["error"]
+    assert "prompt_tokens" in rows[1]["error"]
     _writes(table)
+    with pytest.raises(TypeError):  # a column the record does not have cannot be written
+        row_of(bogus=1)
 
 
 @_FAST
@@ -98,8 +100,8 @@ def test_rows_built_from_odd_generations_always_fit(text, tokens, finish, cost):
     outcome = CellOutcome("m", "p", "t", 0, "k", GenerationOptions(), generation=gen)
     failed = CellOutcome("m", "p", "t", 1, "k", GenerationOptions(), error=text)
     rows = [
-        Row.generation_failed("r", "s", failed).to_dict(),
-        Row.sandbox_failed("r", "s", outcome, text).to_dict(),
+        Row.generation_failed("r", "s", failed),
+        Row.sandbox_failed("r", "s", outcome, text),
     ]
     table = rows_to_table(rows)
     assert table.num_rows == 2
@@ -132,7 +134,7 @@ def result_tables(draw, run_id: str = "r") -> pa.Table:
                         "plus_passed": plus and status == "pass",
                     }
                 )
-    return rows_to_table(rows)
+    return table_of(rows)
 
 
 _CI = re.compile(r"\[([+-]?\d+\.\d+), ([+-]?\d+\.\d+)\]")
@@ -170,6 +172,86 @@ def test_a_perfect_score_on_few_tasks_gets_an_interval_below_one(n):
     rows = [
         {"model": "m", "task_id": f"t{i}", "status": "pass", "overall_score": 1.0} for i in range(n)
     ]
-    row = summarize(rows_to_table(rows), n_boot=100).summary.to_pylist()[0]
+    row = summarize(table_of(rows), n_boot=100).summary.to_pylist()[0]
     assert row["pass_at_1"] == 1.0 and row["pass_at_1_ci_high"] == 1.0
     assert 0.0 < row["pass_at_1_ci_low"] < 1.0  # Wilson, not a [1, 1] point
+
+
+# -- "not measured" is null, never 0 -----------------------------------------------------
+
+_MAYBE_COUNT = st.none() | st.integers(0, 10**6)
+_MAYBE_FLOAT = st.none() | st.floats(0, 1e6, allow_nan=False)
+_GENERATIONS = st.none() | st.builds(
+    Generation,
+    text=st.text(max_size=20),
+    model=st.just("m:x"),
+    prompt_tokens=_MAYBE_COUNT,
+    completion_tokens=_MAYBE_COUNT,
+    latency_s=_MAYBE_FLOAT,
+    cost_usd=_MAYBE_FLOAT,
+    timestamp=st.none() | st.just("2026-01-01T00:00:00+00:00"),
+    temperature_sent=st.none() | st.floats(0, 2),
+    finish_reason=st.none() | st.sampled_from(["stop", "length"]),
+)
+_UNMEASURED = st.sampled_from(
+    [
+        ("no_code", lambda: CheckFields.no_code()),
+        ("syntax_error", lambda: CheckFields.syntax_error("def f(:", "reply", "bad")),
+        ("suite_error", lambda: CheckFields.suite_failed("broken", "x = 1", "reply")),
+        ("sandbox_error", lambda: CheckFields.sandbox_failed("pool died")),
+    ]
+)
+# Columns a check outcome leaves unmeasured, by status (tests/nulls.py's contract).
+_NOT_MEASURED = {
+    "no_code": RUNTIME | STATIC | {"syntax_valid"},
+    "syntax_error": RUNTIME | STATIC,
+    "suite_error": RUNTIME | STATIC | {"syntax_valid", "overall_score", "score_breakdown"},
+    # The check task itself failed: not even how the program was built is known.
+    "sandbox_error": RUNTIME
+    | STATIC
+    | {"syntax_valid", "overall_score", "score_breakdown"}
+    | {"assembly"},
+}
+# Generation metrics a row copies: null exactly when the provider did not give them.
+_FROM_GENERATION = (
+    "prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "timestamp",
+    "temperature_sent", "finish_reason",
+)  # fmt: skip
+
+
+@_FAST
+@given(generation=_GENERATIONS, checks=_UNMEASURED, error=st.text(max_size=10))
+def test_what_was_not_measured_is_null_in_the_record_and_the_table(generation, checks, error):
+    outcome = CellOutcome(
+        "m:x", "m", "t", 0, "k", GenerationOptions(), generation=generation, error=error
+    )
+    if generation is None:
+        row = Row.generation_failed("r", "s", outcome)
+        unmeasured = set(COLUMN_NAMES) - FILLED_WITHOUT_GENERATION
+    else:
+        status, make = checks
+        row = Row.checked("r", "s", outcome, make())
+        assert row.status == status
+        unmeasured = _NOT_MEASURED[status] | {
+            name for name in _FROM_GENERATION if getattr(generation, name) is None
+        }
+        if generation.cost_usd is None:
+            assert row.price_known is False  # a reply whose price is unknown, not free
+    [stored] = rows_to_table([row]).to_pylist()
+    assert {name for name in COLUMN_NAMES if stored[name] is None} - NULLABLE == (
+        unmeasured - NULLABLE
+    )
+    for name in unmeasured:
+        assert getattr(row, name) is None and stored[name] is None, name
+    assert row.retried is False and stored["retried"] is False  # not re-run: never null
+
+
+def test_a_reply_that_reports_no_metrics_has_none_in_its_row():
+    """A provider that gives only the text: latency, cost and time are unknown, not 0."""
+    reply = Generation(text="x = 1", model="m:x")
+    outcome = CellOutcome("m:x", "m", "t", 0, "k", GenerationOptions(), generation=reply)
+    row = Row.checked("r", "s", outcome, CheckFields.no_code())
+    assert {name: getattr(row, name) for name in _FROM_GENERATION} == dict.fromkeys(
+        _FROM_GENERATION
+    )
+    assert row.price_known is False

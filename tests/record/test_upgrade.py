@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pyarrow as pa
+from synthetic import table_of
 
-from tasks.record.results import SCHEMA, rows_to_table
+from tasks.record.results import SCHEMA
 from tasks.record.upgrade import upgrade_results
 
 NEW = ("plus_passed", "retried", "first_status")
@@ -12,7 +13,7 @@ NEW = ("plus_passed", "retried", "first_status")
 
 def _old(rows: list[dict]) -> pa.Table:
     """A table as checker version 3 wrote it: the new columns absent."""
-    table = rows_to_table([{"checker_version": "3", "model": "m", **r} for r in rows])
+    table = table_of([{"checker_version": "3", "model": "m", **r} for r in rows])
     return table.drop_columns(list(NEW))
 
 
@@ -36,7 +37,7 @@ def test_old_rows_get_plus_passed_from_their_extra_counts_and_were_never_retried
 
 
 def test_rows_that_have_the_columns_pass_through():
-    table = rows_to_table(
+    table = table_of(
         [
             {"task_id": "t", "status": "pass", "plus_passed": None, "retried": True,
              "first_status": "timeout", "checker_version": "4"},

@@ -62,7 +62,7 @@ def outputs(models, tasks, suite, error, completion, run_id) -> dict[str, Any]:
     result = summarize(now, n_boot=50)
     history = compare_runs(before, now, n_boot=50)
     meta = {"run_id": run_id, "suite": suite, "models": models}
-    summary_rows = result.summary.to_pylist()
+    summary_rows = result.rows
     paths = {k: f"/runs/{run_id}/{k}" for k in ("report_html", "report_md", "results")}
     facts = [
         RunFacts(rid, f"/runs/{rid}", table, summarize(table, n_boot=50).summary, "", {})
@@ -72,7 +72,7 @@ def outputs(models, tasks, suite, error, completion, run_id) -> dict[str, Any]:
     return {
         "report.md": render_markdown(result.summary, result.comparisons, meta, history),
         "report.html": render_html(now, result.summary, result.comparisons, meta, history),
-        "figures": _plots_by_section(now, result.summary),
+        "figures": _plots_by_section(now, result.rows),
         "leaderboard": [v for row in leaderboard_rows(summary_rows) for v in row.values()],
         "artifact texts": [
             leaderboard_description(summary_rows, " ".join(events[0].payload["changes"]), run_id),

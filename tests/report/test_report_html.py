@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -86,8 +87,9 @@ def test_report_fixes_of_issue_16_point_9(results, summary, page):
 
     # Every model free: no cost axis to pile them on (the Cost notes name them).
     def costs(values):
-        index = table.schema.get_field_index("cost_per_sample_usd")
-        return table.set_column(index, table.schema.field(index), pa.array(values))
+        return [
+            replace(r, cost_per_sample_usd=v) for r, v in zip(summary.rows, values, strict=True)
+        ]
 
     assert plots.cost_quality(costs([0.0] * table.num_rows)) is None
     # One free, one paid: a dollar axis from 0 (no SI prefix), and a visible Pareto front.
@@ -100,10 +102,12 @@ def test_report_fixes_of_issue_16_point_9(results, summary, page):
     assert list(heat.data[0].x) == models
     # Tie and winner do not share one box; no table has an empty header.
     assert 'class="decision tie"' in page
-    for section in build_sections(table, summary.comparisons):
+    for section in build_sections(summary.rows, summary.comparisons):
         assert all(h.strip() for h in section.headers), section.key
     # A column per status that occurs, in the taxonomy's order; the others in a note.
-    statuses = next(s for s in build_sections(table, summary.comparisons) if s.key == "statuses")
+    statuses = next(
+        s for s in build_sections(summary.rows, summary.comparisons) if s.key == "statuses"
+    )
     occurring = [s for s in STATUS_MEANINGS if any(r[f"n_{s}"] for r in table.to_pylist())]
     assert list(statuses.headers[1:]) == occurring and "oom" not in occurring
     assert any(n.startswith("No sample ended as") and "oom" in n for n in statuses.notes)

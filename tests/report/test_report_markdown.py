@@ -55,7 +55,7 @@ def test_how_programs_were_built_is_said_in_words():
     paths = ["prompt+completion", "prompt+completion", "none", "fence_rescued"]
     table = table.set_column(index, table.schema.field(index), pa.array(paths))
     summary = summarize(table, n_boot=20)
-    [statuses] = [s for s in build_sections(summary.summary, summary.comparisons)
+    [statuses] = [s for s in build_sections(summary.rows, summary.comparisons)
                   if s.key == "statuses"]  # fmt: skip
     [note] = [n for n in statuses.notes if n.startswith("fake:model-0: of 4 replies")]
     assert note == (
@@ -75,8 +75,19 @@ def test_status_columns_are_the_statuses_even_with_dropped_tasks():
     index = table.schema.get_field_index("status")
     table = table.set_column(index, table.schema.field(index), pa.array(status))
     summary = summarize(table, n_boot=20)
-    [section] = [s for s in build_sections(summary.summary, summary.comparisons)
+    [section] = [s for s in build_sections(summary.rows, summary.comparisons)
                  if s.key == "statuses"]  # fmt: skip
     assert any("task(s) dropped" in n for n in section.notes)
     assert "suite_error" in section.headers
     assert all(len(row) == len(section.headers) for row in section.rows)
+
+
+def test_the_leaderboard_artifact_is_the_report_s_leaderboard(summary, meta):
+    """Built once: the Prefect artifact shows the report's leaderboard, cell for cell."""
+    from flows.aggregate import leaderboard_rows
+
+    report = render_markdown(summary.summary, summary.comparisons, meta)
+    board = leaderboard_rows(summary.rows)
+    assert [r["Model"] for r in board] == [md_escape(r.model) for r in summary.rows]
+    for row in board:
+        assert "| " + " | ".join(row.values()) + " |" in report.splitlines()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from synthetic import table_of
 
 from flows.alerts import PLACEHOLDER, render_automation
-from tasks.record.results import rows_to_table
 from tasks.report.escape import md
 from tasks.run.events import (
     COMPLETED,
@@ -47,7 +47,7 @@ def _results(run_id: str, passing: dict[str, int], *, seed=None, broken: int = 0
                     "checker_version": "4",
                 }
             )
-    return rows_to_table(rows)
+    return table_of(rows)
 
 
 def _facts(run_id: str, passing: dict[str, int], **kw) -> RunFacts:

@@ -6,9 +6,11 @@ import asyncio
 import json
 from concurrent.futures import Future
 
+from local_runner import LocalRunner
+
 from tasks.config import RunConfig
 from tasks.record.checks import CheckFields
-from tasks.run.plan import LocalRunner, prepare, run_plan
+from tasks.run.plan import prepare, run_plan
 
 
 class NoChecks(LocalRunner):

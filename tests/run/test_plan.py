@@ -12,13 +12,14 @@ import pytest
 import respx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from local_runner import LocalRunner
 
 import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" mocker)
 from tasks.config import RunConfig
 from tasks.errors import UsageError
 from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES
-from tasks.run.plan import LocalRunner, check_writable, prepare, run_plan
+from tasks.run.plan import check_writable, prepare, run_plan
 from tasks.run.progress import Progress
 from tasks.suites.load import load_suite
 
@@ -215,7 +216,8 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
 
 def test_an_interrupted_aggregation_is_recognisable_and_report_finishes_it(tmp_path, capsys):
     """Issue 13.8: results without reports say state "results"; ``vivek report`` completes."""
-    from flows.aggregate import build_run_reports, read_index
+    from flows.aggregate import build_run_reports
+    from tasks.run.index import read_index
 
     plan = plan_for(tmp_path, ["mock:x"])
     paths = asyncio.run(run_plan(plan, FakeChecks()))  # killed here, before the aggregation
@@ -232,7 +234,7 @@ def test_run_index_survives_concurrent_writers(tmp_path):
     """Issue 14.7: one file per run; every entry of 40 concurrent writers is kept."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from flows.aggregate import add_to_index, read_index
+    from tasks.run.index import add_to_index, read_index
 
     out = str(tmp_path)
     (tmp_path / "index.jsonl").write_text(json.dumps({"run_id": "0-old", "suite": "s"}) + "\n")
@@ -240,3 +242,42 @@ def test_run_index_survives_concurrent_writers(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda e: add_to_index(out, e), entries))
     assert [e["run_id"] for e in read_index(out)] == ["0-old"] + [e["run_id"] for e in entries]
+
+
+def test_runtime_settings_are_built_from_the_settings_models_whose_defaults_they_hold():
+    """Defaults once: the run's options, limits, retries and provider settings come from
+    RunConfig, and RunConfig's defaults are the runtime records' own."""
+    from tasks.config import RetrySettings, SandboxSettings
+    from tasks.providers.base import ProviderConfig
+    from tasks.providers.retry import RetryPolicy
+    from tasks.record.types import GenerationOptions
+    from tasks.run.plan import provider_config
+    from tasks.sandbox.types import Limits
+
+    cfg = RunConfig()
+    assert cfg.generation_options() == GenerationOptions()
+    assert SandboxSettings().limits() == Limits()
+    assert RetrySettings().policy() == RetryPolicy()
+    assert provider_config(cfg, "openai:gpt-x") == ProviderConfig()
+    # One model in memory answers one call at a time, unless the settings say otherwise.
+    assert provider_config(cfg, "llamacpp:smollm2").max_concurrency == 1
+    tuned = RunConfig.model_validate(
+        {"providers": {"llamacpp": {"max_concurrency": 3, "timeout_s": 9}}, "temperature": 0.7}
+    )
+    assert provider_config(tuned, "llamacpp:smollm2").max_concurrency == 3
+    assert provider_config(tuned, "llamacpp:smollm2").timeout_s == 9
+    assert tuned.generation_options().temperature == 0.7
+    assert RunConfig(system_prompt="be brief").generation_options().system_prompt == "be brief"
+
+
+def test_the_plain_python_run_imports_no_prefect():
+    """The plan, the checks' sandboxes, the record and the summary load without Prefect."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tasks.run.plan, tasks.run.sandboxes, tasks.record.results, "
+        "tasks.stats.summary; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -6,9 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from synthetic import synthetic_results
+from synthetic import synthetic_results, table_of
 
-from tasks.record.results import rows_to_table
 from tasks.stats.summary import summarize
 
 
@@ -19,7 +18,7 @@ def _binary(outcomes: dict[str, list[bool]]) -> pa.Table:
         for m, passes in outcomes.items()
         for i, ok in enumerate(passes)
     ]  # fmt: skip
-    return rows_to_table(rows)
+    return table_of(rows)
 
 
 def test_twenty_models_with_one_far_ahead_name_it_the_winner():
@@ -104,7 +103,7 @@ def test_with_several_samples_the_standard_error_is_clustered_by_task():
                     {"model": model, "task_id": f"t{t:02d}", "sample": s,
                      "status": "pass" if ok else "fail", "overall_score": float(ok)}
                 )  # fmt: skip
-    table = rows_to_table(rows)
+    table = table_of(rows)
     comps = summarize(table, n_boot=100).comparisons
     row = comps.filter(pc.equal(comps["metric"], "pass@1")).to_pylist()[0]
     passed = np.array([r["status"] == "pass" for r in rows], dtype=float).reshape(2, tasks, samples)

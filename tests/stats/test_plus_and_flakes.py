@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from synthetic import synthetic_results
+from synthetic import synthetic_results, table_of
 
-from tasks.record.results import rows_to_table
 from tasks.stats.passk import pass_at_k
 from tasks.stats.summary import summarize
 
@@ -39,7 +38,7 @@ def test_pass_at_1_plus_counts_only_samples_that_pass_every_extra_test():
         _row("a", "t3", 0, "pass", None),
         _row("a", "t3", 1, "pass", None),
     ]
-    row = _by_model(summarize(rows_to_table(rows), n_boot=50))["a"]
+    row = _by_model(summarize(table_of(rows), n_boot=50))["a"]
     assert row["pass_at_1"] == pytest.approx((1.0 + 0.5 + 1.0) / 3)
     assert row["pass_at_1_plus"] == pytest.approx((0.5 + 0.5) / 2)
     assert row["n_tasks_plus"] == 2 and row["n_tasks_no_extra"] == 1
@@ -49,7 +48,7 @@ def test_pass_at_1_plus_counts_only_samples_that_pass_every_extra_test():
 def test_pass_at_k_plus_uses_the_unbiased_estimator_on_plus_passes():
     rows = [_row("a", "t1", s, "pass", s < 2) for s in range(5)]  # 5 pass, 2 plus-pass
     rows += [_row("a", "t2", s, "fail", False) for s in range(5)]
-    row = _by_model(summarize(rows_to_table(rows), n_boot=50))["a"]
+    row = _by_model(summarize(table_of(rows), n_boot=50))["a"]
     assert row["pass_at_5"] == pytest.approx(0.5)
     assert row["pass_at_5_plus"] == pytest.approx((pass_at_k(5, 2, 5) + 0.0) / 2)
     assert row["pass_at_1_plus"] == pytest.approx((2 / 5) / 2)
@@ -58,10 +57,10 @@ def test_pass_at_k_plus_uses_the_unbiased_estimator_on_plus_passes():
 
 def test_a_run_without_extra_tests_has_no_pass_at_1_plus():
     rows = [_row("a", f"t{i}", 0, "pass", None) for i in range(3)]
-    row = _by_model(summarize(rows_to_table(rows), n_boot=50))["a"]
+    row = _by_model(summarize(table_of(rows), n_boot=50))["a"]
     assert row["pass_at_1_plus"] is None and row["pass_at_1_plus_ci_low"] is None
     assert row["n_tasks_plus"] == 0 and row["n_tasks_no_extra"] == 3
-    result = summarize(rows_to_table(rows), primary="pass@1+", n_boot=50)
+    result = summarize(table_of(rows), primary="pass@1+", n_boot=50)
     assert result.decision_kind == "no_decision" and result.winner is None
     assert result.decision.startswith("No decision: no model has a value of pass@1+")
 
@@ -73,7 +72,7 @@ def test_pass_at_1_plus_as_the_primary_metric_decides_on_it():
     for i in range(60):
         rows.append(_row("visible", f"t{i}", 0, "pass", i % 2 == 0))
         rows.append(_row("careful", f"t{i}", 0, "pass" if i < 50 else "fail", i < 50))
-    table = rows_to_table(rows)
+    table = table_of(rows)
     assert summarize(table, n_boot=200).winner == "visible"
     plus = summarize(table, primary="pass@1+", n_boot=200)
     assert plus.winner == "careful" and plus.primary == "pass@1+"
@@ -93,7 +92,7 @@ def test_flaky_verdicts_are_counted_per_model():
         _row("a", "t4", 0, "pass", None),
         _row("b", "t1", 0, "pass", None),
     ]
-    by = _by_model(summarize(rows_to_table(rows), n_boot=50))
+    by = _by_model(summarize(table_of(rows), n_boot=50))
     assert (by["a"]["n_retried"], by["a"]["n_flaky"]) == (3, 2)
     assert (by["b"]["n_retried"], by["b"]["n_flaky"]) == (0, 0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from synthetic import synthetic_results
 
-from tasks.stats.runs import run_settings, settings_differences
+from tasks.stats.settings import run_settings, settings_differences
 
 
 def with_temperature_sent(table: pa.Table, values: list) -> pa.Table:

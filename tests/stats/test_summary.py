@@ -7,10 +7,10 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from synthetic import synthetic_results
+from synthetic import synthetic_results, table_of
 
 from tasks.errors import UsageError
-from tasks.record.results import SCHEMA, rows_to_table
+from tasks.record.results import SCHEMA
 from tasks.stats import COMPARISON_SCHEMA, SUMMARY_SCHEMA
 from tasks.stats.summary import summarize
 
@@ -116,7 +116,7 @@ def test_sandbox_errors_are_excluded_and_dropped_tasks_reported():
         _row("b", "t1", 0, "fail"),
         _row("b", "t2", 0, "pass"),
     ]
-    result = summarize(rows_to_table(rows), n_boot=200)
+    result = summarize(table_of(rows), n_boot=200)
     a, b = (next(r for r in result.summary.to_pylist() if r["model"] == m) for m in ("a", "b"))
     assert a["pass_at_1"] == 1.0  # only t2's non-sandbox sample counts
     assert a["n_tasks"] == 1 and a["n_tasks_dropped"] == 1 and a["dropped_tasks"] == ["t1"]
@@ -131,7 +131,7 @@ def test_sandbox_errors_are_excluded_and_dropped_tasks_reported():
 
 def test_model_with_only_sandbox_errors_is_unranked():
     rows = [_row("a", "t1", 0, "pass"), _row("b", "t1", 0, "sandbox_error")]
-    result = summarize(rows_to_table(rows), n_boot=50)
+    result = summarize(table_of(rows), n_boot=50)
     b = result.summary.to_pylist()[1]
     assert b["model"] == "b" and b["rank"] is None and b["primary_value"] is None
     assert b["in_tie_group"] is False and b["evaluated"] is False
@@ -149,7 +149,7 @@ def test_unknown_price_nulls_cost_and_leaves_the_pareto_front():
         _row("local", "t1", 0, "fail", cost_usd=0.0),
         _row("local", "t2", 0, "fail", cost_usd=0.0),
     ]
-    result = summarize(rows_to_table(rows), n_boot=100)
+    result = summarize(table_of(rows), n_boot=100)
     by = {r["model"]: r for r in result.summary.to_pylist()}
     m = by["mystery"]
     assert m["cost_usd"] is None and m["price_unknown"] is True and m["n_price_unknown"] == 1
@@ -168,7 +168,7 @@ def test_latency_tokens_and_status_counts():
         for i in range(10)
     ]
     rows.append(_row("a", "t10", 0, "generation_error", latency_s=0.0, completion_tokens=None))
-    row = summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()[0]
+    row = summarize(table_of(rows), n_boot=50).summary.to_pylist()[0]
     assert row["latency_p50_s"] == pytest.approx(5.5)
     assert row["latency_p95_s"] == pytest.approx(9.55)
     assert row["tokens_per_s"] == pytest.approx(200 / 55)
@@ -206,7 +206,7 @@ def test_means_are_over_measured_rows_only_and_say_how_many():
     rows = [_row("steady", f"t{i}", 0, "pass", **_MEASURED) for i in range(4)]
     rows += [_row("flaky", f"t{i}", 0, "pass", **_MEASURED) for i in range(2)]
     rows += [_gen_error("flaky", f"t{i}") for i in (2, 3)]
-    by = {r["model"]: r for r in summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()}
+    by = {r["model"]: r for r in summarize(table_of(rows), n_boot=50).summary.to_pylist()}
     steady, flaky = by["steady"], by["flaky"]
     for mean, count in (
         ("coverage_mean", "n_coverage"),
@@ -240,7 +240,7 @@ def test_old_results_with_zeros_for_not_measured_read_the_same():
     ]
     loading = _MEASURED | {"coverage": 0.0, "runs_without_error": False, "tests_passed": 0}
     rows += [_row("flaky", "t4", 0, "import_error", **loading, missing_imports=[])]
-    table = rows_to_table([r | {"checker_version": "1"} for r in rows])
+    table = table_of([r | {"checker_version": "1"} for r in rows])
     table = table.drop_columns(["assembly", "temperature_sent"])
     row = summarize(table, n_boot=50).summary.to_pylist()[0]
     assert row["coverage_mean"] == pytest.approx(0.8) and row["n_coverage"] == 2
@@ -252,21 +252,21 @@ def test_old_results_with_zeros_for_not_measured_read_the_same():
 
 def test_a_model_whose_server_was_down_is_not_evaluated_and_never_wins():
     down = [_gen_error("down", f"t{i}") for i in range(3)]
-    alone = summarize(rows_to_table(down), n_boot=50)
+    alone = summarize(table_of(down), n_boot=50)
     assert alone.winner is None and alone.decision_kind == "no_decision"
     assert "not evaluated" in alone.decision.lower() and "HTTP 503" in alone.decision
     row = alone.summary.to_pylist()[0]
     assert row["evaluated"] is False and row["pass_at_1"] is None and row["rank"] is None
     assert "generation_error" in row["not_evaluated_reason"]
     rows = down + [_row("up", f"t{i}", 0, "fail") for i in range(3)]
-    both = summarize(rows_to_table(rows), n_boot=50)
+    both = summarize(table_of(rows), n_boot=50)
     assert both.decision_kind == "single" and "Not evaluated: down" in both.decision
     assert both.comparisons.num_rows == 0
 
 
 def test_suite_errors_are_unscored_like_sandbox_errors():
     rows = [_row("a", "t1", 0, "pass"), _row("a", "t2", 0, "suite_error", overall_score=None)]
-    row = summarize(rows_to_table(rows), n_boot=50).summary.to_pylist()[0]
+    row = summarize(table_of(rows), n_boot=50).summary.to_pylist()[0]
     assert row["pass_at_1"] == 1.0 and row["n_suite_error"] == 1
     assert row["n_tasks_dropped"] == 1 and row["dropped_tasks"] == ["t2"]
 
@@ -274,7 +274,7 @@ def test_suite_errors_are_unscored_like_sandbox_errors():
 def test_assembly_paths_are_counted_per_model():
     rows = [_row("a", f"t{i}", 0, "pass", assembly="prompt+completion") for i in range(3)]
     rows += [_row("a", "t3", 0, "pass", assembly="fence_rescued"), _gen_error("a", "t4")]
-    row = summarize(rows_to_table(rows), n_boot=20).summary.to_pylist()[0]
+    row = summarize(table_of(rows), n_boot=20).summary.to_pylist()[0]
     assert json.loads(row["assembly_counts"]) == {"fence_rescued": 1, "prompt+completion": 3}
 
 
@@ -309,3 +309,14 @@ def test_a_million_rows_stay_under_1_5_gb():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     peak_mib = int(out.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
     assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB"
+
+
+def test_each_check_aggregate_names_a_result_column_and_a_summary_column():
+    """The per-check means are declared by name: each is a column of both records."""
+    from tasks.record.results import COLUMN_NAMES
+    from tasks.stats.rows import CHECK_COUNTS, MEANS, RATES, RATIOS
+
+    sources = [*RATES.values(), *MEANS.values(), *(c for pair in RATIOS.values() for c in pair)]
+    assert set(sources) <= set(COLUMN_NAMES)
+    assert {*RATES, *MEANS, *RATIOS, *CHECK_COUNTS.values()} <= set(SUMMARY_SCHEMA.names)
+    assert set(CHECK_COUNTS) == {*RATES, *MEANS, *RATIOS}

@@ -1,0 +1,87 @@
+"""The sandboxes of this process: one pool per sandbox settings, and the checks run in it.
+
+Plain Python, no Prefect: the check task (``tasks.run.pipeline``), the benchmarks and
+the tests call :func:`run_checks`. A pool starts on first use, so a fully cached batch
+never pays for it, and lives until :func:`close_sandboxes` (or the process ends).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from tasks.config import SandboxSettings
+from tasks.quality.checker import Checker, CheckItem
+from tasks.quality.score import Weights
+from tasks.record.checks import CheckFields
+from tasks.run.cache import CheckStore
+from tasks.sandbox.types import ExecResult, Job
+
+
+class LazySandbox:
+    """Starts the worker pool on first use."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self._sandbox: Any = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._sandbox is None:
+                from tasks.sandbox import Sandbox
+
+                s = self.settings
+                self._sandbox = Sandbox(s.limits(), workers=s.workers, isolation=s.isolation)
+            return self._sandbox
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._get().config
+
+    def run(self, jobs: Sequence[Job]) -> list[ExecResult]:
+        return self._get().run(jobs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sandbox is not None:
+                self._sandbox.close()
+                self._sandbox = None
+
+
+_SANDBOXES: dict[tuple[tuple[str, Any], ...], tuple[LazySandbox, threading.Lock]] = {}
+_GLOBAL = threading.Lock()
+
+
+def shared_sandbox(settings: SandboxSettings) -> tuple[LazySandbox, threading.Lock]:
+    """One sandbox pool per process and settings; callers hold the lock while running."""
+    key = tuple(sorted(settings.model_dump().items()))
+    with _GLOBAL:
+        if key not in _SANDBOXES:
+            _SANDBOXES[key] = (LazySandbox(settings), threading.Lock())
+        return _SANDBOXES[key]
+
+
+def close_sandboxes() -> None:
+    """Stop every pool this process started."""
+    with _GLOBAL:
+        for sandbox, _ in _SANDBOXES.values():
+            sandbox.close()
+        _SANDBOXES.clear()
+
+
+def run_checks(
+    items: Sequence[CheckItem],
+    settings: SandboxSettings,
+    weights: dict[str, float] | None,
+    store_root: str | None,
+    fresh: bool = False,
+) -> list[CheckFields]:
+    """Check items in this process's pool for ``settings`` (the body of the check task)."""
+    sandbox, lock = shared_sandbox(settings)
+    store = CheckStore(store_root, read=not fresh) if store_root else None
+    limits = settings.limits().to_dict()
+    checker = Checker(sandbox, Weights.from_mapping(weights or {}), store, limits=limits)
+    with lock:
+        return checker.check_fields(items)
