@@ -75,7 +75,12 @@ def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
     rows = []
     for i, (item, check) in enumerate(zip(items, checks, strict=True)):
         gen = Generation(
-            text=item.completion, model="m:x", prompt_tokens=5, completion_tokens=7, latency_s=0.1
+            text=item.completion,
+            model="m:x",
+            prompt_tokens=5,
+            completion_tokens=7,
+            latency_s=0.1,
+            timestamp="2026-12-04T00:00:00+00:00",
         )
         outcome = CellOutcome(
             "m:x", "m", item.task.id, i, f"k{i}", GenerationOptions(), generation=gen
@@ -89,7 +94,7 @@ def test_every_column_is_filled_over_basic_and_humaneval(sandbox):
     checked, (no_code, syntax), failed_row = table[:-3], table[-3:-1], table[-1]
     for row in checked:
         empty = {n for n in COLUMN_NAMES if row[n] is None} - NULLABLE
-        assert not empty, (row.task_id, empty)
+        assert not empty, (row["task_id"], empty)
     assert {n for n in COLUMN_NAMES if no_code[n] is None} - NULLABLE == (
         RUNTIME | STATIC | {"syntax_valid"}
     )

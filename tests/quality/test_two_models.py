@@ -15,13 +15,15 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from local_runner import LocalRunner
 
 from tasks.config import RunConfig
-from tasks.run.plan import LocalRunner, prepare, run_plan
+from tasks.run.plan import prepare, run_plan
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -133,10 +135,12 @@ def test_one_model_cannot_forge_its_verdict_or_touch_another(tmp_path):
     assert all(r["cached"] for r in second)
     script = textwrap.dedent(
         f"""
-        import asyncio, json
+        import asyncio, json, sys
         import pyarrow.parquet as pq
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from local_runner import LocalRunner
         from tasks.config import RunConfig
-        from tasks.run.plan import LocalRunner, prepare, run_plan
+        from tasks.run.plan import prepare, run_plan
         config = RunConfig.model_validate_json({config.model_dump_json()!r})
         paths = asyncio.run(run_plan(prepare(config), LocalRunner()))
         rows = pq.read_table(paths["results"]).to_pylist()
