@@ -27,11 +27,6 @@ REQUEST = GenerationRequest(
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
     clean_env(monkeypatch, ANTHROPIC_API_KEY=KEY)

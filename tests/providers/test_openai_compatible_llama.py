@@ -21,11 +21,6 @@ PROMPT = "Write a Python function that adds two numbers."
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def provider(llama_server_url: str):  # noqa: F811
     provider = resolve("openai-compatible:smollm2", ProviderConfig(base_url=llama_server_url))
     provider.check_ready()

@@ -20,11 +20,6 @@ CONFIG = ProviderConfig(base_url=BASE, max_concurrency=2)
 REQUEST = GenerationRequest("Write add(a, b).", GenerationOptions(max_tokens=32, seed=1))
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
     clean_env(monkeypatch)
