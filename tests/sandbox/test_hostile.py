@@ -54,6 +54,14 @@ class Hostile:
     # The task's own reference: the tests see the names it defines (as the checker does).
     reference: str = "def f():\n    return 1\n"
     code_text: str = ""  # the program itself, when it is not a file of data/hostile
+    slow: bool = False  # takes seconds without a timeout (a process tree killed by its cgroup)
+
+    @property
+    def param(self):
+        """As a pytest parameter: a program stopped by a time limit waits for it, twice (a
+        limit hit is re-run once), so it is slow."""
+        slow = self.slow or "timeout" in self.statuses
+        return pytest.param(self, id=self.name, marks=[pytest.mark.slow] if slow else [])
 
     @property
     def code(self) -> str:
@@ -153,7 +161,7 @@ HOSTILE = [
     Hostile("shell_fork_bomb", S({"pass", "module_error"}), root_unsafe=True),
     Hostile("memory_hog", S({"oom"})),
     Hostile("memory_hog_in_test", S({"oom"})),
-    Hostile("memory_process_tree", S({"oom"}), fallback="cgroups"),
+    Hostile("memory_process_tree", S({"oom"}), fallback="cgroups", slow=True),
     Hostile("infinite_loop", S({"timeout"})),
     Hostile("busy_threads", S({"timeout"})),
     Hostile("sigxcpu_ignored", S({"timeout"})),
@@ -283,7 +291,7 @@ def test_battery_is_big_enough():
     assert len({h.name for h in HOSTILE}) == len(HOSTILE)
 
 
-@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)
+@pytest.mark.parametrize("hostile", [h.param for h in HOSTILE])
 def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
     backend, sb = box
     if hostile.fallback == "cgroups" and sb.config["cgroups"] is None:
