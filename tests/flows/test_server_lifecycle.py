@@ -29,6 +29,7 @@ def start_servers(tmp_path, idle_minutes: list[str]) -> list[tuple[dict, int]]:
     started = []
     for env, proc in procs:
         assert proc.wait(400) == 0, proc.log.read_text()
+        assert "Prefect server for vivek runs: UI http://127.0.0.1:" in proc.log.read_text()
         state = json.loads((tmp_path / env["PREFECT_HOME"] / "vivek-server.json").read_text())
         started.append((env, state["pid"]))
     return started

@@ -1,0 +1,28 @@
+"""One real ``prefect server start`` for the session's operations tests.
+
+Starting one takes 13-35 s on this project's 2-core machine; the tests that need a server
+that is not Vivek's own (a deployment and its worker, the shipped automation, ``vivek
+eval`` with ``PREFECT_API_URL`` set) share this one. Each of them works in its own output
+folder and names, so they do not see each other's runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from _deploy_support import PrefectStack
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    """A Prefect server with every service but the scheduler (see ``PrefectStack``)."""
+    stack = PrefectStack(tmp_path_factory.mktemp("prefect"))
+    try:
+        stack.start_server()
+    except BaseException:
+        print(stack.logs)
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
