@@ -23,8 +23,9 @@ pytestmark = pytest.mark.sandbox
 
 SECRET_ENV = "sk-vivek-fake-env-7d41c0"
 SECRET_KEY = "-----BEGIN VIVEK FAKE KEY----- 93be1a77 -----END-----"
-HOSTILE_DIR = Path(__file__).parents[2] / "data" / "hostile"
-OUTSIDE = ("/work/main", "/etc", "/root", "/usr", "/")
+CHECKOUT = Path(__file__).resolve().parents[2]  # the programs' CHECKOUT: this repository
+HOSTILE_DIR = CHECKOUT / "data" / "hostile"
+OUTSIDE = (str(CHECKOUT), "/etc", "/root", "/usr", "/")
 PROBE = f"vivek_probe_{uuid.uuid4().hex[:8]}"
 F_IS_ONE = "from solution import f\n\n\ndef test_f():\n    assert f() == 1\n"
 WRONG = Job(code="def add(a, b):\n    return a - b\n", tests=GOOD.tests)
@@ -304,6 +305,7 @@ def test_hostile_program_is_contained(box, hostile, host_secrets, listener):
         hostile.code.replace("PORT", str(listener.getsockname()[1]))
         .replace("PROBE", PROBE)
         .replace("KEYPATH", str(host_secrets))
+        .replace("CHECKOUT", str(CHECKOUT))
     )
     uids = sb.sample_uids()
     r = sb.run([hostile.job(code)])[0]
