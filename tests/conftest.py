@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 # Before Prefect is imported anywhere: offline, patient, isolated.
@@ -16,6 +17,8 @@ os.environ.setdefault("VIVEK_SERVER", "ephemeral")
 
 import pytest  # noqa: E402
 
+HARNESS = "prefect_harness"
+
 
 @pytest.fixture(scope="session")
 def prefect_harness():
@@ -23,6 +26,25 @@ def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _prefect_server_only_when_asked(request: pytest.FixtureRequest, monkeypatch):
+    """Once started, the session's harness sets ``PREFECT_API_URL`` for every later test.
+    A test that did not ask for it runs as if no server were configured: otherwise shared
+    (server-side) limits switch on and each provider call makes a round trip to the server
+    (test_plan's property test took 91 s instead of 6), depending on the order tests run in.
+    Tests about a configured server set a URL themselves."""
+    if HARNESS in request.fixturenames or "prefect.settings" not in sys.modules:
+        yield  # no harness can have started before Prefect was imported
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tasks.providers.shared_limits import OWN_SERVER_ENV
+
+    monkeypatch.delenv(OWN_SERVER_ENV, raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
         yield
 
 

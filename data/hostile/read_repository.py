@@ -1,5 +1,5 @@
 def f():
     try:
-        return open('/work/main/pyproject.toml').read()
+        return open('CHECKOUT/pyproject.toml').read()
     except OSError:
         return 1

@@ -1,6 +1,6 @@
 def f():
     done = 0
-    for d in ('/work/main', '/etc', '/root', '/usr', '/'):
+    for d in ('CHECKOUT', '/etc', '/root', '/usr', '/'):
         try:
             open(d + '/PROBE', 'w').write('x')
             done += 1

@@ -24,6 +24,7 @@ from tasks.providers.retry import (
     error_message,
     kind_for_status,
     parse_retry_after,
+    redact,
 )
 from tasks.record.types import Generation, GenerationRequest
 
@@ -52,7 +53,7 @@ def _http_errors(label: str) -> Iterator[None]:
         except ValueError:
             reason = response.reason_phrase
         raise ProviderError(
-            f"{label}: HTTP {response.status_code}: {reason}",
+            redact(f"{label}: HTTP {response.status_code}: {reason}"),  # a server may echo a key
             kind=kind_for_status(response.status_code),
             retry_after=parse_retry_after(response.headers),
             status_code=response.status_code,

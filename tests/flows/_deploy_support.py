@@ -191,6 +191,10 @@ class PrefectStack:
         self.procs.append(worker)
         return worker
 
+    def stop_worker(self, worker: Proc) -> None:
+        worker.stop(grace_s=5.0)
+        self.procs.remove(worker)
+
     def stop(self) -> None:
         """Workers first (they talk to the server while shutting down), then the server."""
         for proc in reversed(self.procs):

@@ -4,24 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.cli import PREFECT_DEFAULTS, VIVEK_LOGGERS, main
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cli(monkeypatch):
-    """``main`` sets Prefect env defaults and logging handlers: undo both after each test."""
-    import logging
-    import os
-
-    for key in PREFECT_DEFAULTS:
-        if key in os.environ:
-            monkeypatch.setenv(key, os.environ[key])
-        else:
-            monkeypatch.delenv(key, raising=False)
-    before = {name: list(logging.getLogger(name).handlers) for name in VIVEK_LOGGERS}
-    yield
-    for name, handlers in before.items():
-        logging.getLogger(name).handlers[:] = handlers
+from flows.cli import main
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Iterator
 
 import pyarrow.parquet as pq
 import pytest
@@ -25,20 +26,19 @@ RUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """Server up, work pool created, every deployment of prefect.yaml applied, worker polling."""
-    stack = PrefectStack(tmp_path_factory.mktemp("prefect"))
+def stack(prefect_stack: PrefectStack) -> Iterator[PrefectStack]:
+    """The session's server: work pool created, every deployment of prefect.yaml applied,
+    a worker polling (stopped after this module)."""
+    prefect_stack.cli("work-pool", "create", POOL, "--type", "process")
+    worker = prefect_stack.start_worker(POOL)  # it starts up while the deployments are applied
     try:
-        stack.start_server()
-        stack.cli("work-pool", "create", POOL, "--type", "process")
-        stack.start_worker(POOL)  # it starts up while the deployments are applied
-        stack.cli("--no-prompt", "deploy", "--all")
-        yield stack
+        prefect_stack.cli("--no-prompt", "deploy", "--all")
+        yield prefect_stack
     except BaseException:
-        print(stack.logs)
+        print(prefect_stack.logs)
         raise
     finally:
-        stack.stop()
+        prefect_stack.stop_worker(worker)
 
 
 def api(stack: PrefectStack, fn):

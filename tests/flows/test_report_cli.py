@@ -19,25 +19,6 @@ from tasks.run.events import load_facts, run_events, what_changed
 from tasks.stats.schema import SummaryRow
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cli(monkeypatch):
-    """``main`` sets Prefect env defaults and logging handlers: undo both after each test."""
-    import logging
-    import os
-
-    from flows.cli import PREFECT_DEFAULTS, VIVEK_LOGGERS
-
-    for key in PREFECT_DEFAULTS:
-        if key in os.environ:
-            monkeypatch.setenv(key, os.environ[key])
-        else:
-            monkeypatch.delenv(key, raising=False)
-    before = {name: list(logging.getLogger(name).handlers) for name in VIVEK_LOGGERS}
-    yield
-    for name, handlers in before.items():
-        logging.getLogger(name).handlers[:] = handlers
-
-
 def _run(out, run_id: str, n_tasks: int, passing: dict[str, int], **meta) -> str:
     """A finished-looking run folder: results.parquet and meta.json (state 'results')."""
     rows = [

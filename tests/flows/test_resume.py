@@ -2,7 +2,8 @@
 
 The model is ``openai-compatible`` against a loopback fake server that answers the
 first half of the cells and then holds every request, so the kill lands at a known
-point without racing the client.
+point without racing the client. The runs use the session's Prefect server (a configured
+``PREFECT_API_URL``, as a nightly does): what is tested is the cache, not the server.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from _deploy_support import BIN, Proc, clean_env, tail, wait_until
+from _deploy_support import BIN, PrefectStack, Proc, clean_env, tail, wait_until
 from _fake_openai import FakeOpenAI
 from _replies import EXPECTED_STATUS, basic_tasks, reply
 
@@ -73,8 +74,7 @@ def results_of(out: Path, before: set[Path]) -> list[dict]:
 
 
 def kill_when_half_stored(proc: Proc, server: FakeOpenAI, out: Path) -> None:
-    """SIGKILL ``vivek`` alone, as a crash would; then its group, since the kill orphans
-    the ephemeral Prefect server it started (it would keep running under init)."""
+    """SIGKILL ``vivek`` alone, as a crash would; then its group, in case it left a child."""
     try:
         wait_until(
             lambda: len(stored_keys(out)) >= HOLD and server.answered >= HOLD,
@@ -94,17 +94,21 @@ def server():
         yield fake
 
 
-def test_sigkill_then_rerun_loses_nothing_and_repeats_nothing(server, tmp_path):
+def test_sigkill_then_rerun_loses_nothing_and_repeats_nothing(
+    server, tmp_path, prefect_stack: PrefectStack
+):
     out = tmp_path / "out"
     config = tmp_path / "resume.toml"
-    config.write_text(f"[providers.openai-compatible]\nmax_concurrency = {CONCURRENCY}\n")
+    # Limits held in this process: a killed run's slots on the server would stay leased.
+    config.write_text(
+        f"shared_limits = false\n[providers.openai-compatible]\nmax_concurrency = {CONCURRENCY}\n"
+    )
     flags = f"--models {MODEL} --suite basic --task-limit {len(TASKS)} --samples {SAMPLES}"
     argv = ["eval", *flags.split(), "--seed", str(SEED), "--out", str(out)]
     argv += ["--base-url", server.base_url, "--config", str(config), "--no-progress"]
     keys = cell_keys(server.base_url, config)
     assert len(keys) == CELLS
-    # One PREFECT_HOME for every run: only the first pays for the database migration.
-    env = clean_env(tmp_path / "prefect-home")
+    env = clean_env(tmp_path / "prefect-home", PREFECT_API_URL=prefect_stack.api_url)
     assert not any(k.endswith("_API_KEY") for k in env)
 
     def vivek(log: str) -> Proc:

@@ -29,6 +29,7 @@ def start_servers(tmp_path, idle_minutes: list[str]) -> list[tuple[dict, int]]:
     started = []
     for env, proc in procs:
         assert proc.wait(400) == 0, proc.log.read_text()
+        assert "Prefect server for vivek runs: UI http://127.0.0.1:" in proc.log.read_text()
         state = json.loads((tmp_path / env["PREFECT_HOME"] / "vivek-server.json").read_text())
         started.append((env, state["pid"]))
     return started
@@ -40,19 +41,17 @@ def status(env: dict) -> subprocess.CompletedProcess:
 
 
 def test_unused_servers_stop_themselves_and_stop_all_finds_the_rest(tmp_path):
-    # Two stop after 3 s without a request; one never does.
-    (idle_a, pid_a), (idle_b, pid_b), (kept, pid_kept) = start_servers(
-        tmp_path, ["0.05", "0.05", "0"]
-    )
-    pids = {pid_a, pid_b, pid_kept}
+    # One stops after 3 s without a request; one never does. Only the one that never stops
+    # is looked for: the other may already have stopped on a loaded machine.
+    (idle, pid_idle), (kept, pid_kept) = start_servers(tmp_path, ["0.05", "0"])
+    pids = {pid_idle, pid_kept}
     try:
-        assert pids <= {p.pid for p in vivek_servers()}  # found whatever their PREFECT_HOME
-        wait_until(lambda: not (psutil.pid_exists(pid_a) or psutil.pid_exists(pid_b)),
-                   timeout_s=180, what="idle servers to stop themselves")  # fmt: skip
-        for env in (idle_a, idle_b):
-            assert not (tmp_path / env["PREFECT_HOME"] / "vivek-server.json").exists()
-            answer = status(env)
-            assert answer.returncode == 3 and answer.stdout.strip() == "not running"
+        assert pid_kept in {p.pid for p in vivek_servers()}  # found whatever its PREFECT_HOME
+        wait_until(lambda: not psutil.pid_exists(pid_idle),
+                   timeout_s=180, what="the idle server to stop itself")  # fmt: skip
+        assert not (tmp_path / idle["PREFECT_HOME"] / "vivek-server.json").exists()
+        answer = status(idle)
+        assert answer.returncode == 3 and answer.stdout.strip() == "not running"
         answer = status(kept)
         assert answer.returncode == 0 and answer.stdout.startswith("running: UI http://127.0.0.1:")
         assert psutil.pid_exists(pid_kept)

@@ -11,27 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from flows.cli import PREFECT_DEFAULTS, VIVEK_LOGGERS, main
+from flows.cli import main
 from flows.server import wait_for_configured_api
 from flows.server_main import IdleWatch
 from tasks.errors import UsageError
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cli(monkeypatch):
-    """``main`` sets Prefect env defaults and logging handlers: undo both after each test."""
-    import logging
-    import os
-
-    for key in PREFECT_DEFAULTS:
-        if key in os.environ:
-            monkeypatch.setenv(key, os.environ[key])
-        else:
-            monkeypatch.delenv(key, raising=False)
-    before = {name: list(logging.getLogger(name).handlers) for name in VIVEK_LOGGERS}
-    yield
-    for name, handlers in before.items():
-        logging.getLogger(name).handlers[:] = handlers
 
 
 def closed_port() -> int:

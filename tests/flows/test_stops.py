@@ -4,7 +4,6 @@ with one line, exit 143 / 130, and the finished cells in the cache."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -52,18 +51,20 @@ def stored(out: Path) -> int:
     return len(list((out / ".cache" / "generations").glob("*/*.json")))
 
 
-def eval_argv(out: Path, server: FakeOpenAI) -> list[str]:
+def eval_argv(out: Path, server: FakeOpenAI, *extra: str) -> list[str]:
     return [str(BIN / "vivek"), "eval", "--models", "openai-compatible:fake",
             "--suite", "basic", "--task-limit", str(len(TASKS)), "--out", str(out),
-            "--base-url", server.base_url, "--no-progress"]  # fmt: skip
+            "--base-url", server.base_url, "--no-progress", *extra]  # fmt: skip
 
 
 @contextlib.contextmanager
-def held(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Proc, Path, FakeOpenAI]]:
+def held(
+    tmp_path: Path, env: dict[str, str], *extra: str
+) -> Iterator[tuple[Proc, Path, FakeOpenAI]]:
     """A ``vivek eval`` whose model answers HOLD cells, then holds every request."""
     with FakeOpenAI(answer, delay_s=0.05, hold_after=HOLD) as server:
         out = tmp_path / "out"
-        proc = Proc(eval_argv(out, server), tmp_path / "vivek.log", env, cwd=tmp_path)
+        proc = Proc(eval_argv(out, server, *extra), tmp_path / "vivek.log", env, cwd=tmp_path)
         try:
             wait_until(
                 lambda: server.held >= 1 and stored(out) >= HOLD,
@@ -118,29 +119,32 @@ def test_stop_is_one_line_and_keeps_the_cache(held_run, sig, code, word):
     assert servers and not any(alive(pid) for pid in servers)  # stopped with the run
 
 
-def test_ctrl_c_marks_the_run_cancelled_and_the_rerun_resumes(tmp_path):
-    """Issue 16.5 on a server that outlives the command: the run reads Cancelled, not Crashed."""
-    home = tmp_path / "prefect-home"
-    env = clean_env(home)
-    env.pop("VIVEK_SERVER", None)  # the default: a shared background server
-    try:
-        with held(tmp_path, env) as (proc, out, server):
-            os.kill(proc.pid, signal.SIGINT)
-            assert proc.wait(120) == 130
-            port = json.loads((home / "vivek-server.json").read_text())["port"]
-            api = f"http://127.0.0.1:{port}/api"
-            [run] = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).json()
-            assert run["state_type"] == "CANCELLED", run["state"]
-            assert "interrupted" in run["state"]["message"]
+def test_ctrl_c_marks_the_run_cancelled_and_the_rerun_resumes(tmp_path, prefect_stack):
+    """Issue 16.5 on a server that outlives the command (the session's, configured with
+    ``PREFECT_API_URL`` as a nightly is): the run reads Cancelled, not Crashed."""
+    api = prefect_stack.api_url
+    env = clean_env(tmp_path / "prefect-home", PREFECT_API_URL=api)
+    config = tmp_path / "vivek.toml"
+    config.write_text("shared_limits = false\n")  # slots of a stopped run would stay leased
 
-            done = stored(out)
-            server.release()  # the model answers again
-            server.reset_counts()
-            rerun = subprocess.run(
-                eval_argv(out, server), env=env, cwd=tmp_path, capture_output=True, text=True,
-                timeout=400,
-            )  # fmt: skip
-            assert rerun.returncode == 0, rerun.stderr[-2000:]
-            assert server.total == len(TASKS) - done  # only what was not finished is asked
-    finally:
-        subprocess.run([str(BIN / "vivek"), "server", "stop"], env=env, timeout=60)
+    def flow_runs() -> dict[str, dict]:
+        runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).json()
+        return {r["id"]: r for r in runs}
+
+    before = flow_runs()
+    with held(tmp_path, env, "--config", str(config)) as (proc, out, server):
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(120) == 130
+        [run] = [r for key, r in flow_runs().items() if key not in before]
+        assert run["state_type"] == "CANCELLED", run["state"]
+        assert "interrupted" in run["state"]["message"]
+
+        done = stored(out)
+        server.release()  # the model answers again
+        server.reset_counts()
+        rerun = subprocess.run(
+            eval_argv(out, server, "--config", str(config)), env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=400,
+        )  # fmt: skip
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        assert server.total == len(TASKS) - done  # only what was not finished is asked

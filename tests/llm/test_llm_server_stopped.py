@@ -104,6 +104,7 @@ def test_the_rows_say_generation_error_and_fit_the_schema(stopped_run) -> None:
     for row in failed:
         assert row["error"] and row["error_kind"] == "transient" and row["completion"] == ""
         assert {k for k, v in row.items() if v is None} == NOT_MEASURED
+        assert row["retried"] is False
         assert row["overall_score"] == 0.0  # a failed generation counts against the model
     kept = [r for r in rows if r["status"] != "generation_error"]
     assert len(kept) == STOP_AFTER and all(r["prompt_tokens"] > 0 for r in kept)

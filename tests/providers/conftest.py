@@ -1,20 +1,33 @@
-"""Provider tests run as if no Prefect server were configured.
-
-The session's ``prefect_harness`` sets ``PREFECT_API_URL`` for every test that runs after
-the first one that uses it, which would switch shared (server-side) limits on and make
-these tests depend on the order they run in. Tests about shared limits set a URL themselves.
-"""
+"""The fake HTTP server of the provider tests (one respx router) and the recording sleep."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from prefect.settings import PREFECT_API_URL, temporary_settings
+import respx
+from respx.mocks import Mocker
 
-from tasks.providers.shared_limits import OWN_SERVER_ENV
+import tests.providers.httpx2_respx  # noqa: F401  (registers respx's "httpx2" mocker)
+from tests.providers.fakes import RecordingSleep, install_sleep
 
 
-@pytest.fixture(autouse=True)
-def _no_prefect_server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(OWN_SERVER_ENV, raising=False)
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        yield
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """One respx router for every provider's HTTP: the openai and anthropic SDKs send
+    through httpx2, Ollama and the rest through httpx. Unrouted requests fail."""
+    plain = Mocker.registry["httpx"]
+    with respx.mock(using="httpx2") as router:
+        plain.register(router)
+        plain.start()
+        try:
+            yield router
+        finally:
+            plain.unregister(router)
+            plain.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingSleep:
+    """The retry layer's sleep, recording each delay and returning at once."""
+    return install_sleep(monkeypatch)

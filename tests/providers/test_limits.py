@@ -12,11 +12,6 @@ from tasks.providers.mock import MockProvider
 from tasks.providers.ollama import OllamaProvider
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def run_gated(limiter: Limiter, providers: list, gate: asyncio.Event) -> tuple[list, list]:
     """Start one call per provider; each holds its slot until ``gate`` opens."""
     active: list[str] = []

@@ -25,11 +25,6 @@ REQUEST = GenerationRequest(
 POLICY = RetryPolicy(max_attempts=3, max_total_s=60)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def ollama_model() -> str | None:
     """A model the Ollama server has, or None when no server answers."""
     try:

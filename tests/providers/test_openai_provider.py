@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
-import httpx2
 import pytest
 import respx
 
@@ -15,7 +13,7 @@ from tasks.providers.base import ProviderConfig
 from tasks.providers.openai import OpenAIProvider
 from tasks.providers.retry import RetryPolicy, generate_with_retry
 from tasks.record.types import GenerationOptions, GenerationRequest
-from tests.providers.fakes import KEY, clean_env, install_sleep, openai_completion, openai_error
+from tests.providers.fakes import KEY, clean_env, openai_completion, openai_error
 
 URL = "https://api.openai.com/v1/chat/completions"
 REQUEST = GenerationRequest(
@@ -26,25 +24,9 @@ REQUEST = GenerationRequest(
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
     clean_env(monkeypatch, OPENAI_API_KEY=KEY)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch):
-    return install_sleep(monkeypatch)
-
-
-@pytest.fixture
-def api():
-    with respx.mock(using="httpx2") as router:
-        yield router
 
 
 @pytest.mark.anyio
@@ -167,50 +149,6 @@ async def test_model_not_found_message_names_the_reason(api: respx.MockRouter) -
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("effect", "match"),
-    [
-        (httpx2.ReadTimeout("read timed out"), "timed out"),
-        (httpx2.ConnectError("connection refused"), "connection failed"),
-        (httpx.Response(200, text="{not json", headers={"content-type": "application/json"}),
-         "malformed"),
-    ],
-)  # fmt: skip
-async def test_network_failures_are_transient(api: respx.MockRouter, effect, match: str) -> None:
-    api.post(URL).mock(side_effect=[effect])
-    with pytest.raises(ProviderError, match=match) as info:
-        await OpenAIProvider("gpt-4o").generate(REQUEST)
-    assert info.value.kind == "transient"
-
-
-@pytest.mark.anyio
-async def test_flaky_server_through_retry(api: respx.MockRouter, sleeps) -> None:
-    route = api.post(URL).mock(
-        side_effect=[
-            httpx.Response(500, json=openai_error("oops", "server_error")),
-            httpx.Response(500, json=openai_error("oops", "server_error")),
-            httpx.Response(200, json=openai_completion()),
-        ]
-    )
-    generation = await generate_with_retry(OpenAIProvider("gpt-4o"), REQUEST)
-    assert generation.attempts == 3
-    assert route.call_count == 3
-    assert len(sleeps.delays) == 2
-
-
-@pytest.mark.anyio
-async def test_permanent_error_is_not_retried(api: respx.MockRouter, sleeps) -> None:
-    route = api.post(URL).mock(
-        return_value=httpx.Response(401, json=openai_error("bad key", "invalid_request_error"))
-    )
-    with pytest.raises(ProviderError) as info:
-        await generate_with_retry(OpenAIProvider("gpt-4o"), REQUEST)
-    assert route.call_count == 1
-    assert info.value.attempts == 1
-    assert sleeps.delays == []
-
-
-@pytest.mark.anyio
 async def test_retry_after_is_honoured(api: respx.MockRouter, sleeps) -> None:
     limited = openai_error("Rate limit reached", "requests", "rate_limit_exceeded")
     api.post(URL).mock(
@@ -276,19 +214,3 @@ async def test_generate_without_key_is_a_usage_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("tasks.providers.base._secret_block", lambda name: None)
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
         await OpenAIProvider("gpt-4o").generate(REQUEST)
-
-
-def test_a_new_event_loop_gets_a_new_client(api: respx.MockRouter) -> None:
-    """Prefect may run calls on different loops; a client must not outlive its loop."""
-    route = api.post(URL).mock(return_value=httpx.Response(200, json=openai_completion()))
-    provider = OpenAIProvider("gpt-4o")
-    clients = []
-
-    async def call() -> None:
-        await provider.generate(REQUEST)
-        clients.append(provider.client())
-
-    asyncio.run(call())
-    asyncio.run(call())
-    assert route.call_count == 2
-    assert clients[0] is not clients[1]

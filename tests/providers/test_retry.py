@@ -27,11 +27,6 @@ from tasks.record.types import GenerationRequest
 from tests.providers.fakes import RecordingSleep, install_sleep
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Flaky:
     """Raises the queued errors in order, then returns "ok"."""
 
