@@ -22,10 +22,21 @@ FLOOR_CODE = "x = 1\n"
 FLOOR_TESTS = "def test_nothing():\n    pass\n"
 
 
+def _outcome(item: Any, sample: int) -> Any:
+    """The cell a checked item came from, as the pipeline records it."""
+    from tasks.record.types import CellOutcome, Generation, GenerationOptions
+
+    gen = Generation(text=item.completion, model="bench", timestamp="2026-01-01T00:00:00+00:00")
+    return CellOutcome(
+        "bench", "bench", item.task.id, sample, f"k{sample}", GenerationOptions(), gen
+    )
+
+
 def measure(items: list, chunk: int) -> dict[str, Any]:
     """Rows, seconds and stage times for ``items`` (``CheckItem``s) in chunks of ``chunk``."""
     from tasks.quality.checker import Checker
     from tasks.record.results import rows_to_table, write_table
+    from tasks.record.row import Row
     from tasks.run.cache import CheckStore
     from tasks.sandbox import Job, Sandbox
 
@@ -41,7 +52,11 @@ def measure(items: list, chunk: int) -> dict[str, Any]:
                 for r in checker.check_fields(items[i : i + chunk])
             ]
             with stopwatch() as parquet:
-                write_table(rows_to_table([r.to_dict() for r in rows]), f"{tmp}/results.parquet")
+                table = [
+                    Row.checked("bench", "bench", _outcome(it, i), r)
+                    for i, (it, r) in enumerate(zip(items, rows, strict=True))
+                ]
+                write_table(rows_to_table(table), f"{tmp}/results.parquet")
         out["rows"], out["seconds"] = rows, whole["s"]
         stages = {"pool_start": start["s"], **dict(checker.timings), "parquet": parquet["s"]}
         # A second run of the suite: the reference runs remembered, every check redone.
