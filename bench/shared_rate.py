@@ -89,6 +89,19 @@ def _wait_ok(url: str, child: Child, what: str) -> None:
 
 
 @contextlib.contextmanager
+def _serving(
+    cmd: list[str], log: Path, env: dict[str, str], health: str, what: str
+) -> Iterator[None]:
+    """A child process started from ``cmd``, up once ``health`` answers 200; stopped after."""
+    child = Child.start(cmd, log, env)
+    try:
+        _wait_ok(health, child, what)
+        yield
+    finally:
+        child.stop()
+
+
+@contextlib.contextmanager
 def prefect_server(base: Path) -> Iterator[str]:
     """A real Prefect server on loopback; yields its API URL."""
     port = free_port()
@@ -99,13 +112,9 @@ def prefect_server(base: Path) -> Iterator[str]:
         PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
     )
     cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    server = Child.start(cmd, base / "prefect-server.log", env)
     api_url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_ok(f"{api_url}/health", server, "the Prefect server")
+    with _serving(cmd, base / "prefect-server.log", env, f"{api_url}/health", "the Prefect server"):
         yield api_url
-    finally:
-        server.stop()
 
 
 @contextlib.contextmanager
@@ -113,13 +122,10 @@ def recording_server(base: Path, delay_s: float) -> Iterator[str]:
     """The loopback model server; yields its root URL (``/v1`` for the SDK, ``/log``)."""
     port = free_port()
     cmd = [sys.executable, "-m", "bench.shared_rate", "serve", "--port", str(port)]
-    child = Child.start([*cmd, "--delay", str(delay_s)], base / "model-server.log", _env())
     root = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ok(f"{root}/log", child, "the model server")
+    log = base / "model-server.log"
+    with _serving([*cmd, "--delay", str(delay_s)], log, _env(), f"{root}/log", "the model server"):
         yield root
-    finally:
-        child.stop()
 
 
 # -- the measurement -----------------------------------------------------------------

@@ -9,47 +9,24 @@ An empty reply is returned as ``text=""``, as the OpenAI provider does.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
-from tasks.providers.base import Provider, Stopwatch
-from tasks.providers.retry import sdk_errors
+from tasks.providers.base import Stopwatch
+from tasks.providers.sdk import SDKProvider
 from tasks.providers.wire import field
 from tasks.record.types import Generation, GenerationRequest
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from anthropic import AsyncAnthropic  # noqa: F401 - the type of client(), for mypy
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SDKProvider["AsyncAnthropic"]):
     name = "anthropic"
     needs_key = True
     key_env_var = "ANTHROPIC_API_KEY"
 
-    _client: AsyncAnthropic | None = None
-    _key: str | None = None  # kept only to scrub it from error messages
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    def client(self) -> AsyncAnthropic:
-        # A client's connections belong to one event loop: make a new one per loop.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            import anthropic
-
-            self._key = self.api_key()
-            if self._key is None:
-                self.check_ready()  # raises UsageError naming the env var
-            with sdk_errors(anthropic, self.label, self._key):
-                # base_url=None lets the SDK read ANTHROPIC_BASE_URL; max_retries=0 because
-                # retrying is tasks.providers.retry's job alone.
-                self._client = anthropic.AsyncAnthropic(
-                    api_key=self._key,
-                    base_url=self.config.base_url or None,
-                    max_retries=0,
-                    timeout=self.config.timeout_s,
-                )
-            self._loop = loop
-        return self._client
+    sdk = "anthropic"
+    client_class = "AsyncAnthropic"
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         opts = request.options
@@ -65,10 +42,8 @@ class AnthropicProvider(Provider):
         return body
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        import anthropic
-
         client = self.client()
-        with Stopwatch() as watch, sdk_errors(anthropic, self.label, self._key):
+        with Stopwatch() as watch, self.errors():
             reply = await client.messages.create(**self.request_body(request))
         content = field(reply, "content")
         if isinstance(content, list):  # text blocks only: tool use and thinking carry no code
@@ -83,8 +58,3 @@ class AnthropicProvider(Provider):
             temperature_sent=self.config.options.get("temperature"),
             finish_reason=field(reply, "stop_reason"),
         )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

@@ -8,17 +8,16 @@ the wrong type is cleaned or becomes a ``generation_error`` (``tasks.providers.w
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tasks.errors import ProviderError
-from tasks.providers.base import Provider, Stopwatch
-from tasks.providers.retry import sdk_errors
+from tasks.providers.base import Stopwatch
+from tasks.providers.sdk import SDKProvider
 from tasks.providers.wire import field, short_text
 from tasks.record.types import Generation, GenerationRequest
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI  # noqa: F401 - the type of client(), for mypy
 
 
 def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
@@ -30,7 +29,7 @@ def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
     return messages
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SDKProvider["AsyncOpenAI"]):
     name = "openai"
     needs_key = True
     key_env_var = "OPENAI_API_KEY"
@@ -38,34 +37,8 @@ class OpenAIProvider(Provider):
     # (llama.cpp, vLLM) know only max_tokens.
     max_tokens_param: ClassVar[str] = "max_completion_tokens"
 
-    _client: AsyncOpenAI | None = None
-    _key: str | None = None  # kept only to scrub it from error messages
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``AsyncOpenAI``; subclasses change the URL and key."""
-        options: dict[str, Any] = {"api_key": self.api_key()}
-        if self.config.base_url:  # else the SDK reads OPENAI_BASE_URL, then its default
-            options["base_url"] = self.config.base_url
-        return options
-
-    def client(self) -> AsyncOpenAI:
-        # A client's connections belong to one event loop: make a new one per loop.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            import openai
-
-            options = self.client_options()
-            self._key = options.get("api_key")
-            if self._key is None:
-                self.check_ready()  # raises UsageError naming the env var
-            with sdk_errors(openai, self.label, self._key):
-                # max_retries=0: retrying is tasks.providers.retry's job alone.
-                self._client = openai.AsyncOpenAI(
-                    max_retries=0, timeout=self.config.timeout_s, **options
-                )
-            self._loop = loop
-        return self._client
+    sdk = "openai"
+    client_class = "AsyncOpenAI"
 
     def request_body(self, request: GenerationRequest) -> dict[str, Any]:
         opts = request.options
@@ -84,10 +57,8 @@ class OpenAIProvider(Provider):
         return body
 
     async def generate(self, request: GenerationRequest) -> Generation:
-        import openai
-
         client = self.client()
-        with Stopwatch() as watch, sdk_errors(openai, self.label, self._key):
+        with Stopwatch() as watch, self.errors():
             reply = await client.chat.completions.create(**self.request_body(request))
         choices = field(reply, "choices")
         if not isinstance(choices, list) or not choices:
@@ -109,8 +80,3 @@ class OpenAIProvider(Provider):
             finish_reason=field(choice, "finish_reason"),
             extra={"served_model": short_text(served)} if served != self.model else {},
         )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

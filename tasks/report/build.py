@@ -15,6 +15,7 @@ from tasks.metrics import Metric
 from tasks.record.results import read_table, write_table, write_text
 from tasks.record.upgrade import upgrade_results
 from tasks.report.html import render_html
+from tasks.report.inputs import ReportInputs
 from tasks.report.markdown import render_markdown
 from tasks.stats.history import compare_runs
 from tasks.stats.settings import read_meta
@@ -106,9 +107,7 @@ def build_reports(
         write_table(history, paths["history"])
     write_table(result.summary, paths["summary"])
     write_table(result.comparisons, paths["comparisons"])
-    write_text(
-        paths["markdown"], render_markdown(result.summary, result.comparisons, facts, history)
-    )
-    html = render_html(results, result.summary, result.comparisons, facts, history)
-    write_text(paths["html"], html)
+    report = ReportInputs(result.summary, result.comparisons, facts, history)
+    write_text(paths["markdown"], render_markdown(report))
+    write_text(paths["html"], render_html(results, report))
     return paths

@@ -7,14 +7,14 @@ and in the plots, goes through :func:`tasks.report.escape.html`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import pyarrow as pa
 
 from tasks.report import plots
 from tasks.report.escape import html as _e
+from tasks.report.inputs import ReportInputs
 from tasks.report.sections import (
     Section,
     build_sections,
@@ -105,23 +105,14 @@ def _plots_by_section(
     return {key: [f for f in figs if f is not None] for key, figs in figures.items()}
 
 
-def render_html(
-    results: pa.Table,
-    summary: pa.Table,
-    comparisons: pa.Table,
-    meta: Mapping[str, Any],
-    history: pa.Table | None = None,
-) -> str:
+def render_html(results: pa.Table, report: ReportInputs) -> str:
     """Render the report as one offline HTML page with interactive plots.
 
-    Args:
-        results: the results table (for latency and per-task plots).
-        summary, comparisons: from ``tasks.stats.summary.summarize``.
-        meta: run facts (run_id, suite, models, created, sandbox, ...).
-        history: ``compare_runs`` output, or None.
+    ``results`` is the results table, for the latency and per-task plots.
     """
+    meta, history = report.meta, report.history
     title = f"Vivek report: {meta.get('run_id', 'run')}"
-    rows = SummaryRow.read(summary)
+    rows = SummaryRow.read(report.summary)
     figures = _Figures()
     by_section = _plots_by_section(results, rows)
     parts = [f"<h1>{_e(title)}</h1>"]
@@ -135,7 +126,7 @@ def render_html(
     kind = rows[0].decision_kind if rows else "no_decision"
     box = f'<div class="decision {_e(kind)}">{_e(decision_text(rows))}</div>'
     parts.append(f"<h2>Decision</h2>{box}")
-    for section in build_sections(rows, comparisons, history):
+    for section in build_sections(rows, report.comparisons, history):
         parts.append(_table(section))
         parts += [figures.div(fig) for fig in by_section.get(section.key, [])]
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta_items(meta))

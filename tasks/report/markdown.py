@@ -6,12 +6,8 @@ Every piece of text comes from the sections as plain text and goes through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import pyarrow as pa
-
 from tasks.report.escape import md
+from tasks.report.inputs import ReportInputs
 from tasks.report.sections import (
     Section,
     build_sections,
@@ -35,27 +31,16 @@ def _table(section: Section) -> list[str]:
     return lines
 
 
-def render_markdown(
-    summary: pa.Table,
-    comparisons: pa.Table,
-    meta: Mapping[str, Any],
-    history: pa.Table | None = None,
-) -> str:
-    """Render the report as GitHub-flavoured Markdown.
-
-    Args:
-        summary: the table from ``tasks.stats.summary.summarize`` (``SUMMARY_SCHEMA``).
-        comparisons: the pairwise table (``COMPARISON_SCHEMA``).
-        meta: run facts shown at the end (run_id, suite, models, created, sandbox, ...).
-        history: ``compare_runs`` output, or None when there is no previous run.
-    """
+def render_markdown(report: ReportInputs) -> str:
+    """Render the report as GitHub-flavoured Markdown."""
+    meta, history = report.meta, report.history
     title = meta.get("run_id", "run")
     lines = [f"# Vivek report: {md(title)}", ""]
     for warning in regression_warnings(history):
         lines += [f"> **Warning.** {md(warning)}", ""]
-    rows = SummaryRow.read(summary)
+    rows = SummaryRow.read(report.summary)
     lines += ["## Decision", "", md(decision_text(rows)), ""]
-    for section in build_sections(rows, comparisons, history):
+    for section in build_sections(rows, report.comparisons, history):
         lines += _table(section)
     lines += ["## Run", ""]
     lines += [f"- **{md(k)}**: {md(v)}" for k, v in meta_items(meta)]

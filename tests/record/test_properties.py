@@ -18,6 +18,7 @@ from tasks.record.checks import CheckFields
 from tasks.record.results import COLUMN_NAMES, SCHEMA, rows_to_table
 from tasks.record.row import Row
 from tasks.record.types import STATUSES, Generation, GenerationOptions
+from tasks.report.inputs import ReportInputs
 from tasks.report.markdown import render_markdown
 from tasks.run.generate import CellOutcome
 from tasks.stats.history import compare_runs
@@ -161,7 +162,7 @@ def test_no_interval_leaves_its_possible_range(results, previous, seed):
         for r in history.to_pylist():
             assert _inside(r["ci_low"], r["ci_high"], -1.0, 1.0), r
             assert _inside(r["ci_low_adj"], r["ci_high_adj"], -1.0, 1.0), r
-    text = render_markdown(out.summary, out.comparisons, {"run_id": "x"}, history)
+    text = render_markdown(ReportInputs(out.summary, out.comparisons, {"run_id": "x"}, history))
     for low, high in _CI.findall(text):
         signed = low[0] in "+-" or high[0] in "+-"
         assert _inside(float(low), float(high), -1.0 if signed else 0.0, 1.0), (low, high)

@@ -22,6 +22,7 @@ from synthetic import synthetic_results
 from flows.aggregate import files_markdown, leaderboard_description, leaderboard_rows
 from tasks.report import render_html, render_markdown
 from tasks.report.html import _plots_by_section
+from tasks.report.inputs import ReportInputs
 from tasks.run.events import RunFacts, run_events
 from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
@@ -70,8 +71,12 @@ def outputs(models, tasks, suite, error, completion, run_id) -> dict[str, Any]:
     ]
     events = run_events(facts[1], facts[0])
     return {
-        "report.md": render_markdown(result.summary, result.comparisons, meta, history),
-        "report.html": render_html(now, result.summary, result.comparisons, meta, history),
+        "report.md": render_markdown(
+            ReportInputs(result.summary, result.comparisons, meta, history)
+        ),
+        "report.html": render_html(
+            now, ReportInputs(result.summary, result.comparisons, meta, history)
+        ),
         "figures": _plots_by_section(now, result.rows),
         "leaderboard": [v for row in leaderboard_rows(summary_rows) for v in row.values()],
         "artifact texts": [

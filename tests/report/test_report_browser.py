@@ -20,6 +20,7 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.report import render_html
+from tasks.report.inputs import ReportInputs
 from tasks.stats.history import compare_runs
 from tasks.stats.summary import summarize
 
@@ -153,7 +154,9 @@ def pages(tmp_path_factory) -> dict[str, dict]:
     for name, (table, width, previous) in cases.items():
         result = summarize(table, n_boot=300)
         history = compare_runs(previous, table, n_boot=100) if previous is not None else None
-        page = render_html(table, result.summary, result.comparisons, {"run_id": name}, history)
+        page = render_html(
+            table, ReportInputs(result.summary, result.comparisons, {"run_id": name}, history)
+        )
         probe = render_in_chromium(page, tmp_path_factory.mktemp(name), width)
         out[name] = {"probe": probe, "summary": result.summary, "result": result}
     return out

@@ -8,6 +8,7 @@ import pytest
 from synthetic import synthetic_results
 
 from tasks.report import render_html
+from tasks.report.inputs import ReportInputs
 from tasks.report.plots import MAX_HEATMAP_TASKS, pass_heatmap
 from tasks.stats.summary import summarize
 
@@ -20,7 +21,7 @@ _EXTERNAL = re.compile(
 @pytest.fixture(scope="module")
 def page(results, summary, history) -> str:
     meta = {"run_id": "20260101T000000Z-abcd", "sandbox": {"backend": "bwrap"}}
-    return render_html(results, summary.summary, summary.comparisons, meta, history)
+    return render_html(results, ReportInputs(summary.summary, summary.comparisons, meta, history))
 
 
 def test_html_is_self_contained(page):
@@ -48,7 +49,7 @@ def test_html_escapes_model_names():
         table.schema.get_field_index("model"), "model", pa.array([evil] * table.num_rows)
     )
     result = summarize(table, n_boot=20)
-    page = render_html(table, result.summary, result.comparisons, {"run_id": evil})
+    page = render_html(table, ReportInputs(result.summary, result.comparisons, {"run_id": evil}))
     assert evil not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -56,7 +57,7 @@ def test_html_escapes_model_names():
 def test_a_single_model_is_not_drawn_as_a_winner():
     table = synthetic_results(1, 3, 1, seed=0)
     result = summarize(table, n_boot=20)
-    page = render_html(table, result.summary, result.comparisons, {"run_id": "r"})
+    page = render_html(table, ReportInputs(result.summary, result.comparisons, {"run_id": "r"}))
     assert '<div class="decision single">Evaluated (nothing to compare)' in page
     css = page[page.index("<style>") : page.index("</style>")]
     assert ".decision.single" in css  # grey like no decision, not the winner's green

@@ -4,11 +4,12 @@ import pyarrow as pa
 
 from tasks.report import render_markdown
 from tasks.report.escape import md as md_escape
+from tasks.report.inputs import ReportInputs
 from tasks.report.sections import usd
 
 
 def test_markdown_order_and_content(summary, history, meta):
-    md = render_markdown(summary.summary, summary.comparisons, meta, history)
+    md = render_markdown(ReportInputs(summary.summary, summary.comparisons, meta, history))
     assert md.startswith("# Vivek report: 20260101T000000Z-abcd\n")
     warning = md.index("**Warning.** fake:model-1 regressed on synthetic: pass@1")
     decision = md.index("## Decision")
@@ -31,7 +32,7 @@ def test_markdown_order_and_content(summary, history, meta):
 
 def test_markdown_without_history_or_comparisons(summary):
     one = summary.summary.slice(0, 1)
-    md = render_markdown(one, summary.comparisons.slice(0, 0), {"run_id": "x|y"})
+    md = render_markdown(ReportInputs(one, summary.comparisons.slice(0, 0), {"run_id": "x|y"}))
     assert "Warning" not in md and "## Pairwise comparisons" not in md
     assert "previous run" not in md
     assert "x\\|y" in md  # pipes in cells are escaped
@@ -86,7 +87,7 @@ def test_the_leaderboard_artifact_is_the_report_s_leaderboard(summary, meta):
     """Built once: the Prefect artifact shows the report's leaderboard, cell for cell."""
     from flows.aggregate import leaderboard_rows
 
-    report = render_markdown(summary.summary, summary.comparisons, meta)
+    report = render_markdown(ReportInputs(summary.summary, summary.comparisons, meta))
     board = leaderboard_rows(summary.rows)
     assert [r["Model"] for r in board] == [md_escape(r.model) for r in summary.rows]
     for row in board:
