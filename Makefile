@@ -19,7 +19,7 @@ eval: install
 	$(BIN)/vivek eval --models llamacpp:smollm2,reference:basic --suite basic
 
 test: install
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n 2 --dist worksteal --cov --cov-report=term
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not llm and not deployment" -x -q

@@ -214,7 +214,13 @@ def _eval(args: argparse.Namespace, fields: list[str]) -> int:
     if cfg.task_runner == "dask":
         from prefect_dask import DaskTaskRunner
 
-        runner = DaskTaskRunner(address=cfg.dask_address) if cfg.dask_address else DaskTaskRunner()
+        # A temporary local cluster's dashboard takes any free port (prefect-dask logs its
+        # link): two runs on one machine must not both ask for Dask's default 8787.
+        runner = (
+            DaskTaskRunner(address=cfg.dask_address)
+            if cfg.dask_address
+            else DaskTaskRunner(cluster_kwargs={"dashboard_address": ":0"})
+        )
         flow = evaluate.with_options(task_runner=runner)  # type: ignore[arg-type]
     _terminal_logging()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

