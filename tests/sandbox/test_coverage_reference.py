@@ -55,8 +55,8 @@ def test_coverage_equals_coverage_py_on_every_canonical_solution(tmp_path):
         folder.mkdir()
         reference = coverage_py_share(problem, folder)
         if share is None or reference is None or abs(share - reference) > 1e-9:
-            first = results[i]
-            differ[problem["task_id"]] = (share, reference, first.first_status, first.details)
+            r = results[i]
+            differ[problem["task_id"]] = (share, reference, r.first_status, r.details)
     partial = sum(share is not None and share < 1 for share in ours)
     print(f"\n{partial} of {len(ours)} canonical solutions are partly covered by their tests")
     assert len(ours) == 164 and partial > 0  # the comparison is not 164 trivial 1.0s
