@@ -95,3 +95,31 @@ def test_kill_all_reaps_every_leftover():
             os._exit(code)
     _, status = os.waitpid(helper, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+class _NoKills:
+    def oom_kills_so_far(self) -> int:
+        return 0
+
+
+def _limit_of(t_sig, tester_ms: float, tests_done: bool = False) -> tuple[str, bool]:
+    """``Sample._limit`` for a tester that ended with ``t_sig`` after ``tester_ms`` of CPU."""
+    from types import SimpleNamespace
+
+    sample = SimpleNamespace(
+        limits={"cpu_s": 1, "memory_mb": 256}, cgroup=_NoKills(), limit="", limit_after=False,
+        tests_done=tests_done, solution_ended_after=False,
+    )  # fmt: skip
+    rusage = SimpleNamespace(ru_maxrss=10_000, ru_utime=0.01, ru_stime=0.0)
+    return _worker.Sample._limit(sample, None, rusage, t_sig, tester_ms, 0.0)
+
+
+def test_the_testers_cpu_limit_is_its_sigxcpu_whatever_its_rusage_says():
+    # Seen under `pytest -n 2`: a tester in `while True` killed by SIGXCPU at its 1 s
+    # limit whose rusage said 520 ms; it was reported as an error, not the timeout it was.
+    import signal
+
+    assert _limit_of(signal.SIGXCPU, 520.0) == ("tester_cpu", False)
+    assert _limit_of(signal.SIGKILL, 950.0) == ("tester_cpu", False)
+    assert _limit_of(signal.SIGKILL, 100.0) == ("", False)  # killed for another reason
+    assert _limit_of(signal.SIGXCPU, 520.0, tests_done=True) == ("tester_cpu", True)

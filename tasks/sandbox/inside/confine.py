@@ -1,10 +1,12 @@
 """Confinement of the two processes a sample gets, applied in each right after its fork.
 
 ``confine_solution`` runs before the solution's code, ``confine_tests`` before the tests.
-Both get the same CPU, memory, process and file-size rlimits, the seccomp filter (no new
-user namespace) and no capability; they run as different private uids, so the solution
-cannot signal, trace or read the tester, and the tester is also not dumpable, so its
-``/proc`` entries (memory, fds, environment) stay closed even to a process of its uid.
+Both get the same CPU, memory, process and file-size rlimits and no capability; both
+inherit the seccomp filter (no new user namespace) and no_new_privs that the worker
+installs on itself once, before its first fork (``deny_user_namespaces``). They run as
+different private uids, so the solution cannot signal, trace or read the tester, and the
+tester is also not dumpable, so its ``/proc`` entries (memory, fds, environment) stay
+closed even to a process of its uid.
 """
 
 from __future__ import annotations
@@ -44,17 +46,11 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
 
 
-def deny_user_namespaces() -> bool:
-    """A seccomp filter: no new user namespace (unshare/clone with CLONE_NEWUSER, setns).
-
-    bubblewrap's ``--disable-userns`` needs ``--unshare-user``, whose single uid mapping
-    would take away the private uids the solution and the tests run as; this filter does
-    the same job and also works in the fallback. ``clone3`` gets ENOSYS (its flags are
-    out of a filter's reach), so libc falls back to ``clone``. False on other machines.
-    """
+def _filter_program() -> _Program | None:
+    """The BPF program of ``deny_user_namespaces`` for this machine (None: unsupported)."""
     numbers = SYSCALLS.get(os.uname().machine)
     if numbers is None:
-        return False
+        return None
     arch, clone, unshare, setns, clone3 = numbers
     ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
     allow, errno = 0x7FFF0000, 0x00050000
@@ -66,8 +62,27 @@ def deny_user_namespaces() -> bool:
     ]  # fmt: skip
     filters = (_Filter * len(code))(*(_Filter(*c) for c in code))
     prog = _Program(len(code), filters)
+    prog._keep = filters  # the program points into it
+    return prog
+
+
+# Built once, when the worker imports this module: building it (a new ctypes array type)
+# costs more than the two prctl calls each forked process then makes.
+_PROGRAM = _filter_program()
+
+
+def deny_user_namespaces() -> bool:
+    """A seccomp filter: no new user namespace (unshare/clone with CLONE_NEWUSER, setns).
+
+    bubblewrap's ``--disable-userns`` needs ``--unshare-user``, whose single uid mapping
+    would take away the private uids the solution and the tests run as; this filter does
+    the same job and also works in the fallback. ``clone3`` gets ENOSYS (its flags are
+    out of a filter's reach), so libc falls back to ``clone``. False on other machines.
+    """
+    if _PROGRAM is None:
+        return False
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_PROGRAM), 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "cannot install the seccomp filter")
     return True
 
@@ -123,9 +138,12 @@ def _become(uid: int | None, nproc: int | None) -> None:
 
 def _oom_first() -> None:
     """Make this process (and what it starts) the one the OOM killer picks in the cgroup."""
-    try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")
+    try:  # os-level: Python's text I/O stack costs more than the write itself
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, b"1000")
+        finally:
+            os.close(fd)
     except OSError:
         pass
 
@@ -137,7 +155,6 @@ def confine_solution(limits: dict, workdir: str, uid: int | None, fds: list[int]
     _rlimits(limits)
     _oom_first()
     _become(uid, limits["nproc"])
-    deny_user_namespaces()  # also sets no_new_privs
     os.chdir(workdir)
     if sys.path[:1] != [workdir]:  # the worker put it there already (coverage is warm)
         sys.path.insert(0, workdir)
@@ -160,7 +177,6 @@ def confine_tests(limits: dict, uid: int | None, fds: list[int], workdir: str) -
     if os.getppid() != parent:  # the worker died in between
         os._exit(0)
     _prctl(PR_SET_DUMPABLE, 0)
-    deny_user_namespaces()  # also sets no_new_privs
     os.chdir("/")
     while workdir in sys.path:  # the solution's directory is not the tests' import path
         sys.path.remove(workdir)
