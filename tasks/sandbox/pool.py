@@ -40,6 +40,9 @@ REPLY_MARGIN_S = 15.0
 UID_RANGE = (1_000_000, 2_000_000_000)
 # Verdicts worth a second look: a limit on a loaded machine, or our own failure.
 RETRIED = frozenset({"timeout", "oom", "sandbox_error"})
+# Limits on CPU time: another core's load barely moves a process's own CPU time, so such
+# a sample is rerun at once on its own worker (pinned to its core), not alone at the end.
+CPU_LIMITS = frozenset({"cpu", "tree_cpu", "tester_cpu"})
 # Bump when the sandbox changes what it reports for the same job (part of cache keys).
 SANDBOX_VERSION = "forkserver-1"
 
@@ -293,17 +296,23 @@ class Sandbox:
     def run(self, jobs: Sequence[Job]) -> list[ExecResult]:
         """Run ``jobs`` spread over the workers; results come back in the same order.
 
-        A job that hit a limit (or met a sandbox failure) runs once more, alone and
-        without coverage (a verdict never depends on tracing or on the machine's load),
-        and its second verdict stands (``retried``, ``first_status``). Safe to call from
-        several threads at once: each job borrows a free worker.
+        A job that hit a limit (or met a sandbox failure) runs once more without coverage
+        (a verdict never depends on tracing), and its second verdict stands (``retried``,
+        ``first_status``). The rerun of a CPU-time limit follows at once on the same
+        worker; any other (wall time, memory, a sandbox failure) waits for the batch's end
+        and runs alone, every other worker idle, so that no verdict depends on the
+        machine's load either. Safe to call from several threads at once: each job
+        borrows a free worker.
         """
         results: list[ExecResult] = [ExecResult(status="sandbox_error")] * len(jobs)
 
         def one(index: int) -> None:
             slot = self._free.get()
             try:
-                results[index] = self._guarded(slot, jobs[index])
+                first = self._guarded(slot, jobs[index])
+                if first.status == "timeout" and first.details.get("limit") in CPU_LIMITS:
+                    first = self._rerun(jobs[index], first, slot)
+                results[index] = first
             finally:
                 self._free.put(slot)
 
@@ -311,10 +320,15 @@ class Sandbox:
             with ThreadPoolExecutor(min(self._n, len(jobs))) as pool:
                 list(pool.map(one, range(len(jobs))))
         for i, (job, first) in enumerate(zip(jobs, results, strict=True)):
-            if first.status in RETRIED:
-                second = self._alone_run(dataclasses.replace(job, measure_coverage=False))
-                results[i] = dataclasses.replace(second, retried=True, first_status=first.status)
+            if first.status in RETRIED and not first.retried:
+                results[i] = self._rerun(job, first)
         return results
+
+    def _rerun(self, job: Job, first: ExecResult, slot: int | None = None) -> ExecResult:
+        """``job`` once more, untraced: on ``slot`` (held by the caller), else alone."""
+        untraced = dataclasses.replace(job, measure_coverage=False)
+        second = self._alone_run(untraced) if slot is None else self._guarded(slot, untraced)
+        return dataclasses.replace(second, retried=True, first_status=first.status)
 
     def _alone_run(self, job: Job) -> ExecResult:
         """Run ``job`` with every worker of this sandbox idle (the others wait)."""

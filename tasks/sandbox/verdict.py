@@ -117,6 +117,7 @@ def decide(
         "stderr_tail": stderr[-1000:],
         "self_reported": ["coverage"] if job.measure_coverage else [],
         "calls_complete": bool(calls and calls.get("complete") is True),
+        "limit": report.limit,  # the worker's word: which limit it saw reached, or ""
     }
     if after:
         details["limit_after_tests"] = after

@@ -322,19 +322,40 @@ LOOPS_WHEN_TRACED = (
 )
 
 
-def test_a_limit_hit_is_rerun_once_alone_and_untraced(sandbox, monkeypatch):
-    """Issue 23 (flaky verdicts) and 25 (a verdict never depends on coverage tracing)."""
+# Sleeps only while traced: a wall-time limit, which depends on the machine's load.
+SLEEPS_WHEN_TRACED = LOOPS_WHEN_TRACED.replace(
+    "while True:\n            pass", "__import__('time').sleep(60)"
+)
+
+
+def _watched(sandbox, monkeypatch) -> list:
+    """(traced, slot, workers free) of every job the sandbox runs from now on."""
     seen = []
     real = sandbox._run_one
 
     def watched(slot, job):
-        seen.append((job.measure_coverage, sandbox._free.qsize()))
+        seen.append((job.measure_coverage, slot, sandbox._free.qsize()))
         return real(slot, job)
 
     monkeypatch.setattr(sandbox, "_run_one", watched)
+    return seen
+
+
+def test_a_cpu_limit_hit_is_rerun_once_untraced_at_once_on_its_worker(sandbox, monkeypatch):
+    """Issue 23 (flaky verdicts) and 25 (a verdict never depends on coverage tracing)."""
+    seen = _watched(sandbox, monkeypatch)
     r = one(sandbox, LOOPS_WHEN_TRACED)
     assert (r.status, r.retried, r.first_status) == ("pass", True, "timeout")
     assert r.coverage is None  # the run that counts was not traced: not measured
-    assert seen == [(True, 1), (False, 0)]  # the rerun held every worker: alone
+    # CPU time is the process's own: the rerun keeps its worker, the other stays free.
+    assert [(traced, free) for traced, _, free in seen] == [(True, 1), (False, 1)]
+    assert seen[0][1] == seen[1][1]
     again = one(sandbox, GOOD.code)
     assert (again.retried, again.first_status) == (False, None)
+
+
+def test_a_wall_limit_hit_is_rerun_once_untraced_and_alone(sandbox, monkeypatch):
+    seen = _watched(sandbox, monkeypatch)
+    r = one(sandbox, SLEEPS_WHEN_TRACED)
+    assert (r.status, r.retried, r.first_status) == ("pass", True, "timeout")
+    assert [(traced, free) for traced, _, free in seen] == [(True, 1), (False, 0)]
