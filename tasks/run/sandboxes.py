@@ -55,7 +55,7 @@ _GLOBAL = threading.Lock()
 
 
 def shared_sandbox(settings: SandboxSettings) -> tuple[LazySandbox, threading.Lock]:
-    """One sandbox pool per process and settings; callers hold the lock while running."""
+    """One sandbox pool per process and settings, and the lock its checkers plan under."""
     key = tuple(sorted(settings.model_dump().items()))
     with _GLOBAL:
         if key not in _SANDBOXES:
@@ -78,10 +78,14 @@ def run_checks(
     store_root: str | None,
     fresh: bool = False,
 ) -> list[CheckFields]:
-    """Check items in this process's pool for ``settings`` (the body of the check task)."""
+    """Check items in this process's pool for ``settings`` (the body of the check task).
+
+    Concurrent calls (the flow's check chunks) share the pool's workers job by job, so
+    one chunk's last long sample leaves no worker idle; only their reference runs take
+    turns (with a cache, a task's reference runs once, the later chunks read it).
+    """
     sandbox, lock = shared_sandbox(settings)
     store = CheckStore(store_root, read=not fresh) if store_root else None
     limits = settings.limits().to_dict()
-    checker = Checker(sandbox, Weights.from_mapping(weights or {}), store, limits=limits)
-    with lock:
-        return checker.check_fields(items)
+    weighted = Weights.from_mapping(weights or {})
+    return Checker(sandbox, weighted, store, limits=limits, plan_lock=lock).check_fields(items)

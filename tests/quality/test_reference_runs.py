@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.quality import checker as checker_module
+from tasks.quality import timelimits
 from tasks.quality.checker import Checker, CheckItem
+from tasks.quality.timelimits import ReferenceRuns, derived_calls_key
 from tasks.record.types import Task
 from tasks.run.cache import CheckStore
 from tasks.sandbox import Limits, Sandbox
@@ -43,7 +46,7 @@ class Counting:
     """The real sandbox, counting the jobs of each kind it was given."""
 
     def __init__(self, sandbox) -> None:
-        self.sandbox, self.codes = sandbox, []
+        self.sandbox, self.codes, self.traced = sandbox, [], []
 
     @property
     def config(self):
@@ -51,6 +54,7 @@ class Counting:
 
     def run(self, jobs):
         self.codes += [j.code for j in jobs]
+        self.traced += [j.measure_coverage for j in jobs]
         return self.sandbox.run(jobs)
 
 
@@ -100,14 +104,38 @@ def test_evalplus_expected_values_come_from_the_reference_in_its_own_job(sandbox
     )
 
 
-def test_a_rerun_needs_no_reference_run(sandbox, tmp_path):
+def test_a_rerun_needs_no_reference_run_and_derives_no_input(sandbox, tmp_path, monkeypatch):
     store = CheckStore(str(tmp_path))
-    Checker(sandbox, store=store).check_fields([CheckItem(task(), WRONG)])
+    [first] = Checker(sandbox, store=store).check_fields([CheckItem(task(), WRONG)])
+    assert first.extra_tests_total  # differential inputs were derived and run
+
+    def derive(*args, **kwargs):
+        raise AssertionError("derived again")
+
+    monkeypatch.setattr(checker_module, "derive_calls", derive)
     counting = Counting(sandbox)
     [row] = Checker(counting, store=CheckStore(str(tmp_path))).check_fields(
         [CheckItem(task(), RIGHT)]
     )
     assert row.status == "pass" and counting.codes == ["def double(x):\n    return 2 * x\n"]
+    assert row.extra_tests_total == first.extra_tests_total
+
+
+def test_unreadable_derived_inputs_are_derived_again(tmp_path, monkeypatch):
+    runs = ReferenceRuns(str(tmp_path))
+    key = derived_calls_key("tests", "reference", "f")
+    assert runs.calls(key) is None
+    runs.put_calls(key, ("f(1)", "f(2)"))
+    assert ReferenceRuns(str(tmp_path)).calls(key) == ("f(1)", "f(2)")
+    assert ReferenceRuns(str(tmp_path), read=False).calls(key) is None  # --fresh
+    [path] = (tmp_path / "derived-calls").rglob("*.json")
+    for garbage in ('{"calls": [1, 2]}', '{"calls": "f(1)"}', "[]", "{not json"):
+        path.write_text(garbage)
+        assert ReferenceRuns(str(tmp_path)).calls(key) is None, garbage
+    assert ReferenceRuns(None).calls(key) is None  # no cache root: nothing stored
+    # The deriving code is part of the key: a change to it reads nothing stale.
+    monkeypatch.setattr(timelimits, "_deriving_code", lambda: "edited")
+    assert derived_calls_key("tests", "reference", "f") != key
 
 
 def test_a_verdict_that_depends_on_tracing_is_retried_and_says_so(sandbox):
@@ -119,3 +147,12 @@ def test_a_verdict_that_depends_on_tracing_is_retried_and_says_so(sandbox):
     [row] = Checker(sandbox).check_fields([CheckItem(task(), traced)])
     assert (row.status, row.retried, row.first_status) == ("pass", True, "timeout")
     assert row.coverage is None and row.execution_time_ms is not None
+
+
+def test_the_reference_runs_untraced_and_its_candidates_traced(sandbox):
+    """Nobody reads a reference's coverage: tracing it would only cost time and inflate the
+    CPU time that calibrates the candidates' limit."""
+    counting = Counting(sandbox)
+    [row] = Checker(counting).check_fields([CheckItem(task(), RIGHT)])
+    assert counting.codes[0] == task().reference and counting.traced == [False, True]
+    assert row.status == "pass" and row.coverage == 1.0
