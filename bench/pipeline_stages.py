@@ -34,25 +34,31 @@ def _outcome(item: Any, sample: int) -> Any:
 
 
 def _chunks_as_the_flow_runs_them(sandbox: Any, root: str, items: list, chunk: int) -> tuple:
-    """Every chunk checked at once, each by its own Checker, as the flow's check tasks
-    run on its thread-pool task runner (``tasks.run.sandboxes.run_checks``): they share
-    the pool job by job and take turns only for the reference runs.
+    """The chunks checked as the flow's check tasks are (``tasks.run.sandboxes.run_checks``
+    on its thread-pool task runner): each by its own Checker, ``CHUNKS_AT_ONCE`` of them
+    at once sharing the pool job by job, their reference runs taking turns.
 
     Returns the rows in order, the stage times summed over the chunks (they overlap, so
     the sum can exceed the wall time) and each task's plan.
     """
     import collections
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from tasks.quality.checker import Checker
     from tasks.run.cache import CheckStore
+    from tasks.run.sandboxes import SharedPool
 
-    lock = threading.Lock()
+    shared = SharedPool(sandbox)
     parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    checkers = [Checker(sandbox, store=CheckStore(root), plan_lock=lock) for _ in parts]
+    checkers = [Checker(sandbox, store=CheckStore(root), plan_lock=shared.plan_lock)
+                for _ in parts]  # fmt: skip
+
+    def check(checker: Any, part: list) -> list:
+        with shared.turns:
+            return checker.check_fields(part)
+
     with ThreadPoolExecutor(len(parts)) as pool:
-        done = list(pool.map(lambda c, p: c.check_fields(p), checkers, parts))
+        done = list(pool.map(check, checkers, parts))
     timings: dict[str, float] = collections.defaultdict(float)
     plans: dict = {}
     for checker in checkers:

@@ -111,7 +111,8 @@ def test_dask_runner_gives_the_same_rows(replay, baseline, dask_client, cluster,
     flow = evaluate.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
     paths = run_flow(flow, replay, tmp_path / "out")
     rows = pq.read_table(paths["results"]).to_pylist()
-    assert differences(rows, baseline) == []
+    seen = [(r["status"], r["first_status"], r["error"], r["execution_time_ms"]) for r in rows]
+    assert differences(rows, baseline) == [], seen
     assert {r["run_id"] for r in rows} == {paths["run_id"]} != {baseline[0]["run_id"]}
     assert sum(worker_pools(dask_client).values()) >= 1  # the checks ran on the cluster
 

@@ -1,5 +1,5 @@
-"""The flow's check chunks run at once in one process: they share its pool job by job, and
-only their reference runs take turns (so each task's reference runs once)."""
+"""The flow's check chunks run at once in one process (``CHUNKS_AT_ONCE`` of them): they
+share its pool job by job, and their reference runs take turns (each task's runs once)."""
 
 from __future__ import annotations
 
@@ -50,14 +50,15 @@ def test_chunks_share_the_pool_and_run_each_reference_once(monkeypatch, tmp_path
                 entry_point="double")  # fmt: skip
     with Sandbox(Limits(cpu_s=2, wall_s=10, memory_mb=512), workers=2) as sb:
         watching = Watching(sb)
-        lock = threading.Lock()
-        monkeypatch.setattr(sandboxes, "shared_sandbox", lambda settings: (watching, lock))
-        chunks = [[CheckItem(task, SLOW)], [CheckItem(task, SLOW + "\n# another sample\n")]]
-        with ThreadPoolExecutor(2) as pool:
+        shared = sandboxes.SharedPool(watching)  # type: ignore[arg-type]
+        monkeypatch.setattr(sandboxes, "shared_sandbox", lambda settings: shared)
+        chunks = [[CheckItem(task, SLOW + f"\n# sample {i}\n")] for i in range(3)]
+        with ThreadPoolExecutor(3) as pool:
             done = list(pool.map(
                 lambda items: sandboxes.run_checks(items, SandboxSettings(), None, str(tmp_path)),
                 chunks,
             ))  # fmt: skip
-    assert [[r.status for r in rows] for rows in done] == [["pass"], ["pass"]]
-    assert watching.codes.count(REFERENCE) == 1  # the second chunk read it from the store
-    assert watching.most == 2  # the two chunks' samples ran at the same time
+    assert [[r.status for r in rows] for rows in done] == [["pass"]] * 3
+    assert watching.codes.count(REFERENCE) == 1  # the later chunks read it from the store
+    # Two chunks' samples ran at the same time, never three.
+    assert watching.most == sandboxes.CHUNKS_AT_ONCE == 2
