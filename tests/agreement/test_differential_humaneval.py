@@ -23,9 +23,10 @@ from tests.sandbox.test_humaneval import mutate as repository_mutant
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow, needs_bwrap]
 LIMITS = Limits(cpu_s=5, wall_s=10, memory_mb=1024)
-# Mutants get 1 s of CPU: the slowest reference needs 0.44 s. Measured 2026-12-04 on all
-# 1,242 mutants: the same status and outputs for every one as under 5 s, in 35 s instead
-# of 122 s (15 mutants loop, and each limit hit waits for the limit twice: it is re-run).
+# Mutants get 1 s of CPU, or twice the slowest reference's CPU time when that is more
+# (0.44 s idle, 0.55 s seen under `make test`'s load). Measured 2026-12-04 on all 1,242
+# mutants: the same status and outputs for every one as under 5 s, in 35 s instead of
+# 122 s (15 mutants loop, and each limit hit waits for the limit twice: it is re-run).
 MUTANT_CPU_S = 1.0
 AST_MUTANTS_PER_TASK = 6
 
@@ -41,12 +42,13 @@ def measured():
             sb, [(t, t.reference, c) for t, c in zip(tasks, calls, strict=True)]
         )
         again, _ = _outputs(sb, [(t, t.reference, c) for t, c in zip(tasks, calls, strict=True)])
-        # A mutant may take twice the slowest reference's CPU time before it is stopped.
-        assert 2 * max(cpu_ms) <= MUTANT_CPU_S * 1000, max(cpu_ms)
+        # A mutant may take twice the slowest reference's CPU time before it is stopped
+        # (measured here, not assumed: a loaded machine makes every run slower).
+        cpu_s = max(MUTANT_CPU_S, 2 * max(cpu_ms) / 1000)
         samples = _mutant_samples(tasks)
         runs = sb.run(
             [
-                task_job(tasks[i], code, calls[i], measure_coverage=False, cpu_s=MUTANT_CPU_S)
+                task_job(tasks[i], code, calls[i], measure_coverage=False, cpu_s=cpu_s)
                 for i, _, code in samples
             ]
         )
