@@ -154,5 +154,6 @@ def test_unconstrained_inputs_bound_what_any_input_could_catch(measured, monkeyp
         f"\nsurvivors: {len(survivors)}, distinguishable by 300 unconstrained inputs: "
         f"{distinguishable}, caught by the default inputs: {caught}"
     )
-    # Measured 2026-12-01 with edge-case inputs first: 27/40 (67%; 21/38 before).
+    # Measured 2026-12-01 with edge-case inputs first: 27/40 (67%; 21/38 before); 27/39 on
+    # 2026-12-05 (three survivors' 300-input runs end early and are not counted).
     assert distinguishable > 0 and caught / distinguishable >= 0.62
